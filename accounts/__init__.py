@@ -1,0 +1,1 @@
+"""Accounts: tenants, their members and contacts, and the permission-scoped base model."""

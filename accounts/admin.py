@@ -1,0 +1,112 @@
+"""Django admin: superusers see everything, account staff only their own account's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Account, AccountContact, UserProfile
+
+
+def staff_account_ids(request: HttpRequest) -> list[int]:
+    """Accounts the request's user administers, narrowed to the request's tenant."""
+    from .utils import active_memberships
+
+    ids = {m.account_id for m in active_memberships(request.user) if m.is_staff}
+    tenant = getattr(request, "account", None)
+    if tenant is not None:
+        ids &= {tenant.pk}
+    return sorted(ids)
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Rows limited by an ``account`` lookup; account staff cannot reach other tenants."""
+
+    account_lookup = "account_id"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.account_lookup}__in": staff_account_ids(request)})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(staff_account_ids(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request, None)
+
+    def _allowed(self, request: HttpRequest, obj: Any) -> bool:
+        if request.user.is_superuser:
+            return True
+        ids = staff_account_ids(request)
+        if obj is None:
+            return bool(ids)
+        return _account_id_of(obj, self.account_lookup) in ids
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if not request.user.is_superuser:
+            ids = staff_account_ids(request)
+            if db_field.related_model is Account:
+                kwargs["queryset"] = Account.objects.filter(pk__in=ids)
+            elif db_field.related_model is UserProfile:
+                kwargs["queryset"] = UserProfile.objects.filter(account_id__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _account_id_of(obj: Any, lookup: str) -> Any:
+    value = obj
+    for part in lookup.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+@admin.register(Account)
+class AccountAdmin(TenantScopedAdmin):
+    account_lookup = "pk"
+    list_display = ["account_number", "company_name", "is_default_account", "is_active"]
+    list_filter = ["is_active", "is_default_account"]
+    search_fields = ["account_number", "company_name"]
+    readonly_fields = ["account_number", "created_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if not request.user.is_superuser:
+            fields += ["is_default_account", "is_active"]
+        return fields
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(TenantScopedAdmin):
+    list_display = ["user", "account", "role", "is_active", "is_test", "created_at"]
+    list_filter = ["role", "is_active", "is_test"]
+    search_fields = ["user__username", "user__email", "account__account_number"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["user", "account"] if obj is not None else []
+
+
+@admin.register(AccountContact)
+class AccountContactAdmin(TenantScopedAdmin):
+    list_display = ["email", "account", "first_name", "last_name", "is_primary"]
+    list_filter = ["is_primary"]
+    search_fields = ["email", "account__account_number"]

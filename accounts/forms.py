@@ -1,0 +1,156 @@
+"""Forms of the tenant login and the account admin console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+
+from .models import Account, AccountContact, UserProfile
+
+
+def _client_ip(request: Any) -> str:
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+class LoginRateLimited(forms.ValidationError):
+    """Too many failed sign-ins for this account from this address."""
+
+
+class TenantAuthenticationForm(AuthenticationForm):
+    """Sign-in that only admits active members of the host's account (or superusers).
+
+    Failed attempts are counted per account and client address; past
+    ``LOGIN_RATE_LIMIT`` in ``LOGIN_RATE_WINDOW`` seconds sign-in is refused.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_member": "This account does not have a member with these credentials.",
+        "rate_limited": "Too many failed attempts. Wait a few minutes and try again.",
+    }
+
+    def _rate_key(self) -> str:
+        account = getattr(self.request, "account", None)
+        return f"login:fail:{getattr(account, 'pk', 0)}:{_client_ip(self.request)}"
+
+    def clean(self) -> dict[str, Any]:
+        key = self._rate_key()
+        if (cache.get(key) or 0) >= settings.LOGIN_RATE_LIMIT:
+            raise LoginRateLimited(self.error_messages["rate_limited"], code="rate_limited")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            try:
+                cache.add(key, 0, settings.LOGIN_RATE_WINDOW)
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, settings.LOGIN_RATE_WINDOW)
+            raise
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if user.is_superuser:
+            return
+        account = getattr(self.request, "account", None)
+        ok = account is not None and UserProfile.objects.filter(
+            user=user, account=account, is_active=True
+        ).exists()
+        if not ok:
+            raise forms.ValidationError(self.error_messages["not_member"], code="not_member")
+
+
+class AccountDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = [
+            "company_name", "phone_number", "address1", "address2", "city", "state",
+            "postal_code", "country", "language", "timezone", "currency",
+        ]
+
+
+class AddMemberForm(forms.Form):
+    """Add a person to the account: an existing user by email, or a new one."""
+
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER)
+    password = forms.CharField(
+        widget=forms.PasswordInput, required=False,
+        help_text="For a new user; leave empty to have them set it later.",
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        email = data.get("email")
+        if email and UserProfile.objects.filter(
+            account=self.account, user__username__iexact=email
+        ).exists():
+            self.add_error("email", "This person is already a member of the account.")
+        password = data.get("password")
+        if password:
+            try:
+                validate_password(password)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+    def save(self) -> UserProfile:
+        data = self.cleaned_data
+        user_model = get_user_model()
+        try:
+            with transaction.atomic():
+                user, created = user_model.objects.get_or_create(
+                    username=data["email"],
+                    defaults={
+                        "email": data["email"],
+                        "first_name": data["first_name"],
+                        "last_name": data["last_name"],
+                    },
+                )
+                if created:
+                    if data["password"]:
+                        user.set_password(data["password"])
+                    else:
+                        user.set_unusable_password()
+                    user.save()
+                return UserProfile.objects.create(
+                    user=user, account=self.account, role=data["role"]
+                )
+        except IntegrityError:
+            self.add_error("email", "This person is already a member of the account.")
+            raise
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES)
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = AccountContact
+        fields = ["email", "first_name", "last_name", "phone"]
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.account = account
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if AccountContact.objects.filter(account=self.instance.account, email=email).exists():
+            raise forms.ValidationError("This email is already a contact of the account.")
+        return email

@@ -1,0 +1,45 @@
+"""Create a user (or add an existing one) as a member of an account."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Account
+from accounts.models.account import validate_account_number
+from accounts.provisioning import add_member
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a user in an account. The password is read from the environment variable "
+        "named by --password-env (default NEW_USER_PASSWORD); it is never printed."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--account", required=True, help="Account number NNNN-NNNN-NNNN.")
+        parser.add_argument("--email", default="")
+        parser.add_argument("--admin", action="store_true", help="Make the user an account admin.")
+        parser.add_argument("--password-env", default="NEW_USER_PASSWORD")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        number = options["account"]
+        try:
+            validate_account_number(number)
+        except Exception as exc:
+            raise CommandError(f"--account {number!r} is not an account number (NNNN-NNNN-NNNN).") from exc
+        account = Account.objects.filter(account_number=number).first()
+        if account is None:
+            raise CommandError(f"No account {number}.")
+        username = options["username"].strip()
+        if not username:
+            raise CommandError("username must not be empty.")
+        password = os.environ.get(options["password_env"]) or None
+        profile, created = add_member(
+            account, username, email=options["email"], password=password, admin=options["admin"]
+        )
+        verb = "created" if created else "added"
+        self.stdout.write(f"{verb} {username} in {number} as {profile.role}")

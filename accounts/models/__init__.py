@@ -1,0 +1,20 @@
+"""Account models; import them from here."""
+
+from .account import Account, generate_account_number
+from .contact import AccountContact
+from .ownership import MetaDataWithOwnershipModel
+from .user_profile import (
+    SmarterBaseModelManager,
+    SmarterBaseQuerySetWithPermissions,
+    UserProfile,
+)
+
+__all__ = [
+    "Account",
+    "AccountContact",
+    "MetaDataWithOwnershipModel",
+    "SmarterBaseModelManager",
+    "SmarterBaseQuerySetWithPermissions",
+    "UserProfile",
+    "generate_account_number",
+]

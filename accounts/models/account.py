@@ -1,0 +1,103 @@
+"""The tenant: an Account with an immutable ``NNNN-NNNN-NNNN`` number."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.db.models.functions import Length
+
+ACCOUNT_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$"
+_ACCOUNT_NUMBER_RE = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")
+models.CharField.register_lookup(Length)
+
+
+def generate_account_number() -> str:
+    """A random account number from the OS's CSPRNG."""
+    return "-".join(f"{secrets.randbelow(10_000):04d}" for _ in range(3))
+
+
+def validate_account_number(value: str) -> None:
+    """Reject anything but exactly ``NNNN-NNNN-NNNN`` in ASCII digits (no trailing newline)."""
+    if not isinstance(value, str) or not _ACCOUNT_NUMBER_RE.fullmatch(value):
+        raise ValidationError(
+            "Account number must be NNNN-NNNN-NNNN (ASCII digits).", code="invalid"
+        )
+
+
+class Account(models.Model):
+    """A tenant. Exactly one account is the platform's default (database-enforced)."""
+
+    account_number = models.CharField(
+        max_length=14, unique=True, editable=False, validators=[validate_account_number]
+    )
+    is_default_account = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    company_name = models.CharField(max_length=255)
+    phone_number = models.CharField(max_length=32, blank=True, default="")
+    address1 = models.CharField(max_length=255, blank=True, default="")
+    address2 = models.CharField(max_length=255, blank=True, default="")
+    city = models.CharField(max_length=255, blank=True, default="")
+    state = models.CharField(max_length=255, blank=True, default="")
+    postal_code = models.CharField(max_length=20, blank=True, default="")
+    country = models.CharField(max_length=255, blank=True, default="")
+    language = models.CharField(max_length=16, default="en-US")
+    timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default_account"],
+                condition=Q(is_default_account=True),
+                name="accounts_account_single_default",
+                violation_error_message="There is already a default account.",
+            ),
+            models.CheckConstraint(
+                condition=Q(account_number__regex=ACCOUNT_NUMBER_PATTERN)
+                & Q(account_number__length=14),
+                name="accounts_account_number_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_name} ({self.account_number})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Generate the number on first save; refuse to change it afterwards."""
+        original = getattr(self, "_original_account_number", None)
+        if not self._state.adding and original and original != self.account_number:
+            raise ValidationError("account_number is immutable.", code="immutable")
+        if self.account_number:
+            validate_account_number(self.account_number)
+            super().save(*args, **kwargs)
+        else:
+            self._save_with_new_number(*args, **kwargs)
+        self._original_account_number = self.account_number
+
+    @classmethod
+    def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]
+        instance = super().from_db(db, field_names, values)
+        instance._original_account_number = instance.__dict__.get("account_number")
+        return instance
+
+    def _save_with_new_number(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for _ in range(8):
+            self.account_number = generate_account_number()
+            try:
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                if type(self).objects.filter(account_number=self.account_number).exists():
+                    self.account_number = ""
+                    continue  # number collision: draw again
+                self.account_number = ""
+                raise
+        raise IntegrityError("could not draw an unused account number")

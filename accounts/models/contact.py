@@ -1,0 +1,44 @@
+"""People to reach at an account; at most one primary, enforced by the database."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from .account import Account
+
+
+class AccountContact(models.Model):
+    """A contact of an account. Emails are unique per account, case-insensitively."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=255, blank=True, default="")
+    last_name = models.CharField(max_length=255, blank=True, default="")
+    email = models.EmailField()
+    phone = models.CharField(max_length=32, blank=True, default="")
+    is_primary = models.BooleanField(default=False)
+    welcomed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_primary", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                F("account"), Lower("email"), name="accounts_contact_unique_email",
+                violation_error_message="This email is already a contact of the account.",
+            ),
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(is_primary=True),
+                name="accounts_contact_single_primary",
+                violation_error_message="The account already has a primary contact.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.account.account_number})"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)

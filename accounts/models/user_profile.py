@@ -1,0 +1,284 @@
+"""UserProfile (a user's membership of an account) and the permission-scoped queryset."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+
+from tenancy.context import get_current_account_id
+from tenancy.models import MetaDataModel
+
+from ..signals import user_profile_created
+from .account import Account
+from .contact import AccountContact
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def _is_live(user: Any) -> bool:
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+    )
+
+
+class SmarterBaseQuerySetWithPermissions(models.QuerySet):
+    """A queryset that can narrow itself to what a user may read or manage.
+
+    The model names its owner field in ``permission_owner_field`` and carries
+    ``account_id``. Inside a request for a tenant (``tenancy.context``), results are
+    further limited to that tenant, even for users who belong to several accounts.
+    """
+
+    def _owner_field(self) -> str:
+        return getattr(self.model, "permission_owner_field", "user_profile")
+
+    def _tenant_scoped(self, account_ids: set[int] | None) -> set[int] | None:
+        tenant = get_current_account_id()
+        if tenant is None:
+            return account_ids
+        return {tenant} if account_ids is None else account_ids & {tenant}
+
+    def with_read_permission_for(self, user: User | Any) -> SmarterBaseQuerySetWithPermissions:
+        """Rows ``user`` may read: their accounts' rows plus the platform admin's rows."""
+        from ..utils import active_memberships, get_cached_smarter_admin_user_profile
+
+        if not _is_live(user):
+            return self.none()
+        platform = get_cached_smarter_admin_user_profile()
+        platform_q = (
+            Q(account_id=platform.account_id, **{self._owner_field(): platform.pk})
+            if platform is not None
+            else Q(pk__in=[])
+        )
+        if user.is_superuser:
+            scope = self._tenant_scoped(None)
+            return self.all() if scope is None else self.filter(Q(account_id__in=scope) | platform_q)
+        accounts = self._tenant_scoped({m.account_id for m in active_memberships(user)}) or set()
+        return self.filter(Q(account_id__in=sorted(accounts)) | platform_q)
+
+    def with_ownership_permission_for(
+        self, user: User | Any
+    ) -> SmarterBaseQuerySetWithPermissions:
+        """Rows ``user`` may manage: staff their accounts' rows, others only their own."""
+        from ..utils import active_memberships
+
+        if not _is_live(user):
+            return self.none()
+        if user.is_superuser:
+            scope = self._tenant_scoped(None)
+            return self.all() if scope is None else self.filter(account_id__in=scope)
+        memberships = active_memberships(user)
+        staff_accounts = self._tenant_scoped(
+            {m.account_id for m in memberships if m.is_staff}
+        ) or set()
+        own = [m for m in memberships if not m.is_staff and m.account_id not in staff_accounts]
+        own_accounts = self._tenant_scoped({m.account_id for m in own}) or set()
+        own_profiles = sorted(m.profile_id for m in own if m.account_id in own_accounts)
+        query = Q(account_id__in=sorted(staff_accounts)) | Q(
+            account_id__in=sorted(own_accounts), **{f"{self._owner_field()}__in": own_profiles}
+        )
+        return self.filter(query)
+
+
+class SmarterBaseModelManager(models.Manager.from_queryset(SmarterBaseQuerySetWithPermissions)):  # type: ignore[misc]
+    """Manager whose every chained queryset is a SmarterBaseQuerySetWithPermissions."""
+
+
+class UserProfile(MetaDataModel):
+    """A user's membership of an account; also the owner of tenant resources."""
+
+    ROLE_ADMIN = "admin"
+    ROLE_MEMBER = "member"
+    ROLE_CHOICES = [(ROLE_ADMIN, "Account admin"), (ROLE_MEMBER, "Member")]
+    permission_owner_field = "pk"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_profile"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="user_profiles")
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=ROLE_MEMBER)
+    is_active = models.BooleanField(default=True)
+    is_test = models.BooleanField(
+        "Is test", default=False,
+        help_text="Indicates if this profile is used for unit testing purposes.",
+    )
+    profile_image_url = models.URLField(
+        "Profile image url", blank=True, default="",
+        help_text="URL to the user's profile image, provided via oauth.",
+    )
+
+    objects = SmarterBaseModelManager()
+
+    class Meta:
+        ordering = ["account_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account"], name="accounts_userprofile_unique_membership",
+                violation_error_message="This user is already a member of the account.",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "user"], name="accounts_up_account_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.account_id}"
+
+    @property
+    def is_staff(self) -> bool:
+        """True for an account admin: staff of this account only."""
+        return self.role == self.ROLE_ADMIN
+
+    @classmethod
+    def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]
+        instance = super().from_db(db, field_names, values)
+        instance._original_ids = (instance.__dict__.get("user_id"), instance.__dict__.get("account_id"))
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; on first save add the user to the account's contacts and emit a signal."""
+        if self.user_id is None or self.account_id is None:
+            raise ValidationError("A UserProfile needs both a user and an account.")
+        original = getattr(self, "_original_ids", None)
+        if not self._state.adding and original and original != (self.user_id, self.account_id):
+            raise ValidationError("user and account of a UserProfile are immutable.")
+        created = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if created:
+                primary_exists = AccountContact.objects.filter(
+                    account_id=self.account_id, is_primary=True
+                ).exists()
+                self.add_to_account_contacts(is_primary=not primary_exists)
+        self._original_ids = (self.user_id, self.account_id)
+        if created:
+            user_profile_created.send(sender=type(self), user_profile=self)
+
+    def add_to_account_contacts(self, is_primary: bool = False) -> AccountContact | None:
+        """Create or update the AccountContact for this profile's user.
+
+        Users without an email cannot be contacted and are skipped (returns None).
+        """
+        user = self.user
+        email = (user.email or "").strip().lower()
+        if not email:
+            logger.info("user %s has no email; not added to account contacts", user.pk)
+            return None
+        with transaction.atomic():
+            contact, _ = AccountContact.objects.select_for_update().get_or_create(
+                account_id=self.account_id, email=email,
+                defaults={"first_name": user.first_name, "last_name": user.last_name},
+            )
+            if is_primary and not contact.is_primary:
+                AccountContact.objects.filter(
+                    account_id=self.account_id, is_primary=True
+                ).update(is_primary=False)
+                contact.is_primary = True
+            contact.first_name = contact.first_name or user.first_name
+            contact.last_name = contact.last_name or user.last_name
+            contact.save()
+        return contact
+
+    @classmethod
+    def admin_for_account(cls, account: Account) -> User:
+        """The account's designated user: its first admin, else its first member.
+
+        An account with no members gets a new staff (never superuser) admin with an
+        unusable password; an operator must set one.
+        """
+        if not isinstance(account, Account) or account.pk is None:
+            raise ValueError("admin_for_account needs a saved Account")
+        members = cls.objects.filter(account=account, is_active=True, user__is_active=True)
+        profile = members.filter(role=cls.ROLE_ADMIN).order_by("id").first() or members.order_by(
+            "id"
+        ).first()
+        if profile is not None:
+            return profile.user
+        logger.error("account %s has no users; creating its admin", account.account_number)
+        user_model = get_user_model()
+        username = f"admin-{account.account_number}"
+        with transaction.atomic():
+            user, _ = user_model.objects.get_or_create(
+                username=username, defaults={"is_staff": True}
+            )
+            if user.has_usable_password() is False or not user.password:
+                user.set_unusable_password()
+                user.save()
+            try:
+                with transaction.atomic():
+                    cls.objects.create(user=user, account=account, role=cls.ROLE_ADMIN)
+            except IntegrityError:
+                pass  # created concurrently
+        return user
+
+    @property
+    def cached_user(self) -> User:
+        """The profile's user, from the two-level cache."""
+        from ..utils import get_cached_user_for_user_id
+
+        return get_cached_user_for_user_id(user_id=self.user_id)  # type: ignore[return-value]
+
+    @property
+    def cached_account(self) -> Account:
+        """The profile's account, from the two-level cache."""
+        from ..utils import get_cached_account
+
+        return get_cached_account(account_id=self.account_id)  # type: ignore[return-value]
+
+    @classmethod
+    def get_cached_object(
+        cls,
+        *args: Any,
+        invalidate: bool = False,
+        pk: int | None = None,
+        name: str | None = None,
+        user: User | None = None,
+        username: str | None = None,
+        account: Account | None = None,
+        **kwargs: Any,
+    ) -> UserProfile | None:
+        """A profile by pk, by (user or username, account), by user, or by name; else None."""
+        from ..utils import (
+            get_cached_profile,
+            get_cached_profile_by_pk,
+            get_cached_user_for_username,
+        )
+
+        if args and pk is None:
+            pk = args[0]
+        if pk is not None:
+            return get_cached_profile_by_pk(pk, invalidate=invalidate)
+        if user is None and username is not None:
+            try:
+                user = get_cached_user_for_username(username=username, invalidate=invalidate)
+            except get_user_model().DoesNotExist:
+                return None
+        if user is not None:
+            if account is not None:
+                return get_cached_profile(user.pk, account.pk, invalidate=invalidate)
+            first = cls.get_cached_objects(invalidate=invalidate, user=user).first()
+            return first
+        if name is not None:
+            return cls.objects.filter(name=name).order_by("id").first()
+        return None
+
+    @classmethod
+    def get_cached_objects(
+        cls, invalidate: bool = False, user: User | None = None, **kwargs: Any
+    ) -> models.QuerySet[UserProfile]:
+        """Profiles of ``user`` (ids from the cache), or all profiles when no user is given."""
+        from ..utils import active_memberships
+
+        if user is None:
+            return cls.objects.all()
+        ids = [m.profile_id for m in active_memberships(user, invalidate=invalidate)]
+        return cls.objects.filter(pk__in=ids).order_by("id")

@@ -1,0 +1,62 @@
+"""Creating accounts and members: shared by the management commands and the demo loader."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from .models import Account, UserProfile
+
+
+def ensure_default_account(company_name: str = "Platform") -> tuple[Account, bool]:
+    """The default account, created if missing (safe under concurrent callers)."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(is_default_account=True).first()
+        if account is not None:
+            return account, False
+        return Account.objects.create(company_name=company_name, is_default_account=True), True
+
+
+def add_member(
+    account: Account,
+    username: str,
+    *,
+    email: str = "",
+    password: str | None = None,
+    admin: bool = False,
+    superuser: bool = False,
+) -> tuple[UserProfile, bool]:
+    """Make ``username`` a member of ``account``, creating the user if needed.
+
+    An existing user's password is only changed when ``password`` is given. Returns the
+    profile and whether the user was created.
+    """
+    user_model = get_user_model()
+    with transaction.atomic():
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        if created or password:
+            _set_password(user, password)
+        if superuser and not user.is_superuser:
+            user.is_superuser = True
+            user.is_staff = True
+        if email and not user.email:
+            user.email = email
+        user.save()
+        role = UserProfile.ROLE_ADMIN if admin or superuser else UserProfile.ROLE_MEMBER
+        profile, made = UserProfile.objects.get_or_create(
+            user=user, account=account, defaults={"role": role}
+        )
+        if not made and admin and profile.role != role:
+            profile.role = role
+            profile.save(update_fields=["role", "updated_at"])
+    return profile, created
+
+
+def _set_password(user: User, password: str | None) -> None:
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()

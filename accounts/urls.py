@@ -1,0 +1,17 @@
+"""The account admin console, mounted at /console/ on every tenant host."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.console, name="console"),
+    path("account/", views.account_details, name="account-details"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/role/", views.member_role, name="member-role"),
+    path("members/<int:pk>/active/", views.member_active, name="member-active"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member-remove"),
+    path("contacts/", views.contacts, name="contacts"),
+    path("contacts/<int:pk>/primary/", views.contact_primary, name="contact-primary"),
+    path("contacts/<int:pk>/delete/", views.contact_delete, name="contact-delete"),
+]

@@ -1,0 +1,161 @@
+"""Tenant sign-in and the account admin console (members, contacts, account details)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.views import LoginView, LogoutView
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .forms import (
+    AccountDetailsForm,
+    AddMemberForm,
+    ContactForm,
+    LoginRateLimited,
+    RoleForm,
+    TenantAuthenticationForm,
+)
+from .models import AccountContact, UserProfile
+from .permissions import account_admin_required
+
+
+class TenantLoginView(LoginView):
+    """Sign in on this tenant's host; 429 once the rate limit is hit."""
+
+    authentication_form = TenantAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = False
+
+    def form_invalid(self, form: TenantAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if any(isinstance(e, LoginRateLimited) for e in form.non_field_errors().as_data()):
+            response.status_code = 429
+        return response
+
+
+class TenantLogoutView(LogoutView):
+    template_name = "accounts/logged_out.html"
+
+
+@account_admin_required
+def console(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/console.html", {
+        "member_count": UserProfile.objects.filter(account=request.account).count(),
+        "contact_count": AccountContact.objects.filter(account=request.account).count(),
+    })
+
+
+@account_admin_required
+def account_details(request: HttpRequest) -> HttpResponse:
+    form = AccountDetailsForm(request.POST or None, instance=request.account)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Account details saved.")
+        return redirect("account-details")
+    return render(request, "accounts/account_details.html", {"form": form})
+
+
+def _members(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return UserProfile.objects.filter(account=request.account).select_related("user")
+
+
+@account_admin_required
+def members(request: HttpRequest) -> HttpResponse:
+    form = AddMemberForm(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = form.save()
+        except IntegrityError:
+            pass  # the form carries the error
+        else:
+            messages.success(request, f"{profile.user.username} added.")
+            return redirect("members")
+    return render(request, "accounts/members.html", {
+        "members": _members(request).order_by("user__username"), "form": form,
+        "roles": UserProfile.ROLE_CHOICES,
+    })
+
+
+def _member(request: HttpRequest, pk: int) -> UserProfile:
+    return get_object_or_404(_members(request), pk=pk)
+
+
+def _refuse_self(request: HttpRequest, profile: UserProfile) -> bool:
+    if profile.user_id == request.user.pk:
+        messages.error(request, "You cannot change your own membership here.")
+        return True
+    return False
+
+
+@require_POST
+@account_admin_required
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _member(request, pk)
+    form = RoleForm(request.POST)
+    if not _refuse_self(request, profile) and form.is_valid():
+        profile.role = form.cleaned_data["role"]
+        profile.save(update_fields=["role", "updated_at"])
+        messages.success(request, f"{profile.user.username} is now {profile.get_role_display()}.")
+    return redirect("members")
+
+
+@require_POST
+@account_admin_required
+def member_active(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _member(request, pk)
+    if not _refuse_self(request, profile):
+        profile.is_active = request.POST.get("active") == "1"
+        profile.save(update_fields=["is_active", "updated_at"])
+        state = "reactivated" if profile.is_active else "deactivated"
+        messages.success(request, f"{profile.user.username} {state}.")
+    return redirect("members")
+
+
+@require_POST
+@account_admin_required
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _member(request, pk)
+    if not _refuse_self(request, profile):
+        username = profile.user.username
+        profile.delete()
+        messages.success(request, f"{username} removed from the account.")
+    return redirect("members")
+
+
+@account_admin_required
+def contacts(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, account=request.account)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Contact added.")
+        return redirect("contacts")
+    return render(request, "accounts/contacts.html", {
+        "contacts": AccountContact.objects.filter(account=request.account), "form": form,
+    })
+
+
+@require_POST
+@account_admin_required
+def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(AccountContact, account=request.account, pk=pk)
+    with transaction.atomic():
+        # Lock the account's contacts so two concurrent switches serialise.
+        list(AccountContact.objects.select_for_update().filter(account=request.account))
+        AccountContact.objects.filter(account=request.account, is_primary=True).exclude(
+            pk=contact.pk
+        ).update(is_primary=False)
+        contact.is_primary = True
+        contact.save(update_fields=["is_primary", "updated_at"])
+    messages.success(request, f"{contact.email} is now the primary contact.")
+    return redirect("contacts")
+
+
+@require_POST
+@account_admin_required
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(AccountContact, account=request.account, pk=pk)
+    contact.delete()
+    messages.success(request, f"{contact.email} removed.")
+    return redirect("contacts")

@@ -1,0 +1,1 @@
+"""The request edge: request ids, outage pages, host to tenant, membership."""

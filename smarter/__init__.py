@@ -1,0 +1,1 @@
+"""The Django project: settings, URLconfs, host routing, WSGI/ASGI entry points."""

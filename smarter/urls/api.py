@@ -1,0 +1,5 @@
+"""The API host ENV.api.ROOT (the platform's default account)."""
+
+from .common import handler400, handler403, handler404, handler500, urlpatterns
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -1,0 +1,1 @@
+"""Generic tenancy machinery: host parsing, the two-level cache, abstract models, context."""

@@ -1,0 +1,148 @@
+"""Two-level cache for hot lookups (tenant by number, user by id, membership, ...).
+
+Level 1 is a bounded in-process LRU with a short TTL; level 2 is Django's cache (Redis in
+production). Each key has a *version token* stored in level 2. A value is stored in both
+levels tagged with the token it was loaded under and is only served while the token is
+unchanged, so :meth:`TwoLevelCache.invalidate` (a new token plus a level-2 delete) is seen
+by every process on its very next read, and a slow loader can never write back a stale
+value. If level 2 is down, lookups fall through to the loader (the database).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+KEY_PREFIX = "tenancy:v1:"
+_MISSING = object()
+
+
+class LRU:
+    """A thread-safe, size-bounded LRU map whose entries expire after ``ttl`` seconds."""
+
+    def __init__(self, maxsize: int, ttl: float) -> None:
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self._data: OrderedDict[str, tuple[float, Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Any, Any] | None:
+        """``(token, value)`` for a live entry, else None."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            expires, token, value = entry
+            if expires < time.monotonic():
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return token, value
+
+    def set(self, key: str, token: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + self.ttl, token, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class TwoLevelCache:
+    """Versioned read-through cache over an in-process LRU and Django's cache."""
+
+    def __init__(self, maxsize: int | None = None, ttl: float | None = None) -> None:
+        self.l1 = LRU(
+            maxsize if maxsize is not None else settings.TENANCY_L1_MAXSIZE,
+            ttl if ttl is not None else settings.TENANCY_L1_TTL,
+        )
+
+    @staticmethod
+    def _keys(key: str) -> tuple[str, str]:
+        return f"{KEY_PREFIX}ver:{key}", f"{KEY_PREFIX}val:{key}"
+
+    def get_or_load(self, key: str, loader: Callable[[], T], *, invalidate: bool = False) -> T:
+        """The cached value of ``key``, loading (and caching) it when absent or stale.
+
+        ``invalidate=True`` bypasses both levels, bumps the version everywhere and reloads.
+        ``None`` results are cached too, so unknown keys cost one load per TTL.
+        """
+        if invalidate:
+            self.invalidate(key)
+        ver_key, val_key = self._keys(key)
+        try:
+            token = django_cache.get(ver_key)
+        except Exception:  # noqa: BLE001 - any cache failure degrades to the database
+            logger.warning("cache unavailable reading %s; using the database", ver_key)
+            return loader()
+        if token is None:
+            token = self._new_token(ver_key)
+        local = self.l1.get(key)
+        if local is not None and local[0] == token:
+            return local[1]
+        try:
+            stored = django_cache.get(val_key)
+        except Exception:  # noqa: BLE001
+            stored = None
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
+            value = stored[1]
+        else:
+            value = loader()
+            try:
+                django_cache.set(val_key, (token, value), settings.TENANCY_L2_TTL)
+            except Exception:  # noqa: BLE001
+                logger.warning("cache unavailable writing %s", val_key)
+        if token is not None:
+            self.l1.set(key, token, value)
+        return value
+
+    @staticmethod
+    def _new_token(ver_key: str) -> str | None:
+        token = secrets.token_hex(8)
+        try:
+            if django_cache.add(ver_key, token, None):
+                return token
+            return django_cache.get(ver_key)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def invalidate(self, *keys: str) -> None:
+        """Make ``keys`` stale in every process: new version tokens, level-2 values dropped."""
+        for key in keys:
+            self.l1.pop(key)
+        if not keys:
+            return
+        try:
+            django_cache.set_many(
+                {self._keys(k)[0]: secrets.token_hex(8) for k in keys}, timeout=None
+            )
+            django_cache.delete_many([self._keys(k)[1] for k in keys])
+        except Exception:  # noqa: BLE001
+            logger.warning("cache unavailable invalidating %s", ", ".join(keys))
+
+    def clear_local(self) -> None:
+        """Drop this process's level-1 entries (level 2 is left alone)."""
+        self.l1.clear()
+
+
+tenant_cache = TwoLevelCache()

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WorkspacesConfig(AppConfig):
+    name = "workspaces"
+    verbose_name = "Workspaces"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401

@@ -1,0 +1,47 @@
+"""A Workspace is an owned resource whose name is its host label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.models import MetaDataWithOwnershipModel
+from tenancy.hosts import is_workspace_label
+
+
+def validate_workspace_name(value: str) -> None:
+    """A workspace name must be a lower-case DNS label that is not reserved."""
+    if not is_workspace_label(value):
+        raise ValidationError(
+            "Use 1-63 lower-case letters, digits or hyphens (not at either end); "
+            "reserved names such as www, api and admin are not allowed.",
+            code="invalid_workspace_name",
+        )
+
+
+class Workspace(MetaDataWithOwnershipModel):
+    """A workspace of an account, served at ``NAME.ACCOUNT.ENV.api.ROOT``."""
+
+    name = models.CharField(
+        "Name", max_length=63, validators=[validate_workspace_name],
+        help_text="The host label: lower-case letters, digits and hyphens.",
+    )
+    is_public = models.BooleanField(default=False)
+
+    class Meta(MetaDataWithOwnershipModel.Meta):
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="workspaces_unique_name_per_account",
+                violation_error_message="This account already has a workspace of that name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        validate_workspace_name(self.name)
+        super().save(*args, **kwargs)
