@@ -8,6 +8,7 @@ root domain ``localhost``. With ``DEBUG`` off the process refuses to start witho
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,7 +35,7 @@ def _env_list(name: str) -> list[str]:
 
 
 DEBUG = _env_bool("DEBUG", True)
-TESTING = _env_bool("TESTING", False)
+TESTING = _env_bool("TESTING", "pytest" in sys.modules)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:

@@ -1,0 +1,85 @@
+"""Shared fixtures: clean caches per test, a platform, tenants, members and host clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.models import Account, UserProfile
+from accounts.provisioning import add_member, ensure_default_account
+from tenancy.cache import tenant_cache
+from tenancy.hosts import tenant_host
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clean_caches() -> Iterator[None]:
+    """Each test starts with empty caches: the database is rolled back between tests."""
+    cache.clear()
+    tenant_cache.clear_local()
+    yield
+    tenant_cache.clear_local()
+
+
+@dataclass
+class Tenant:
+    """An account with an admin and a member, for tests."""
+
+    account: Account
+    admin: UserProfile
+    member: UserProfile
+
+    @property
+    def host(self) -> str:
+        return tenant_host(self.account.account_number)
+
+    def workspace_host(self, name: str) -> str:
+        return tenant_host(self.account.account_number, name)
+
+
+@pytest.fixture
+def platform(db) -> Tenant:  # type: ignore[no-untyped-def]
+    """The default account with its superuser admin and a member."""
+    account, _ = ensure_default_account()
+    admin, _ = add_member(account, "platform-admin", email="root@example.com",
+                          password=PASSWORD, superuser=True)
+    member, _ = add_member(account, "platform-member", email="pm@example.com", password=PASSWORD)
+    return Tenant(account, admin, member)
+
+
+@pytest.fixture
+def make_tenant(db, platform) -> Callable[[str], Tenant]:  # type: ignore[no-untyped-def]
+    """Factory: ``make_tenant("acme")`` makes account Acme with acme-admin and acme-member."""
+
+    def make(slug: str, **account_fields: object) -> Tenant:
+        account = Account.objects.create(company_name=f"{slug.title()} Corp", **account_fields)
+        admin, _ = add_member(account, f"{slug}-admin", email=f"admin@{slug}.test",
+                              password=PASSWORD, admin=True)
+        member, _ = add_member(account, f"{slug}-member", email=f"member@{slug}.test",
+                               password=PASSWORD)
+        return Tenant(account, admin, member)
+
+    return make
+
+
+@pytest.fixture
+def tenant_a(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
+    return make_tenant("alpha")
+
+
+@pytest.fixture
+def tenant_b(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
+    return make_tenant("bravo")
+
+
+def host_client(host: str, user: object | None = None) -> Client:
+    """A test client whose every request carries ``Host: host`` (signed in as ``user``)."""
+    client = Client(HTTP_HOST=host)
+    if user is not None:
+        client.force_login(user)  # type: ignore[arg-type]
+    return client
