@@ -1,0 +1,210 @@
+"""Deployment: gunicorn as the Procfile runs it (DEBUG off), and Redis over TLS."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from smarter.settings import redis_cache
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    """The environment an operator sets, with the database this run is testing against."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="deploy-test-" + "k" * 50,
+        ROOT_DOMAIN="example.com",
+        STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_SETTINGS_MODULE="smarter.settings",
+        TESTING="false",
+    )
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        env["DATABASE_URL"] = _fresh_postgres_database(database_url, "smarter_deploy_test")
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy.sqlite3'}"
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return env
+
+
+def _fresh_postgres_database(url: str, name: str) -> str:
+    import psycopg
+
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed._replace(path=f"/{name}").geturl()
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    )
+
+
+def get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    """GET straight to the port (no proxy), as the platform's router would."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={
+            "Host": "example.com", "X-Forwarded-Proto": "https", **headers,
+        })
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def procfile_web(tmp_path: Path) -> Iterator[int]:
+    """Collect static, migrate, run the release phase, then start the Procfile's web line."""
+    env = production_env(tmp_path)
+    manage(env, "collectstatic", "--noinput", "-v0")
+    lines = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    release = subprocess.run(
+        lines["release"].strip(), shell=True, cwd=ROOT, capture_output=True, text=True,
+        timeout=120, env={**env, "PATH": f"{BIN}:{env['PATH']}"},
+    )
+    assert release.returncode == 0, release.stderr
+    port = free_port()
+    command = lines["web"].strip().replace("${PORT:-8000}", str(port))
+    command = command.replace("${WEB_CONCURRENCY:-2}", "2")
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), *shlex.split(command)[1:]], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_gunicorn_serves_healthz_and_hashed_compressed_static(procfile_web: int, tmp_path: Path):
+    status, _, body = get(procfile_web, "/healthz")
+    assert status == 200
+    assert json.loads(body) == {"database": "ok", "cache": "ok", "status": "ok"}
+
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["css/site.css"]
+    assert hashed != "css/site.css"
+    status, headers, body = get(procfile_web, f"/static/{hashed}", **{"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers.get("Content-Encoding") == "gzip"
+    assert "immutable" in headers.get("Cache-Control", "")
+
+    status, headers, _ = get(procfile_web, "/", **{"X-Forwarded-Proto": "http"})
+    assert status == 301 and headers["Location"].startswith("https://example.com/")
+    status, headers, body = get(procfile_web, "/")
+    assert status == 200 and b"Platform" in body
+    assert "Strict-Transport-Security" in headers
+
+
+def test_release_phase_is_idempotent(tmp_path: Path):
+    env = production_env(tmp_path)
+    manage(env, "migrate", "--noinput", "-v0")
+    first = manage(env, "initialize_platform", "--no-input")
+    second = manage(env, "initialize_platform", "--no-input")
+    assert "created" in first.stdout
+    assert "already present" in second.stdout and "created" not in second.stdout
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path: Path):
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_redis_url_tls_options_only_for_rediss():
+    plain = redis_cache("redis://127.0.0.1:6379/0")["OPTIONS"]["CONNECTION_POOL_KWARGS"]
+    tls = redis_cache("rediss://127.0.0.1:6380/0")["OPTIONS"]["CONNECTION_POOL_KWARGS"]
+    assert plain == {}
+    assert tls == {"ssl_cert_reqs": None}
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[int]:
+    """A throwaway Redis speaking only TLS, with a freshly made self-signed certificate."""
+    cert, key = tmp_path / "redis.crt", tmp_path / "redis.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
+         "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_cache_works_over_rediss_with_self_signed_certificate(tls_redis: int, tmp_path: Path):
+    script = (
+        "import django; django.setup();"
+        "from django.core.cache import cache;"
+        "from django_redis import get_redis_connection;"
+        "get_redis_connection('default').ping();"
+        "cache.set('tls-probe', 'over-tls', 30); print(cache.get('tls-probe'))"
+    )
+    env = production_env(tmp_path)
+    env["REDIS_URL"] = f"rediss://127.0.0.1:{tls_redis}/0"
+    result = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "over-tls"
