@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,6 +41,20 @@ def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20) -> Non
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listening on {port}")
+
+
+@contextmanager
+def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run a server process until the block ends; yields once ``port`` accepts connections."""
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def production_env(tmp_path: Path) -> dict[str, str]:
@@ -110,16 +125,8 @@ def procfile_web(tmp_path: Path) -> Iterator[int]:
     port = free_port()
     command = lines["web"].strip().replace("${PORT:-8000}", str(port))
     command = command.replace("${WEB_CONCURRENCY:-2}", "2")
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), *shlex.split(command)[1:]], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, proc)
+    with serving([str(BIN / "gunicorn"), *shlex.split(command)[1:]], port, env):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_gunicorn_serves_healthz_and_hashed_compressed_static(procfile_web: int, tmp_path: Path):
@@ -179,18 +186,13 @@ def tls_redis(tmp_path: Path) -> Iterator[int]:
         check=True, capture_output=True, timeout=60,
     )
     port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
-         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
-         "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc)
+    argv = [
+        "redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+        "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
+        "--tls-auth-clients", "no", "--save", "", "--appendonly", "no",
+    ]
+    with serving(argv, port):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_cache_works_over_rediss_with_self_signed_certificate(tls_redis: int, tmp_path: Path):
