@@ -43,6 +43,28 @@ class SmarterBaseQuerySetWithPermissions(models.QuerySet):
     def _owner_field(self) -> str:
         return getattr(self.model, "permission_owner_field", "user_profile")
 
+    @staticmethod
+    def _compound_part(qs: models.QuerySet) -> models.QuerySet:
+        """``qs`` without its implicit ``Meta.ordering``: SQLite refuses ORDER BY in the parts
+        of a compound query, and that ordering is meaningless there anyway. An explicit
+        ``order_by()`` or a slice is left as the caller wrote it."""
+        query = qs.query
+        if query.order_by or query.is_sliced or not query.default_ordering:
+            return qs
+        return qs.order_by()
+
+    def union(self, *other_qs: Any, all: bool = False) -> SmarterBaseQuerySetWithPermissions:  # noqa: A002
+        parts = [self._compound_part(q) for q in other_qs]
+        return models.QuerySet.union(self._compound_part(self), *parts, all=all)
+
+    def intersection(self, *other_qs: Any) -> SmarterBaseQuerySetWithPermissions:
+        parts = [self._compound_part(q) for q in other_qs]
+        return models.QuerySet.intersection(self._compound_part(self), *parts)
+
+    def difference(self, *other_qs: Any) -> SmarterBaseQuerySetWithPermissions:
+        parts = [self._compound_part(q) for q in other_qs]
+        return models.QuerySet.difference(self._compound_part(self), *parts)
+
     def _tenant_scoped(self, account_ids: set[int] | None) -> set[int] | None:
         tenant = get_current_account_id()
         if tenant is None:
@@ -141,16 +163,31 @@ class UserProfile(MetaDataModel):
     @classmethod
     def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]
         instance = super().from_db(db, field_names, values)
-        instance._original_ids = (instance.__dict__.get("user_id"), instance.__dict__.get("account_id"))
+        # Only the ids actually loaded (a deferred field is absent from __dict__).
+        instance._original_ids = {
+            f: instance.__dict__[f] for f in ("user_id", "account_id") if f in instance.__dict__
+        }
         return instance
+
+    def _stored_ids(self) -> dict[str, Any]:
+        """The user and account ids as stored, reading the database for deferred ones."""
+        original = dict(getattr(self, "_original_ids", None) or {})
+        if len(original) < 2 and self.pk is not None:
+            row = (
+                type(self).objects.filter(pk=self.pk).values_list("user_id", "account_id").first()
+            )
+            if row is not None:
+                original = {"user_id": row[0], "account_id": row[1], **original}
+        return original
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; on first save add the user to the account's contacts and emit a signal."""
         if self.user_id is None or self.account_id is None:
             raise ValidationError("A UserProfile needs both a user and an account.")
-        original = getattr(self, "_original_ids", None)
-        if not self._state.adding and original and original != (self.user_id, self.account_id):
-            raise ValidationError("user and account of a UserProfile are immutable.")
+        if not self._state.adding:
+            current = {"user_id": self.user_id, "account_id": self.account_id}
+            if any(current[f] != v for f, v in self._stored_ids().items()):
+                raise ValidationError("user and account of a UserProfile are immutable.")
         created = self._state.adding
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -159,7 +196,7 @@ class UserProfile(MetaDataModel):
                     account_id=self.account_id, is_primary=True
                 ).exists()
                 self.add_to_account_contacts(is_primary=not primary_exists)
-        self._original_ids = (self.user_id, self.account_id)
+        self._original_ids = {"user_id": self.user_id, "account_id": self.account_id}
         if created:
             user_profile_created.send(sender=type(self), user_profile=self)
 
