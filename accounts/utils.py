@@ -225,35 +225,56 @@ def get_cached_account_for_user(user: Any = None, invalidate: bool = False) -> A
     return get_cached_account(memberships[0].account_id, invalidate=invalidate)
 
 
-def get_cached_admin_user_for_account(account: Account, invalidate: bool = False) -> User:
-    """The account's admin user; one is created (staff, not superuser) if it has no users.
+def _active_admin_user_id(account_id: int) -> int | None:
+    """The user id of the account's first active admin (an active user), or None."""
+    return (
+        UserProfile.objects.filter(
+            account_id=account_id,
+            role=UserProfile.ROLE_ADMIN,
+            is_active=True,
+            user__is_active=True,
+        )
+        .order_by("id")
+        .values_list("user_id", flat=True)
+        .first()
+    )
 
-    Raises ValueError for a missing or unsaved account.
+
+def get_cached_admin_user_for_account(account: Account, invalidate: bool = False) -> User:
+    """The account's admin user: its first active admin, never a plain member.
+
+    If the account has no active admin, a new staff (never superuser) admin with an
+    unusable password is created. Raises ValueError for a missing or unsaved account.
     """
     if not isinstance(account, Account) or account.pk is None:
         raise ValueError("get_cached_admin_user_for_account needs a saved Account")
     user_id = tenant_cache.get_or_load(
-        admin_key(account.pk),
-        lambda: UserProfile.admin_for_account(account).pk,
-        invalidate=invalidate,
+        admin_key(account.pk), lambda: _active_admin_user_id(account.pk), invalidate=invalidate
     )
-    user = get_cached_user_for_user_id(user_id=user_id, invalidate=invalidate)
-    if user is None:
+    user = get_cached_user_for_user_id(user_id=user_id, invalidate=invalidate) if user_id else None
+    if user is not None and user.is_active:
+        return user
+    if not invalidate:  # none cached, or the cached admin went away: ask the database
         return get_cached_admin_user_for_account(account, invalidate=True)
-    return user
+    logger.warning("account %s has no active admin; creating one", account.account_number)
+    return UserProfile.create_admin_for_account(account)
 
 
 def get_cached_smarter_admin_user_profile(invalidate: bool = False) -> UserProfile | None:
-    """The platform (default account) admin's profile, or None before initialisation."""
+    """The platform (default account) admin's profile, or None when there is none.
+
+    Only an active admin of the default account qualifies (its rows are readable by every
+    tenant, so a plain member must never stand in), and nothing is ever created here.
+    """
     try:
         account = get_cached_default_account(invalidate=invalidate)
     except Account.DoesNotExist:
         return None
     user_id = tenant_cache.get_or_load(
-        admin_key(account.pk),
-        lambda: UserProfile.admin_for_account(account).pk,
-        invalidate=invalidate,
+        admin_key(account.pk), lambda: _active_admin_user_id(account.pk), invalidate=invalidate
     )
+    if user_id is None:
+        return None
     return get_cached_profile(user_id, account.pk, invalidate=invalidate)
 
 
@@ -280,7 +301,9 @@ def valid_resource_owners_for_user(user_profile: UserProfile | None) -> list[Use
     if user_profile is None:
         return []
     return list(
-        UserProfile.objects.filter(account_id=user_profile.account_id, is_active=True)
+        UserProfile.objects.filter(
+            account_id=user_profile.account_id, is_active=True, user__is_active=True
+        )
         .select_related("user")
         .order_by("id")
     )

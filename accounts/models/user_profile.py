@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -241,21 +242,37 @@ class UserProfile(MetaDataModel):
         if profile is not None:
             return profile.user
         logger.error("account %s has no users; creating its admin", account.account_number)
+        return cls.create_admin_for_account(account)
+
+    @classmethod
+    def create_admin_for_account(cls, account: Account) -> User:
+        """A new account admin: staff (never superuser) with an unusable password.
+
+        Named ``admin-NNNN-NNNN-NNNN``; if that user exists but is not an active admin here
+        (an operator demoted or deactivated it), a fresh suffixed name is used instead of
+        silently reviving it.
+        """
         user_model = get_user_model()
-        username = f"admin-{account.account_number}"
-        with transaction.atomic():
-            user, _ = user_model.objects.get_or_create(
-                username=username, defaults={"is_staff": True}
-            )
-            if user.has_usable_password() is False or not user.password:
-                user.set_unusable_password()
-                user.save()
-            try:
-                with transaction.atomic():
-                    cls.objects.create(user=user, account=account, role=cls.ROLE_ADMIN)
-            except IntegrityError:
-                pass  # created concurrently
-        return user
+        base = f"admin-{account.account_number}"
+        for attempt in range(5):
+            username = base if attempt == 0 else f"{base}-{secrets.token_hex(3)}"
+            with transaction.atomic():
+                user, created = user_model.objects.get_or_create(
+                    username=username, defaults={"is_staff": True}
+                )
+                if created:
+                    user.set_unusable_password()
+                    user.save(update_fields=["password"])
+                try:
+                    with transaction.atomic():
+                        profile, _ = cls.objects.get_or_create(
+                            user=user, account=account, defaults={"role": cls.ROLE_ADMIN}
+                        )
+                except IntegrityError:  # created concurrently
+                    profile = cls.objects.get(user=user, account=account)
+            if profile.is_active and profile.role == cls.ROLE_ADMIN and user.is_active:
+                return user
+        raise RuntimeError(f"could not create an admin for account {account.account_number}")
 
     @property
     def cached_user(self) -> User:
