@@ -27,6 +27,17 @@ KEY_PREFIX = "tenancy:v1:"
 _MISSING = object()
 
 
+def _token_ttl() -> int:
+    """Lifetime of a version token in level 2.
+
+    Tokens must expire: keys can come from request hosts (unknown account numbers are
+    cached as misses), so tokens kept forever would grow level 2 without bound. An expired
+    token is harmless: the next reader draws a new one, which matches no cached value in
+    any process, so it only costs a reload.
+    """
+    return 2 * max(int(settings.TENANCY_L2_TTL), int(settings.TENANCY_L1_TTL), 1)
+
+
 class LRU:
     """A thread-safe, size-bounded LRU map whose entries expire after ``ttl`` seconds."""
 
@@ -120,7 +131,7 @@ class TwoLevelCache:
     def _new_token(ver_key: str) -> str | None:
         token = secrets.token_hex(8)
         try:
-            if django_cache.add(ver_key, token, None):
+            if django_cache.add(ver_key, token, _token_ttl()):
                 return token
             return django_cache.get(ver_key)
         except Exception:  # noqa: BLE001
@@ -134,7 +145,7 @@ class TwoLevelCache:
             return
         try:
             django_cache.set_many(
-                {self._keys(k)[0]: secrets.token_hex(8) for k in keys}, timeout=None
+                {self._keys(k)[0]: secrets.token_hex(8) for k in keys}, timeout=_token_ttl()
             )
             django_cache.delete_many([self._keys(k)[1] for k in keys])
         except Exception:  # noqa: BLE001
