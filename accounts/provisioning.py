@@ -37,19 +37,24 @@ def add_member(
         user, created = user_model.objects.get_or_create(
             username=username, defaults={"email": email}
         )
+        changed = created
         if created or password:
             _set_password(user, password)
+            changed = True
         if superuser and not user.is_superuser:
             user.is_superuser = True
             user.is_staff = True
+            changed = True
         if email and not user.email:
             user.email = email
-        user.save()
+            changed = True
+        if changed:  # an unchanged user is not written (re-running a command is a no-op)
+            user.save()
         role = UserProfile.ROLE_ADMIN if admin or superuser else UserProfile.ROLE_MEMBER
         profile, made = UserProfile.objects.get_or_create(
             user=user, account=account, defaults={"role": role}
         )
-        if not made and admin and profile.role != role:
+        if not made and (admin or superuser) and profile.role != role:
             profile.role = role
             profile.save(update_fields=["role", "updated_at"])
     return profile, created

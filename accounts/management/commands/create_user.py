@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 
 from accounts.models import Account
 from accounts.models.account import validate_account_number
@@ -37,7 +41,21 @@ class Command(BaseCommand):
         username = options["username"].strip()
         if not username:
             raise CommandError("username must not be empty.")
+        try:
+            get_user_model()._meta.get_field("username").clean(username, None)
+        except ValidationError as exc:
+            raise CommandError(f"invalid username {username!r}: {' '.join(exc.messages)}") from exc
+        if options["email"]:
+            try:
+                validate_email(options["email"])
+            except ValidationError as exc:
+                raise CommandError(f"invalid --email {options['email']!r}.") from exc
         password = os.environ.get(options["password_env"]) or None
+        if password:
+            try:
+                validate_password(password)
+            except ValidationError as exc:  # the messages never contain the password
+                raise CommandError(f"the password is too weak: {' '.join(exc.messages)}") from exc
         profile, created = add_member(
             account, username, email=options["email"], password=password, admin=options["admin"]
         )

@@ -36,9 +36,14 @@ class Command(BaseCommand):
             + ("created" if account_created else "already present")
         )
         username = options["username"]
-        exists = get_user_model().objects.filter(username=username).exists()
+        existing = get_user_model().objects.filter(username=username).first()
+        if existing is not None and not existing.is_superuser:
+            raise CommandError(
+                f"User {username!r} exists and is not a superuser; refusing to promote it. "
+                "Choose another --username (or PLATFORM_ADMIN_USERNAME)."
+            )
         password = None
-        if not exists:
+        if existing is None:
             password = settings.PLATFORM_ADMIN_PASSWORD or self._prompt(options["no_input"])
         profile, created = add_member(
             account, username, email=options["email"], password=password, superuser=True
