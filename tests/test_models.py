@@ -397,6 +397,7 @@ def test_manager_chaining_methods_return_the_permission_queryset(three_workspace
         "complex_filter": (m.complex_filter({"name": "three"}), ["three"]),
         "complex_filter-q": (m.complex_filter(Q(name="one")), ["one"]),
     }
+    cases["get_queryset"] = (m.get_queryset(), ["one", "three", "two"])
     for label, (qs, expected) in cases.items():
         assert isinstance(qs, SmarterBaseQuerySetWithPermissions), label
         assert _names(qs) == expected, label
