@@ -45,7 +45,7 @@ class SmarterBaseQuerySetWithPermissions(models.QuerySet):
         return getattr(self.model, "permission_owner_field", "user_profile")
 
     @staticmethod
-    def _compound_part(qs: models.QuerySet) -> models.QuerySet:
+    def _compound_part(qs: Any) -> Any:
         """``qs`` without its implicit ``Meta.ordering``: SQLite refuses ORDER BY in the parts
         of a compound query, and that ordering is meaningless there anyway. An explicit
         ``order_by()`` or a slice is left as the caller wrote it."""
