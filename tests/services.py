@@ -19,11 +19,17 @@ import pytest
 START_TIMEOUT = 15.0
 
 
+SHARED_PORTS = frozenset({5432, 6379})  # the machine's shared servers: never touch them
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (never a shared one)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in SHARED_PORTS:
+            return port
 
 
 def require_binary(name: str) -> str:

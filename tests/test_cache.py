@@ -90,6 +90,7 @@ def test_a_slow_loader_cannot_write_back_a_stale_value():
     assert two.get_or_load("k", lambda: "fresh") == "fresh"
 
 
+@pytest.mark.services
 def test_version_tokens_expire_in_redis():
     """Keys may come from request hosts; their version tokens must not live forever."""
     with throwaway_redis() as url, override_settings(CACHES={"default": redis_cache(url)}):
