@@ -176,6 +176,27 @@ def test_first_profile_becomes_primary_only_when_no_primary_exists():
 
 
 @pytest.mark.django_db
+def test_profile_creation_survives_losing_the_primary_contact_race(monkeypatch):
+    """Another first member became primary between our check and our claim: we stay plain."""
+    account = Account.objects.create(company_name="Acme")
+    AccountContact.objects.create(account=account, email="winner@example.com", is_primary=True)
+    real_filter = AccountContact.objects.filter
+
+    def stale_primary_check(*args, **kwargs):
+        if kwargs.get("is_primary") is True:  # the vacancy check sees the pre-race state
+            return real_filter(pk__in=[])
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(AccountContact.objects, "filter", stale_primary_check)
+    profile = UserProfile.objects.create(user=make_user("ann", "ann@example.com"), account=account)
+    monkeypatch.undo()
+    assert UserProfile.objects.filter(pk=profile.pk).exists()
+    primaries = AccountContact.objects.filter(account=account, is_primary=True)
+    assert [c.email for c in primaries] == ["winner@example.com"]
+    assert AccountContact.objects.get(account=account, email="ann@example.com").is_primary is False
+
+
+@pytest.mark.django_db
 def test_profile_of_user_without_email_adds_no_contact():
     account = Account.objects.create(company_name="Acme")
     profile = UserProfile.objects.create(user=make_user("ann"), account=account)

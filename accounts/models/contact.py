@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
@@ -42,3 +42,21 @@ class AccountContact(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+    def claim_primary_if_vacant(self) -> bool:
+        """Become the primary contact unless the account has one; True if this one now is.
+
+        Race-safe: two concurrent claimants both try, the partial unique index lets one
+        win, and the loser stays a plain contact instead of failing.
+        """
+        if self.is_primary:
+            return True
+        if AccountContact.objects.filter(account_id=self.account_id, is_primary=True).exists():
+            return False
+        try:
+            with transaction.atomic():
+                AccountContact.objects.filter(pk=self.pk).update(is_primary=True)
+        except IntegrityError:
+            return False
+        self.is_primary = True
+        return True

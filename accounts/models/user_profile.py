@@ -193,10 +193,9 @@ class UserProfile(MetaDataModel):
         with transaction.atomic():
             super().save(*args, **kwargs)
             if created:
-                primary_exists = AccountContact.objects.filter(
-                    account_id=self.account_id, is_primary=True
-                ).exists()
-                self.add_to_account_contacts(is_primary=not primary_exists)
+                contact = self.add_to_account_contacts()
+                if contact is not None:
+                    contact.claim_primary_if_vacant()
         self._original_ids = {"user_id": self.user_id, "account_id": self.account_id}
         if created:
             user_profile_created.send(sender=type(self), user_profile=self)
