@@ -33,13 +33,13 @@ def free_port() -> int:
 
 
 def require_binary(name: str) -> str:
-    """The path of ``name``; skips the test when the machine lacks it.
+    """The path of ``name``; fails the test clearly when the machine lacks it.
 
-    ``scripts/install-system services`` installs the server binaries (CI runs it).
+    ``scripts/test`` installs the server binaries (``scripts/install-system binaries``).
     """
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (run scripts/install-system services)")
+        pytest.fail(f"{name} is not installed: run scripts/install-system binaries")
     return path
 
 
