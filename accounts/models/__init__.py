@@ -1,6 +1,7 @@
 """Account models; import them from here."""
 
 from .account import Account, generate_account_number
+from .api_key import ApiKey
 from .contact import AccountContact
 from .ownership import MetaDataWithOwnershipModel
 from .user_profile import (
@@ -11,6 +12,7 @@ from .user_profile import (
 
 __all__ = [
     "Account",
+    "ApiKey",
     "AccountContact",
     "MetaDataWithOwnershipModel",
     "SmarterBaseModelManager",

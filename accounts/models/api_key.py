@@ -1,0 +1,90 @@
+"""Per-account API keys: stored only as a SHA-256 hash, identified by a visible prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from .ownership import MetaDataWithOwnershipModel
+
+KEY_PREFIX_MARK = "sk_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(raw: str) -> str:
+    """The stored form of a raw key (hex SHA-256)."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def split_key(raw: str) -> str | None:
+    """The prefix of a well-formed raw key ``sk_XXXXXXXXXXXX.SECRET``, else None."""
+    if not isinstance(raw, str) or len(raw) > 200 or "." not in raw:
+        return None
+    prefix, _, secret = raw.partition(".")
+    if not prefix.startswith(KEY_PREFIX_MARK) or len(prefix) != 15 or len(secret) < 20:
+        return None
+    return prefix
+
+
+class ApiKey(MetaDataWithOwnershipModel):
+    """A key that authenticates its owner's profile within the owner's account only.
+
+    The raw key is ``<prefix>.<secret>``; only its hash is stored. ``ApiKey.create`` returns
+    the raw key once.
+    """
+
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(MetaDataWithOwnershipModel.Meta):
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name or 'key'} ({self.prefix}…)"
+
+    @classmethod
+    def create(cls, user_profile: Any, name: str, expires_at: Any = None, **fields: Any) -> tuple[ApiKey, str]:
+        """A new saved key and its raw value (the only time the raw value exists)."""
+        prefix = KEY_PREFIX_MARK + secrets.token_hex(6)
+        raw = f"{prefix}.{secrets.token_urlsafe(32)}"
+        key = cls(user_profile=user_profile, name=name, expires_at=expires_at,
+                  prefix=prefix, key_hash=hash_key(raw), **fields)
+        key.save()
+        return key, raw
+
+    def matches(self, raw: str) -> bool:
+        return hmac.compare_digest(self.key_hash, hash_key(raw))
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.is_active and not self.is_expired
+
+    def revoke(self) -> None:
+        self.is_active = False
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["is_active", "revoked_at", "updated_at"])
+
+    def touch(self) -> None:
+        """Record use, at most once per LAST_USED_RESOLUTION (one conditional UPDATE)."""
+        now = timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
+            return
+        type(self).objects.filter(pk=self.pk).filter(
+            models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+        self.last_used_at = now
