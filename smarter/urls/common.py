@@ -20,4 +20,5 @@ urlpatterns = [
     path("console/", include("accounts.urls")),
     path("console/workspaces/", include("workspaces.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
 ]

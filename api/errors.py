@@ -1,0 +1,95 @@
+"""Every API error is ``{"error": {"code", "message", "fields"}}`` with the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with existing data."
+    default_code = "conflict"
+
+    def __init__(self, detail: Any = None, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.fields = fields or {}
+
+
+_CODES = {
+    400: "validation_error", 401: "not_authenticated", 403: "permission_denied",
+    404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
+    409: "conflict", 415: "unsupported_media_type", 429: "throttled",
+}
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{k}: {m}" for k, v in detail.items() for m in _flatten(v)]
+    if isinstance(detail, list):
+        return [m for item in detail for m in _flatten(item)]
+    return [str(detail)]
+
+
+def _fields(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) if not isinstance(v, dict) else _fields(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": _flatten(detail)}
+    return {}
+
+
+def error_body(status_code: int, message: str, fields: dict[str, Any] | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code or _CODES.get(status_code, "error"), "message": message,
+                      "fields": fields or {}}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler with one JSON shape; database conflicts become 409."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, IntegrityError):
+        logger.info("integrity error answered with 409: %s", exc.__class__.__name__)
+        exc = Conflict()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: Django's 500 handling and logging
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    status_code = exc.status_code
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        request = context.get("request")
+        view = context.get("view")
+        header = view.get_authenticate_header(request) if view and request else None
+        if header:
+            headers["WWW-Authenticate"] = header
+            status_code = 401
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(exc.detail)
+        body = error_body(400, "The request is invalid.", fields)
+    elif isinstance(exc, Conflict):
+        body = error_body(409, str(exc.detail), exc.fields)
+    else:
+        detail = exc.detail
+        message = " ".join(_flatten(detail)) if isinstance(detail, dict | list) else str(detail)
+        body = error_body(status_code, message)
+    set_rollback()
+    return Response(body, status=status_code, headers=headers)

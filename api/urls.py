@@ -1,0 +1,20 @@
+"""/api/v1/ on the API host and every tenant host."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("contacts", views.ContactViewSet, basename="api-contact")
+router.register("users", views.UserProfileViewSet, basename="api-user")
+router.register("workspaces", views.WorkspaceViewSet, basename="api-workspace")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("account/", views.AccountView.as_view(), name="api-account"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,227 @@
+"""The account admin's endpoints. Every queryset is the permission queryset (already scoped to
+the host's tenant by the middleware) additionally filtered to ``request.account``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import AccountContact, ApiKey, UserProfile
+from workspaces.models import Workspace
+
+from .errors import Conflict
+from .permissions import IsAccountAdminOrReadOnly, request_profile
+from .serializers import (
+    AccountSerializer,
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    ContactSerializer,
+    UserProfileCreateSerializer,
+    UserProfileSerializer,
+    WorkspaceSerializer,
+)
+
+
+class TenantMixin:
+    permission_classes = [IsAccountAdminOrReadOnly]
+    request: Any
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()  # type: ignore[misc]
+        context["account"] = getattr(self.request, "account", None)
+        context["profile"] = request_profile(self.request) if hasattr(self.request, "_request") else None
+        return context
+
+    def scoped(self, model: Any) -> QuerySet:
+        """Reads: the read-permission queryset; writes: the ownership one; both this tenant only."""
+        user = self.request.user
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            qs = model.objects.with_read_permission_for(user)
+        else:
+            qs = model.objects.with_ownership_permission_for(user)
+        return qs.filter(account=self.request.account)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="The account of this host"),
+    patch=extend_schema(summary="Update the account's details (account admins)"),
+)
+class AccountView(TenantMixin, generics.RetrieveUpdateAPIView):
+    serializer_class = AccountSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self) -> Any:
+        obj = self.request.account
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def perform_update(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save()
+
+
+class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
+    """Contacts of the account. Exactly one is primary whenever any exist."""
+
+    queryset = AccountContact.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = ContactSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        contacts = AccountContact.objects.filter(account=self.request.account)
+        return contacts.order_by("-is_primary", "email", "id")
+
+    def _lock(self) -> None:
+        list(AccountContact.objects.select_for_update().filter(account=self.request.account).values_list("pk"))
+
+    def perform_create(self, serializer: Any) -> None:
+        with transaction.atomic():
+            self._lock()
+            make_primary = serializer.validated_data.pop("is_primary", False)
+            contact = serializer.save(account=self.request.account, is_primary=False)
+            self._set_primary(contact, make_primary)
+
+    def perform_update(self, serializer: Any) -> None:
+        with transaction.atomic():
+            self._lock()
+            make_primary = serializer.validated_data.pop("is_primary", False)
+            contact = serializer.save()
+            self._set_primary(contact, make_primary)
+
+    def _set_primary(self, contact: AccountContact, make_primary: bool) -> None:
+        others = AccountContact.objects.filter(account=self.request.account, is_primary=True)
+        others = others.exclude(pk=contact.pk)
+        if make_primary or not others.exists():
+            others.update(is_primary=False)
+            AccountContact.objects.filter(pk=contact.pk).update(is_primary=True)
+            contact.is_primary = True
+
+    def perform_destroy(self, instance: AccountContact) -> None:
+        with transaction.atomic():
+            self._lock()
+            instance.delete()
+            if instance.is_primary:
+                rest = AccountContact.objects.filter(account=self.request.account)
+                heir = rest.order_by("created_at", "id").first()
+                if heir is not None:
+                    AccountContact.objects.filter(pk=heir.pk).update(is_primary=True)
+
+
+@extend_schema_view(
+    create=extend_schema(request=UserProfileCreateSerializer, responses={201: UserProfileSerializer}),
+    batch=extend_schema(
+        request=UserProfileCreateSerializer(many=True),
+        responses={201: UserProfileSerializer(many=True)},
+        summary="Create several members at once: all or nothing",
+    ),
+)
+class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
+    """Members of the account: list, add, change role, (de)activate, remove."""
+
+    queryset = UserProfile.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = UserProfileSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped(UserProfile).select_related("user").order_by("id")
+
+    def get_serializer_class(self) -> Any:
+        if self.action in ("create", "batch"):
+            return UserProfileCreateSerializer
+        return UserProfileSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save()
+
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Any) -> Response:
+        if not isinstance(request.data, list) or not request.data:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send a non-empty JSON list of members."]}
+            )
+        if len(request.data) > 100:
+            raise serializers.ValidationError({"non_field_errors": ["At most 100 members per batch."]})
+        emails = [str(row.get("email", "")).strip().lower() for row in request.data if isinstance(row, dict)]
+        dupes = sorted({e for e in emails if e and emails.count(e) > 1})
+        if dupes:
+            raise Conflict("The batch repeats an email.", {"email": [f"repeated: {', '.join(dupes)}"]})
+        serializer = UserProfileCreateSerializer(data=request.data, many=True,
+                                                 context=self.get_serializer_context())
+        with transaction.atomic():  # one transaction: one bad row creates nothing
+            if not serializer.is_valid():
+                errors = serializer.errors
+                rows = errors.items() if isinstance(errors, dict) else enumerate(errors)
+                raise serializers.ValidationError({f"{i}": errs for i, errs in rows if errs})
+            serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    def _refuse_self(self, profile: UserProfile) -> None:
+        if profile.user_id == self.request.user.pk:
+            raise Conflict("You cannot change or remove your own membership through the API.")
+
+    def perform_update(self, serializer: Any) -> None:
+        self._refuse_self(serializer.instance)
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_destroy(self, instance: UserProfile) -> None:
+        self._refuse_self(instance)
+        with transaction.atomic():
+            instance.delete()
+
+
+class WorkspaceViewSet(TenantMixin, viewsets.ModelViewSet):
+    queryset = Workspace.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = WorkspaceSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped(Workspace).order_by("name", "id")
+
+    def perform_create(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save(user_profile=request_profile(self.request))
+
+    def perform_update(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_destroy(self, instance: Workspace) -> None:
+        with transaction.atomic():
+            instance.delete()
+
+
+@extend_schema_view(
+    create=extend_schema(request=ApiKeyCreateSerializer,
+                         responses={201: ApiKeyCreatedSerializer},
+                         summary="Create a key; the full key is in this response only"),
+    destroy=extend_schema(summary="Revoke a key", responses={204: OpenApiResponse(description="Revoked")}),
+)
+class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """API keys of the account: list, create, revoke (DELETE keeps the row, inactive)."""
+
+    queryset = ApiKey.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = ApiKeySerializer
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped(ApiKey).select_related("user_profile").order_by("-created_at", "-id")
+
+    def get_serializer_class(self) -> Any:
+        return ApiKeyCreateSerializer if self.action == "create" else ApiKeySerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        if instance.is_active:
+            instance.revoke()
