@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_api_keys
 
 urlpatterns = [
     path("", views.console, name="console"),
@@ -14,4 +14,6 @@ urlpatterns = [
     path("contacts/", views.contacts, name="contacts"),
     path("contacts/<int:pk>/primary/", views.contact_primary, name="contact-primary"),
     path("contacts/<int:pk>/delete/", views.contact_delete, name="contact-delete"),
+    path("api-keys/", views_api_keys.api_keys, name="api-keys"),
+    path("api-keys/<int:pk>/revoke/", views_api_keys.api_key_revoke, name="api-key-revoke"),
 ]
