@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from .models import Account, AccountContact, UserProfile
 
@@ -35,6 +35,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(staff_account_ids(request))
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # Another tenant's row (or none at all): a plain 404, not a redirect whose message
+        # would confirm that the id exists somewhere.
+        raise Http404("No such object.")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._allowed(request, obj)

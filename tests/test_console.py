@@ -1,0 +1,371 @@
+"""The account admin console and the tenant login, as an account admin of one tenant."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
+
+from accounts.models import Account, AccountContact, UserProfile
+from tests.conftest import PASSWORD, host_client
+from workspaces.models import Workspace
+
+User = get_user_model()
+
+
+@pytest.fixture
+def admin_client(tenant_a):
+    return host_client(tenant_a.host, tenant_a.admin.user)
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+# --- access ----------------------------------------------------------------------------------
+
+CONSOLE_PAGES = ["/console/", "/console/account/", "/console/members/", "/console/contacts/",
+                 "/console/workspaces/", "/console/api-keys/"]
+
+
+@pytest.mark.parametrize("path", CONSOLE_PAGES)
+def test_console_pages_for_admin_member_and_anonymous(tenant_a, admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 200
+    assert tenant_a.account.company_name in response.content.decode()
+    member = host_client(tenant_a.host, tenant_a.member.user)
+    assert member.get(path).status_code == 403
+    assert member.post(path, {"email": "x@y.test", "name": "x"}).status_code == 403
+    response = host_client(tenant_a.host).get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_member_cannot_act_on_members(tenant_a):
+    member = host_client(tenant_a.host, tenant_a.member.user)
+    admin = tenant_a.admin
+    assert member.post(f"/console/members/{admin.pk}/role/", {"role": "member"}).status_code == 403
+    assert member.post(f"/console/members/{admin.pk}/remove/").status_code == 403
+    assert UserProfile.objects.get(pk=admin.pk).role == "admin"
+
+
+# --- members -----------------------------------------------------------------------------------
+
+def test_add_new_member(tenant_a, admin_client):
+    response = admin_client.post("/console/members/", {
+        "email": "New.Person@Example.com", "first_name": "New", "last_name": "Person",
+        "role": "member", "password": "a-long-unique-password-42",
+    }, follow=True)
+    assert response.status_code == 200
+    assert "new.person@example.com added." in _messages(response)
+    assert 'data-member="new.person@example.com"' in response.content.decode()
+    profile = UserProfile.objects.get(account=tenant_a.account, user__username="new.person@example.com")
+    assert profile.role == "member" and profile.is_active
+    assert profile.user.check_password("a-long-unique-password-42")
+    # The new member can sign in on this tenant.
+    client = host_client(tenant_a.host)
+    assert client.post("/login/", {"username": "new.person@example.com",
+                                   "password": "a-long-unique-password-42"}).status_code == 302
+
+
+def test_add_new_member_without_password_gets_unusable_password(tenant_a, admin_client):
+    admin_client.post("/console/members/", {"email": "nopw@example.com", "role": "admin"})
+    profile = UserProfile.objects.get(account=tenant_a.account, user__username="nopw@example.com")
+    assert profile.role == "admin" and not profile.user.has_usable_password()
+
+
+def test_add_existing_user_keeps_their_password(tenant_a, tenant_b, admin_client):
+    User.objects.create_user("shared@example.com", "shared@example.com", PASSWORD)
+    response = admin_client.post("/console/members/", {"email": "shared@example.com",
+                                                       "role": "member", "password": ""})
+    assert response.status_code == 302
+    user = User.objects.get(username="shared@example.com")
+    assert user.check_password(PASSWORD)
+    assert UserProfile.objects.filter(user=user, account=tenant_a.account).count() == 1
+
+
+def test_add_member_rejects_duplicates_and_bad_input(tenant_a, admin_client):
+    admin_client.post("/console/members/", {"email": "dup@example.com", "role": "member"})
+    count = UserProfile.objects.count()
+    for data in [
+        {"email": "DUP@example.com", "role": "member"},
+        {"email": "not-an-email", "role": "member"},
+        {"email": "x@example.com", "role": "superboss"},
+        {"email": "weak@example.com", "role": "member", "password": "123"},
+    ]:
+        response = admin_client.post("/console/members/", data)
+        assert response.status_code == 200, data
+        assert response.context["form"].errors, data
+    assert UserProfile.objects.count() == count
+    assert not User.objects.filter(username="weak@example.com").exists()
+
+
+def test_change_role(tenant_a, admin_client):
+    member = tenant_a.member
+    response = admin_client.post(f"/console/members/{member.pk}/role/", {"role": "admin"})
+    assert response.status_code == 302
+    assert UserProfile.objects.get(pk=member.pk).role == "admin"
+    assert User.objects.get(pk=member.user_id).is_staff
+    admin_client.post(f"/console/members/{member.pk}/role/", {"role": "member"})
+    assert UserProfile.objects.get(pk=member.pk).role == "member"
+    admin_client.post(f"/console/members/{member.pk}/role/", {"role": "owner"})
+    assert UserProfile.objects.get(pk=member.pk).role == "member"
+
+
+def test_deactivate_and_reactivate(tenant_a, admin_client):
+    member = tenant_a.member
+    member_client = host_client(tenant_a.host, member.user)
+    assert member_client.get("/").wsgi_request.user_profile is not None
+    admin_client.post(f"/console/members/{member.pk}/active/", {"active": "0"})
+    assert not UserProfile.objects.get(pk=member.pk).is_active
+    assert member_client.get("/").wsgi_request.user_profile is None
+    login = host_client(tenant_a.host).post("/login/", {"username": member.user.username,
+                                                        "password": PASSWORD})
+    assert login.status_code == 200  # refused
+    admin_client.post(f"/console/members/{member.pk}/active/", {"active": "1"})
+    assert UserProfile.objects.get(pk=member.pk).is_active
+    assert member_client.get("/").wsgi_request.user_profile is not None
+
+
+def test_remove_member(tenant_a, admin_client):
+    member = tenant_a.member
+    response = admin_client.post(f"/console/members/{member.pk}/remove/", follow=True)
+    assert f"{member.user.username} removed from the account." in _messages(response)
+    assert not UserProfile.objects.filter(pk=member.pk).exists()
+    assert User.objects.filter(pk=member.user_id).exists()  # the user remains
+    assert f'data-member="{member.user.username}"' not in response.content.decode()
+    assert admin_client.post(f"/console/members/{member.pk}/remove/").status_code == 404
+
+
+def test_admin_cannot_act_on_self(tenant_a, admin_client):
+    me = tenant_a.admin
+    for url, data in [(f"/console/members/{me.pk}/role/", {"role": "member"}),
+                      (f"/console/members/{me.pk}/active/", {"active": "0"}),
+                      (f"/console/members/{me.pk}/remove/", {})]:
+        response = admin_client.post(url, data, follow=True)
+        assert "You cannot change your own membership here." in _messages(response)
+    me = UserProfile.objects.get(pk=me.pk)
+    assert me.role == "admin" and me.is_active
+
+
+def test_member_actions_need_post(tenant_a, admin_client):
+    member = tenant_a.member
+    for action in ("role", "active", "remove"):
+        assert admin_client.get(f"/console/members/{member.pk}/{action}/").status_code == 405
+    assert UserProfile.objects.filter(pk=member.pk, is_active=True).exists()
+
+
+# --- contacts ----------------------------------------------------------------------------------
+
+def test_contacts_add_duplicate_and_primary(tenant_a, admin_client):
+    response = admin_client.post("/console/contacts/", {"email": "Billing@Alpha.test",
+                                                        "first_name": "Bill"}, follow=True)
+    assert "Contact added." in _messages(response)
+    billing = AccountContact.objects.get(account=tenant_a.account, email="billing@alpha.test")
+    assert not billing.is_primary
+    response = admin_client.post("/console/contacts/", {"email": "BILLING@alpha.test"})
+    assert response.status_code == 200
+    assert "already a contact" in str(response.context["form"].errors)
+    assert AccountContact.objects.filter(account=tenant_a.account,
+                                         email__iexact="billing@alpha.test").count() == 1
+    old_primary = AccountContact.objects.filter(account=tenant_a.account, is_primary=True).first()
+    response = admin_client.post(f"/console/contacts/{billing.pk}/primary/", follow=True)
+    assert "billing@alpha.test is now the primary contact." in _messages(response)
+    primaries = AccountContact.objects.filter(account=tenant_a.account, is_primary=True)
+    assert list(primaries) == [billing]
+    if old_primary is not None:
+        assert not AccountContact.objects.get(pk=old_primary.pk).is_primary
+    admin_client.post(f"/console/contacts/{billing.pk}/delete/")
+    assert not AccountContact.objects.filter(pk=billing.pk).exists()
+
+
+def test_same_contact_email_allowed_in_another_account(tenant_a, tenant_b, admin_client):
+    AccountContact.objects.create(account=tenant_b.account, email="shared@contact.test")
+    response = admin_client.post("/console/contacts/", {"email": "shared@contact.test"})
+    assert response.status_code == 302
+    assert AccountContact.objects.filter(email="shared@contact.test").count() == 2
+
+
+# --- workspaces -------------------------------------------------------------------------------
+
+def test_create_workspace(tenant_a, admin_client):
+    response = admin_client.post("/console/workspaces/", {"name": "Design", "is_public": "on"},
+                                 follow=True)
+    assert "Workspace design created." in _messages(response)
+    workspace = Workspace.objects.get(account=tenant_a.account, name="design")
+    assert workspace.user_profile == tenant_a.admin and workspace.is_public
+    assert host_client(tenant_a.workspace_host("design")).get("/").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["www", "api", "admin", "alpha", "static", "console", "-bad",
+                                  "bad-", "has space", "under_score", "a" * 64, "xn--abc",
+                                  "1234-5678-9012", "dots.in.name", "", "émoji"])
+def test_invalid_or_reserved_workspace_names_are_form_errors(tenant_a, admin_client, name):
+    response = admin_client.post("/console/workspaces/", {"name": name})
+    assert response.status_code == 200
+    assert response.context["form"].errors.get("name")
+    assert not Workspace.objects.filter(account=tenant_a.account).exists()
+
+
+def test_duplicate_workspace_name_is_a_form_error(tenant_a, tenant_b, admin_client):
+    Workspace.objects.create(user_profile=tenant_b.admin, name="shared")
+    assert admin_client.post("/console/workspaces/", {"name": "shared"}).status_code == 302
+    response = admin_client.post("/console/workspaces/", {"name": "SHARED"})
+    assert response.status_code == 200
+    assert "already has a workspace" in str(response.context["form"].errors["name"])
+    assert Workspace.objects.filter(account=tenant_a.account, name="shared").count() == 1
+
+
+def test_rename_workspace_moves_its_host(tenant_a, admin_client):
+    workspace = Workspace.objects.create(user_profile=tenant_a.admin, name="old", is_public=True)
+    anon = host_client(tenant_a.workspace_host("old"))
+    assert anon.get("/").status_code == 200  # warm the cache
+    page = admin_client.get(f"/console/workspaces/{workspace.pk}/")
+    assert page.status_code == 200
+    response = admin_client.post(f"/console/workspaces/{workspace.pk}/",
+                                 {"name": "new", "is_public": "on"})
+    assert response.status_code == 302
+    assert anon.get("/").status_code == 404
+    assert host_client(tenant_a.workspace_host("new")).get("/").status_code == 200
+    # Renaming to a reserved or taken name is refused.
+    Workspace.objects.create(user_profile=tenant_a.admin, name="taken")
+    for bad in ("www", "taken"):
+        response = admin_client.post(f"/console/workspaces/{workspace.pk}/", {"name": bad})
+        assert response.status_code == 200 and response.context["form"].errors["name"]
+    assert Workspace.objects.get(pk=workspace.pk).name == "new"
+
+
+def test_delete_workspace(tenant_a, admin_client):
+    workspace = Workspace.objects.create(user_profile=tenant_a.admin, name="gone", is_public=True)
+    assert host_client(tenant_a.workspace_host("gone")).get("/").status_code == 200
+    assert admin_client.get(f"/console/workspaces/{workspace.pk}/delete/").status_code == 405
+    response = admin_client.post(f"/console/workspaces/{workspace.pk}/delete/")
+    assert response.status_code == 302
+    assert not Workspace.objects.filter(pk=workspace.pk).exists()
+    assert host_client(tenant_a.workspace_host("gone")).get("/").status_code == 404
+
+
+def test_superuser_creates_workspace_on_behalf_of_the_account(platform, tenant_a):
+    client = host_client(tenant_a.host, platform.admin.user)
+    assert client.post("/console/workspaces/", {"name": "ops"}).status_code == 302
+    workspace = Workspace.objects.get(account=tenant_a.account, name="ops")
+    assert workspace.user_profile.account == tenant_a.account
+
+
+# --- account details -------------------------------------------------------------------------
+
+def test_edit_account_details(tenant_a, admin_client):
+    number = tenant_a.account.account_number
+    response = admin_client.post("/console/account/", {
+        "company_name": "Alpha Renamed", "phone_number": "+1 555 0100", "address1": "1 Main St",
+        "city": "Springfield", "country": "US", "language": "en", "timezone": "UTC",
+        "currency": "USD", "account_number": "0000-0000-0000", "is_default_account": "on",
+    }, follow=True)
+    assert response.status_code == 200, response.context["form"].errors
+    assert "Account details saved." in _messages(response)
+    account = Account.objects.get(pk=tenant_a.account.pk)
+    assert account.company_name == "Alpha Renamed" and account.city == "Springfield"
+    assert account.account_number == number and not account.is_default_account
+    assert "Alpha Renamed" in host_client(tenant_a.host).get("/").content.decode()
+
+
+def test_account_details_rejects_empty_company_name(tenant_a, admin_client):
+    response = admin_client.post("/console/account/", {"company_name": ""})
+    assert response.status_code == 200 and response.context["form"].errors
+    assert Account.objects.get(pk=tenant_a.account.pk).company_name == tenant_a.account.company_name
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+def test_csrf_enforced_on_every_form(tenant_a):
+    workspace = Workspace.objects.create(user_profile=tenant_a.admin, name="csrf")
+    contact = AccountContact.objects.create(account=tenant_a.account, email="c@alpha.test")
+    member = tenant_a.member
+    client = Client(HTTP_HOST=tenant_a.host, enforce_csrf_checks=True)
+    client.force_login(tenant_a.admin.user)
+    posts = [
+        ("/console/account/", {"company_name": "Hacked"}),
+        ("/console/members/", {"email": "csrf@example.com", "role": "admin"}),
+        (f"/console/members/{member.pk}/role/", {"role": "admin"}),
+        (f"/console/members/{member.pk}/active/", {"active": "0"}),
+        (f"/console/members/{member.pk}/remove/", {}),
+        ("/console/contacts/", {"email": "csrf@example.com"}),
+        (f"/console/contacts/{contact.pk}/primary/", {}),
+        (f"/console/contacts/{contact.pk}/delete/", {}),
+        ("/console/workspaces/", {"name": "csrf2"}),
+        (f"/console/workspaces/{workspace.pk}/", {"name": "csrf3"}),
+        (f"/console/workspaces/{workspace.pk}/delete/", {}),
+        ("/console/api-keys/", {"name": "k"}),
+        ("/logout/", {}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    login = Client(HTTP_HOST=tenant_a.host, enforce_csrf_checks=True)
+    assert login.post("/login/", {"username": member.user.username,
+                                  "password": PASSWORD}).status_code == 403
+    assert Account.objects.get(pk=tenant_a.account.pk).company_name == tenant_a.account.company_name
+    assert UserProfile.objects.get(pk=member.pk).is_active
+    assert UserProfile.objects.get(pk=member.pk).role == "member"
+    assert AccountContact.objects.filter(pk=contact.pk, is_primary=False).exists()
+    assert Workspace.objects.filter(pk=workspace.pk, name="csrf").exists()
+    assert not User.objects.filter(username="csrf@example.com").exists()
+    # With the token from the page the same form works.
+    page = client.get("/console/contacts/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post("/console/contacts/", {"email": "ok@example.com",
+                                                  "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+
+
+# --- login -------------------------------------------------------------------------------------
+
+def test_login_admits_members_and_refuses_strangers(tenant_a, tenant_b):
+    client = host_client(tenant_a.host)
+    page = client.get("/login/")
+    assert page.status_code == 200 and tenant_a.account.company_name in page.content.decode()
+    response = client.post("/login/", {"username": tenant_b.admin.user.username,
+                                       "password": PASSWORD})
+    assert response.status_code == 200
+    assert "does not have a member" in response.content.decode()
+    assert not client.get("/console/").wsgi_request.user.is_authenticated
+    response = client.post("/login/?next=/console/", {"username": tenant_a.admin.user.username,
+                                                      "password": PASSWORD, "next": "/console/"})
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200
+
+
+def test_login_refuses_wrong_password_and_foreign_next(tenant_a):
+    client = host_client(tenant_a.host)
+    assert client.post("/login/", {"username": tenant_a.member.user.username,
+                                   "password": "wrong"}).status_code == 200
+    response = client.post("/login/", {"username": tenant_a.member.user.username,
+                                        "password": PASSWORD, "next": "https://evil.example/"})
+    assert response.status_code == 302 and "evil" not in response["Location"]
+
+
+@override_settings(LOGIN_RATE_LIMIT=3)
+def test_login_is_rate_limited_per_account_and_ip(tenant_a, tenant_b):
+    client = host_client(tenant_a.host)
+    bad = {"username": tenant_a.member.user.username, "password": "wrong"}
+    for _ in range(3):
+        assert client.post("/login/", bad).status_code == 200
+    response = client.post("/login/", bad)
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.content.decode()
+    # Even the right password is refused now, on this account from this address ...
+    good = {"username": tenant_a.member.user.username, "password": PASSWORD}
+    assert client.post("/login/", good).status_code == 429
+    assert not client.get("/").wsgi_request.user.is_authenticated
+    # ... but another address, or another account, is not affected.
+    other_ip = host_client(tenant_a.host)
+    assert other_ip.post("/login/", good, REMOTE_ADDR="10.0.0.9").status_code == 302
+    other_account = host_client(tenant_b.host)
+    assert other_account.post("/login/", {"username": tenant_b.member.user.username,
+                                          "password": PASSWORD}).status_code == 302
+
+
+def test_logout(tenant_a, admin_client):
+    assert admin_client.post("/logout/").status_code in (200, 302)
+    assert admin_client.get("/console/").status_code == 302
