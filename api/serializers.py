@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -14,6 +15,67 @@ from accounts.models import Account, AccountContact, ApiKey, UserProfile
 from workspaces.models import Workspace, validate_workspace_name
 
 from .errors import Conflict
+
+
+def _strict_string(field: serializers.CharField, data: Any) -> None:
+    """A JSON string within max_length as sent (before DRF trims whitespace), as documented."""
+    if not isinstance(data, str):
+        field.fail("invalid")
+    if field.max_length is not None and len(data) > field.max_length:
+        field.fail("max_length", max_length=field.max_length, length=len(data))
+
+
+class StrictCharField(serializers.CharField):
+    """A string, not a number coerced to one (DRF's CharField accepts 12 as "12")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        _strict_string(self, data)
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        _strict_string(self, data)
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false (DRF's BooleanField also takes "yes", 1, "on", ...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers (DRF's IntegerField also takes "5" and 5.0)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose fields accept only the JSON types the schema documents."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.URLField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+    }
+    serializer_choice_field = StrictChoiceField
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -26,7 +88,7 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(StrictModelSerializer):
     class Meta:
         model = Account
         fields = [
@@ -39,7 +101,7 @@ class AccountSerializer(serializers.ModelSerializer):
         extra_kwargs = {"company_name": {"allow_blank": False}}
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(StrictModelSerializer):
     class Meta:
         model = AccountContact
         fields = ["id", "email", "first_name", "last_name", "phone", "is_primary", "welcomed",
@@ -64,7 +126,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return value
 
 
-class UserProfileSerializer(serializers.ModelSerializer):
+class UserProfileSerializer(StrictModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
@@ -81,11 +143,11 @@ class UserProfileSerializer(serializers.ModelSerializer):
 class UserProfileCreateSerializer(serializers.Serializer):
     """A new member: an existing user (by email as username) or a new one."""
 
-    email = serializers.EmailField(max_length=150)
-    first_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
-    role = serializers.ChoiceField(choices=UserProfile.ROLE_CHOICES, default=UserProfile.ROLE_MEMBER)
-    password = serializers.CharField(write_only=True, required=False, allow_blank=True, default="",
+    email = StrictEmailField(max_length=150)
+    first_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True)
+    last_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True)
+    role = StrictChoiceField(choices=UserProfile.ROLE_CHOICES, default=UserProfile.ROLE_MEMBER)
+    password = StrictCharField(write_only=True, required=False, allow_blank=True, default="",
                                      max_length=128, style={"input_type": "password"})
 
     def validate_email(self, value: str) -> str:
@@ -119,7 +181,7 @@ class UserProfileCreateSerializer(serializers.Serializer):
         return UserProfileSerializer(instance, context=self.context).data
 
 
-class WorkspaceSerializer(serializers.ModelSerializer):
+class WorkspaceSerializer(StrictModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(source="user_profile", read_only=True)
 
     class Meta:
@@ -138,7 +200,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         return value
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(source="user_profile", read_only=True)
 
     class Meta:
@@ -149,10 +211,10 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False,
+    name = StrictCharField(max_length=255)
+    expires_in_days = StrictIntegerField(min_value=1, max_value=3650, required=False,
                                                allow_null=True, default=None)
-    owner = serializers.IntegerField(required=False, allow_null=True, default=None,
+    owner = StrictIntegerField(required=False, allow_null=True, default=None,
                                      help_text="Profile id of this account; default: the caller.")
 
     def validate_owner(self, value: int | None) -> UserProfile | None:

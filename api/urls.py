@@ -1,6 +1,6 @@
 """/api/v1/ on the API host and every tenant host."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("account/", views.AccountView.as_view(), name="api-account"),
     path("", include(router.urls)),
+    re_path(r"^", views.not_found),  # unknown paths and malformed ids: JSON 404
 ]

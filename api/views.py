@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +17,7 @@ from rest_framework.response import Response
 from accounts.models import AccountContact, ApiKey, UserProfile
 from workspaces.models import Workspace
 
-from .errors import Conflict
+from .errors import Conflict, error_body
 from .permissions import IsAccountAdminOrReadOnly, request_profile
 from .serializers import (
     AccountSerializer,
@@ -141,7 +143,7 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         with transaction.atomic():
             serializer.save()
 
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)
     def batch(self, request: Any) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise serializers.ValidationError(
@@ -225,3 +227,9 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def perform_destroy(self, instance: ApiKey) -> None:
         if instance.is_active:
             instance.revoke()
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/v1/: a JSON 404 in the API's error shape, not an HTML page."""
+    return JsonResponse(error_body(404, "No such endpoint."), status=404)

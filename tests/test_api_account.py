@@ -71,3 +71,19 @@ def test_platform_superuser_patches_the_default_account(platform):
     response = api_for(platform.admin).patch("account/", {"company_name": "The Platform"})
     assert response.status_code == 200
     assert Account.objects.get(is_default_account=True).company_name == "The Platform"
+
+
+def test_unknown_api_paths_and_malformed_ids_are_json_404(tenant_a):
+    api = api_for(tenant_a.admin)
+    for path in ("nope/", "workspaces/0.5/", "users/abc/"):
+        assert_error(api.get(path), 404, "not_found")
+    assert_error(api.delete("contacts/1.5/"), 404)  # not a CSRF page for non-GET
+
+
+def test_fields_accept_only_the_documented_json_types(tenant_a):
+    api = api_for(tenant_a.admin)
+    error = assert_error(api.patch("account/", {"company_name": 12345, "city": True}), 400)
+    assert set(error["fields"]) == {"company_name", "city"}
+    error = assert_error(api.patch("account/", {"phone_number": " " * 10 + "1" * 30}), 400)
+    assert "phone_number" in error["fields"]  # max_length applies to the value as sent
+    assert Account.objects.get(pk=tenant_a.account.pk).company_name == "Alpha Corp"

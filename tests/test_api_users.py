@@ -181,3 +181,11 @@ def test_batch_rolls_back_when_the_database_refuses_a_late_row(tenant_a, monkeyp
 def test_batch_needs_a_list_of_objects(tenant_a, payload):
     assert_error(api_for(tenant_a.admin).post("users/batch/", payload), 400)
     assert UserProfile.objects.filter(account=tenant_a.account).count() == 2
+
+
+def test_role_and_flags_need_json_types(tenant_a):
+    api = api_for(tenant_a.admin)
+    path = f"users/{tenant_a.member.pk}/"
+    assert "is_active" in assert_error(api.patch(path, {"is_active": "no"}), 400)["fields"]
+    assert "role" in assert_error(api.patch(path, {"role": 1}), 400)["fields"]
+    assert UserProfile.objects.get(pk=tenant_a.member.pk).is_active
