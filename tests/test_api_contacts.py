@@ -117,3 +117,9 @@ def test_page_size_parameter_is_bounded(tenant_a):
     body = api.get("contacts/", {"page_size": 2}).json()
     assert body["count"] == 5 and len(body["results"]) == 2
     assert len(api.get("contacts/", {"page_size": 10_000}).json()["results"]) == 5
+
+
+@pytest.mark.parametrize("params", [{"page": "abc"}, {"page": "0"}, {"page_size": "-1"}, {"page": "1" * 20}])
+def test_bad_paging_parameters_are_400(tenant_a, params):
+    error = assert_error(api_for(tenant_a.member).get("contacts/", params), 400)
+    assert set(error["fields"]) == set(params)
