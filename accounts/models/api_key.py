@@ -54,7 +54,9 @@ class ApiKey(MetaDataWithOwnershipModel):
         return f"{self.name or 'key'} ({self.prefix}…)"
 
     @classmethod
-    def create(cls, user_profile: Any, name: str, expires_at: Any = None, **fields: Any) -> tuple[ApiKey, str]:
+    def create(
+        cls, user_profile: Any, name: str, expires_at: Any = None, **fields: Any
+    ) -> tuple[ApiKey, str]:
         """A new saved key and its raw value (the only time the raw value exists)."""
         prefix = KEY_PREFIX_MARK + secrets.token_hex(6)
         raw = f"{prefix}.{secrets.token_urlsafe(32)}"
