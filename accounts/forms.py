@@ -76,7 +76,11 @@ class AccountDetailsForm(forms.ModelForm):
 
 
 class AddMemberForm(forms.Form):
-    """Add a person to the account: an existing user by email, or a new one."""
+    """Add a person to the account: an existing user by email, or a new one.
+
+    An existing user is the one whose username is the email, else the only user with that
+    email address; their password and names are never changed here.
+    """
 
     email = forms.EmailField()
     first_name = forms.CharField(max_length=150, required=False)
@@ -94,15 +98,38 @@ class AddMemberForm(forms.Form):
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
 
+    def _existing_user(self, email: str) -> Any:
+        """The user this email names: the one so named, else the only one with that email.
+
+        Raises ValidationError when several users share the email (never guess).
+        """
+        user_model = get_user_model()
+        user = user_model.objects.filter(username__iexact=email).order_by("pk").first()
+        if user is not None:
+            return user
+        matches = list(user_model.objects.filter(email__iexact=email).order_by("pk")[:2])
+        if len(matches) > 1:
+            raise forms.ValidationError(
+                "Several users have this email address; ask a platform admin to add them."
+            )
+        return matches[0] if matches else None
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         email = data.get("email")
-        if email and UserProfile.objects.filter(
-            account=self.account, user__username__iexact=email
-        ).exists():
-            self.add_error("email", "This person is already a member of the account.")
+        self.existing_user = None
+        if email:
+            try:
+                self.existing_user = self._existing_user(email)
+            except forms.ValidationError as exc:
+                self.add_error("email", exc)
+            else:
+                if self.existing_user is not None and UserProfile.objects.filter(
+                    account=self.account, user=self.existing_user
+                ).exists():
+                    self.add_error("email", "This person is already a member of the account.")
         password = data.get("password")
-        if password:
+        if password and self.existing_user is None:
             try:
                 validate_password(password)
             except forms.ValidationError as exc:
@@ -114,20 +141,22 @@ class AddMemberForm(forms.Form):
         user_model = get_user_model()
         try:
             with transaction.atomic():
-                user, created = user_model.objects.get_or_create(
-                    username=data["email"],
-                    defaults={
-                        "email": data["email"],
-                        "first_name": data["first_name"],
-                        "last_name": data["last_name"],
-                    },
-                )
-                if created:
-                    if data["password"]:
-                        user.set_password(data["password"])
-                    else:
-                        user.set_unusable_password()
-                    user.save()
+                user = self.existing_user
+                if user is None:
+                    user, created = user_model.objects.get_or_create(
+                        username=data["email"],
+                        defaults={
+                            "email": data["email"],
+                            "first_name": data["first_name"],
+                            "last_name": data["last_name"],
+                        },
+                    )
+                    if created:
+                        if data["password"]:
+                            user.set_password(data["password"])
+                        else:
+                            user.set_unusable_password()
+                        user.save()
                 return UserProfile.objects.create(
                     user=user, account=self.account, role=data["role"]
                 )

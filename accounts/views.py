@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import IntegrityError, transaction
@@ -17,7 +18,8 @@ from .forms import (
     RoleForm,
     TenantAuthenticationForm,
 )
-from .models import AccountContact, UserProfile
+from .models import AccountContact, ApiKey, UserProfile
+from .models.ownership import MetaDataWithOwnershipModel
 from .permissions import account_admin_required
 
 
@@ -113,14 +115,47 @@ def member_active(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("members")
 
 
+def _heir(request: HttpRequest, leaving: UserProfile) -> UserProfile | None:
+    """Who takes over a removed member's resources: the acting admin, else another admin."""
+    actor = getattr(request, "user_profile", None)
+    if actor is not None and actor.account_id == request.account.pk and actor.pk != leaving.pk:
+        return UserProfile.objects.get(pk=actor.pk)
+    return (
+        _members(request).filter(role=UserProfile.ROLE_ADMIN, is_active=True, user__is_active=True)
+        .exclude(pk=leaving.pk).order_by("id").first()
+    )
+
+
+def _hand_over(profile: UserProfile, heir: UserProfile) -> int:
+    """Give the account's resources owned by ``profile`` to ``heir``; API keys are not handed
+    over (they carry their owner's permissions and die with the membership)."""
+    moved = 0
+    for model in apps.get_models():
+        if not issubclass(model, MetaDataWithOwnershipModel) or model is ApiKey:
+            continue
+        for row in model.objects.filter(user_profile=profile):
+            row.user_profile = heir
+            row.save()  # signals invalidate cached copies
+            moved += 1
+    return moved
+
+
 @require_POST
 @account_admin_required
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
     if not _refuse_self(request, profile):
         username = profile.user.username
-        profile.delete()
-        messages.success(request, f"{username} removed from the account.")
+        with transaction.atomic():
+            heir = _heir(request, profile)
+            if heir is None:
+                messages.error(request, f"{username} owns this account's resources and no "
+                                        "other admin can take them over.")
+                return redirect("members")
+            moved = _hand_over(profile, heir)
+            profile.delete()
+        note = f" {moved} of their resources now belong to {heir.user.username}." if moved else ""
+        messages.success(request, f"{username} removed from the account.{note}")
     return redirect("members")
 
 

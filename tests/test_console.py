@@ -369,3 +369,52 @@ def test_login_is_rate_limited_per_account_and_ip(tenant_a, tenant_b):
 def test_logout(tenant_a, admin_client):
     assert admin_client.post("/logout/").status_code in (200, 302)
     assert admin_client.get("/console/").status_code == 302
+
+
+def test_removing_a_member_keeps_the_accounts_workspaces(tenant_a, admin_client):
+    """A member's workspaces belong to the account: removing the member hands them over."""
+    member = tenant_a.member
+    space = Workspace.objects.create(user_profile=member, name="members-space", is_public=True)
+    assert host_client(tenant_a.workspace_host("members-space")).get("/").status_code == 200
+    response = admin_client.post(f"/console/members/{member.pk}/remove/", follow=True)
+    assert _messages(response) == [f"{member.user.username} removed from the account. "
+                                   f"1 of their resources now belong to {tenant_a.admin.user.username}."]
+    assert not UserProfile.objects.filter(pk=member.pk).exists()
+    space = Workspace.objects.get(pk=space.pk)
+    assert space.user_profile_id == tenant_a.admin.pk and space.account_id == tenant_a.account.pk
+    assert host_client(tenant_a.workspace_host("members-space")).get("/").status_code == 200
+
+
+def test_add_existing_user_found_by_email(tenant_a, tenant_b, admin_client):
+    """An existing user is found by their email address, not duplicated under a new name."""
+    bravo_member = tenant_b.member.user
+    users = User.objects.count()
+    response = admin_client.post("/console/members/", {"email": "MEMBER@bravo.test", "role": "member"})
+    assert response.status_code == 302
+    assert User.objects.count() == users
+    assert UserProfile.objects.filter(user=bravo_member, account=tenant_a.account).exists()
+    # The same person again is a duplicate, whichever way their email is spelt.
+    response = admin_client.post("/console/members/", {"email": "member@BRAVO.test", "role": "member"})
+    assert response.status_code == 200
+    assert "already a member" in str(response.context["form"].errors["email"])
+    # Two users sharing one email: refused as ambiguous instead of guessing.
+    User.objects.create_user("twin-1", "twin@example.com")
+    User.objects.create_user("twin-2", "twin@example.com")
+    response = admin_client.post("/console/members/", {"email": "twin@example.com", "role": "member"})
+    assert response.status_code == 200 and response.context["form"].errors["email"]
+    assert not UserProfile.objects.filter(account=tenant_a.account,
+                                          user__email="twin@example.com").exists()
+
+
+def test_superuser_removing_the_only_admin_keeps_their_resources(platform, tenant_a):
+    admin = tenant_a.admin
+    space = Workspace.objects.create(user_profile=admin, name="admins-space")
+    root = host_client(tenant_a.host, platform.admin.user)
+    response = root.post(f"/console/members/{admin.pk}/remove/", follow=True)
+    assert "no other admin can take them over" in " ".join(_messages(response))
+    assert UserProfile.objects.filter(pk=admin.pk).exists()
+    second, _ = UserProfile.objects.get_or_create(
+        user=User.objects.create_user("second-admin"), account=tenant_a.account, role="admin")
+    root.post(f"/console/members/{admin.pk}/remove/")
+    assert not UserProfile.objects.filter(pk=admin.pk).exists()
+    assert Workspace.objects.get(pk=space.pk).user_profile_id == second.pk
