@@ -38,6 +38,7 @@ def test_no_credentials_is_401_with_challenge(tenant_a):
 @pytest.mark.parametrize("header", [
     "Token", "Token a b", "Token not-a-key", "Token sk_000000000000.short",
     "Token sk_000000000000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "Token sk_ZZZZZZZZZZZZ.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 ])
 def test_malformed_or_unknown_keys_are_401(tenant_a, client, header):
     response = client.get("/api/v1/account/", HTTP_HOST=tenant_a.host, HTTP_AUTHORIZATION=header)

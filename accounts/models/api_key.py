@@ -29,6 +29,8 @@ def split_key(raw: str) -> str | None:
     prefix, _, secret = raw.partition(".")
     if not prefix.startswith(KEY_PREFIX_MARK) or len(prefix) != 15 or len(secret) < 20:
         return None
+    if any(c not in "0123456789abcdef" for c in prefix[len(KEY_PREFIX_MARK):]):
+        return None  # only well-formed prefixes are looked up (and logged)
     return prefix
 
 
