@@ -168,3 +168,28 @@ def test_command_exits_non_zero_from_manage_py(tenant_a):
     )
     assert result.returncode != 0
     assert "not an account number" in result.stderr
+
+
+# --- Django admin
+
+
+def test_admin_lists_and_revokes_only_this_tenants_keys(tenant_a, tenant_b):
+    mine, raw = make_key(tenant_a.admin, name="mine")
+    theirs, _ = make_key(tenant_b.admin, name="theirs")
+    client = host_client(tenant_a.host, tenant_a.admin.user)
+    page = client.get("/admin/accounts/apikey/").content.decode()
+    assert mine.prefix in page and theirs.prefix not in page
+    assert key_hash_absent(page, mine)
+    assert client.get("/admin/accounts/apikey/add/").status_code == 403
+    assert client.get(f"/admin/accounts/apikey/{theirs.pk}/change/").status_code == 404
+    response = client.post("/admin/accounts/apikey/", {
+        "action": "revoke", "_selected_action": [mine.pk, theirs.pk],
+    })
+    assert response.status_code == 302
+    assert not ApiKey.objects.get(pk=mine.pk).is_active
+    assert ApiKey.objects.get(pk=theirs.pk).is_active
+    assert_error(ApiClient(tenant_a.host, raw).get("account/"), 401)
+
+
+def key_hash_absent(page: str, key: ApiKey) -> bool:
+    return key.key_hash not in page
