@@ -163,9 +163,14 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def contacts(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, account=request.account)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Contact added.")
-        return redirect("contacts")
+        try:
+            with transaction.atomic():
+                form.save()
+        except IntegrityError:  # a concurrent request added the same email first
+            form.add_error("email", "This email is already a contact of the account.")
+        else:
+            messages.success(request, "Contact added.")
+            return redirect("contacts")
     return render(request, "accounts/contacts.html", {
         "contacts": AccountContact.objects.filter(account=request.account), "form": form,
     })

@@ -234,6 +234,7 @@ def test_rename_workspace_moves_its_host(tenant_a, admin_client):
     for bad in ("www", "taken"):
         response = admin_client.post(f"/console/workspaces/{workspace.pk}/", {"name": bad})
         assert response.status_code == 200 and response.context["form"].errors["name"]
+        assert "<h1>Workspace new</h1>" in response.content.decode()
     assert Workspace.objects.get(pk=workspace.pk).name == "new"
 
 
@@ -418,3 +419,32 @@ def test_superuser_removing_the_only_admin_keeps_their_resources(platform, tenan
     root.post(f"/console/members/{admin.pk}/remove/")
     assert not UserProfile.objects.filter(pk=admin.pk).exists()
     assert Workspace.objects.get(pk=space.pk).user_profile_id == second.pk
+
+
+def test_duplicates_that_slip_past_validation_are_form_errors_not_500(tenant_a, admin_client,
+                                                                      monkeypatch):
+    """Two admins submitting at once both pass form validation; the database decides."""
+    from accounts.forms import ContactForm
+    from workspaces.forms import WorkspaceForm
+
+    AccountContact.objects.create(account=tenant_a.account, email="race@alpha.test")
+    Workspace.objects.create(user_profile=tenant_a.admin, name="race")
+    # Simulate the race: the other request's row is invisible to this one's validation.
+    monkeypatch.setattr(ContactForm, "clean_email", lambda self: self.cleaned_data["email"])
+    monkeypatch.setattr(WorkspaceForm, "clean_name", lambda self: self.cleaned_data["name"])
+    monkeypatch.setattr(AccountContact, "validate_constraints", lambda self, exclude=None: None)
+    monkeypatch.setattr(Workspace, "validate_constraints", lambda self, exclude=None: None)
+    monkeypatch.setattr(Workspace, "validate_unique", lambda self, exclude=None: None)
+    admin_client.raise_request_exception = False
+    response = admin_client.post("/console/contacts/", {"email": "race@alpha.test"})
+    assert response.status_code == 200
+    assert "already a contact" in str(response.context["form"].errors)
+    response = admin_client.post("/console/workspaces/", {"name": "race"})
+    assert response.status_code == 200
+    assert "already has a workspace" in str(response.context["form"].errors)
+    other = Workspace.objects.create(user_profile=tenant_a.admin, name="other")
+    response = admin_client.post(f"/console/workspaces/{other.pk}/", {"name": "race"})
+    assert response.status_code == 200
+    assert "already has a workspace" in str(response.context["form"].errors)
+    assert AccountContact.objects.filter(email="race@alpha.test").count() == 1
+    assert Workspace.objects.filter(account=tenant_a.account, name="race").count() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -46,13 +47,24 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         workspace = form.save(commit=False)
         workspace.user_profile = request.user_profile or _platform_owner(request)
-        workspace.save()
-        messages.success(request, f"Workspace {workspace.name} created.")
-        return redirect("workspaces")
+        if _saved(form, workspace):
+            messages.success(request, f"Workspace {workspace.name} created.")
+            return redirect("workspaces")
     return render(request, "workspaces/list.html", {
         "workspaces": _workspaces(request).order_by("name"), "form": form,
         "account_number": request.account.account_number,
     })
+
+
+def _saved(form: WorkspaceForm, workspace: Workspace) -> bool:
+    """Save; a name taken concurrently (the database's unique constraint) is a form error."""
+    try:
+        with transaction.atomic():
+            workspace.save()
+    except IntegrityError:
+        form.add_error("name", "This account already has a workspace of that name.")
+        return False
+    return True
 
 
 def _platform_owner(request: HttpRequest):  # type: ignore[no-untyped-def]
@@ -66,12 +78,13 @@ def _platform_owner(request: HttpRequest):  # type: ignore[no-untyped-def]
 @account_admin_required
 def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
     workspace = get_object_or_404(_workspaces(request), pk=pk)
+    current_name = workspace.name  # the form writes the submitted name onto the instance
     form = WorkspaceForm(request.POST or None, instance=workspace, account_id=request.account.pk)
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    if request.method == "POST" and form.is_valid() and _saved(form, workspace):
         messages.success(request, f"Workspace saved as {workspace.name}.")
         return redirect("workspaces")
-    return render(request, "workspaces/edit.html", {"form": form, "workspace": workspace})
+    return render(request, "workspaces/edit.html", {"form": form, "workspace": workspace,
+                                                    "current_name": current_name})
 
 
 @require_POST
