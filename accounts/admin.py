@@ -8,7 +8,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from .forms import TenantAdminAuthenticationForm
 from .models import Account, AccountContact, UserProfile
+
+# Signing in to /admin/ follows the tenant login's rules and rate limit.
+admin.site.login_form = TenantAdminAuthenticationForm
 
 
 def staff_account_ids(request: HttpRequest) -> list[int]:

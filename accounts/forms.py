@@ -66,6 +66,26 @@ class TenantAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(self.error_messages["not_member"], code="not_member")
 
 
+class TenantAdminAuthenticationForm(TenantAuthenticationForm):
+    """The Django admin's sign-in: an account admin of the host's account (or a superuser),
+    counted against the same per-account, per-address failure limit as the tenant login."""
+
+    error_messages = {
+        **TenantAuthenticationForm.error_messages,
+        "not_admin": "Only this account's admins can sign in to the admin site here.",
+    }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if user.is_superuser:
+            return
+        account = getattr(self.request, "account", None)
+        if not (user.is_staff and UserProfile.objects.filter(
+            user=user, account=account, is_active=True, role=UserProfile.ROLE_ADMIN
+        ).exists()):
+            raise forms.ValidationError(self.error_messages["not_admin"], code="not_admin")
+
+
 class AccountDetailsForm(forms.ModelForm):
     class Meta:
         model = Account

@@ -140,3 +140,38 @@ def test_staff_adds_contact_only_to_own_account(tenant_a, tenant_b):
         "account": tenant_a.account.pk, "email": "ok@a.test"})
     assert response.status_code == 302
     assert AccountContact.objects.get(email="ok@a.test").account == tenant_a.account
+
+
+def test_admin_login_only_for_this_accounts_admins(tenant_a, tenant_b):
+    def login(host, profile):
+        client = host_client(host)
+        response = client.post("/admin/login/?next=/admin/", {
+            "username": profile.user.username, "password": PASSWORD, "next": "/admin/"})
+        return response, client
+
+    response, client = login(tenant_a.host, tenant_a.admin)
+    assert response.status_code == 302 and client.get("/admin/").status_code == 200
+    for host, profile in [(tenant_b.host, tenant_a.admin), (tenant_a.host, tenant_a.member)]:
+        response, client = login(host, profile)
+        assert response.status_code == 200, (host, profile)
+        assert "_auth_user_id" not in client.session
+    # A plain member here who administers another account (is_staff) is refused too.
+    UserProfile.objects.create(user=tenant_b.admin.user, account=tenant_a.account)
+    response, client = login(tenant_a.host, tenant_b.admin)
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("limit", [3])
+def test_admin_login_shares_the_login_rate_limit(tenant_a, settings, limit):
+    settings.LOGIN_RATE_LIMIT = limit
+    client = host_client(tenant_a.host)
+    bad = {"username": tenant_a.admin.user.username, "password": "wrong", "next": "/admin/"}
+    for _ in range(limit):
+        assert client.post("/admin/login/", bad).status_code == 200
+    good = dict(bad, password=PASSWORD)
+    response = client.post("/admin/login/", good)
+    assert response.status_code in (200, 429)
+    assert "Too many failed attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # The tenant login page counts the same failures.
+    assert client.post("/login/", good).status_code == 429
