@@ -207,3 +207,13 @@ def test_account_number_in_path_or_query_does_not_select_a_tenant(platform, acme
 def test_tenant_host_links_use_normalised_hosts(acme):
     response = host_client(acme.host).get("/")
     assert f"http://team.{acme.account.account_number}.alpha.api.localhost/" in response.content.decode()
+
+
+def test_forwarded_host_headers_do_not_select_a_tenant(platform, acme):
+    tenant = acme.host
+    client = host_client("localhost")
+    response = client.get("/", HTTP_X_FORWARDED_HOST=tenant, HTTP_FORWARDED=f"host={tenant}",
+                          HTTP_X_ORIGINAL_HOST=tenant)
+    assert response.status_code == 200
+    assert response.wsgi_request.account == platform.account
+    assert acme.account.company_name not in response.content.decode()
