@@ -1,0 +1,223 @@
+"""Tenant isolation over EVERY URL pattern of the tenant URLconf.
+
+The generator walks ``smarter.urls.tenant`` recursively, fills each path parameter with the
+ids of tenant B's rows (of the matching kind when the URL names it, otherwise every B row id),
+then on tenant A's host:
+
+* as A's member, A's admin, anonymously (and with A's API key on ``api/`` URLs) asserts no
+  response ever contains B's company name, usernames, emails or workspace names;
+* as B's member and B's admin (session and, on ``api/`` URLs, B's API key) sends GET and POST
+  to every URL and asserts A's rows are byte-for-byte unchanged.
+
+A new URL is covered automatically; a parameter this file cannot fill fails the test by name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Account, AccountContact, UserProfile
+from tests.conftest import host_client
+from workspaces.models import Workspace
+
+try:  # the API keys model may not exist on every branch
+    from accounts.models import ApiKey
+except ImportError:  # pragma: no cover
+    ApiKey = None  # type: ignore[assignment,misc]
+
+ID_PARAMS = {"pk", "id", "object_id"}
+# A parameter name or regex group this file knows how to fill, beside the id ones.
+FIXED_PARAMS = {"app_label": "accounts", "url": ""}
+PARAM_RE = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>(?:[^()]|\([^()]*\))*\)")
+
+
+def _walk(patterns: list[Any], prefix: str = "", name_prefix: str = "") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{p.namespace}:" if p.namespace else ""
+            out += _walk(p.url_patterns, prefix + str(p.pattern), name_prefix + ns)
+        elif isinstance(p, URLPattern):
+            out.append((prefix + str(p.pattern), name_prefix + (p.name or "")))
+    return out
+
+
+def all_patterns() -> list[tuple[str, str]]:
+    return _walk(get_resolver("smarter.urls.tenant").url_patterns)
+
+
+def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
+    text = f"{route} {name}".lower()
+    for keys, kind in (
+        (("apikey", "api-key", "api_key"), "apikey"),
+        (("workspace",), "workspace"),
+        (("contact",), "contact"),
+        (("member", "userprofile"), "profile"),
+        (("auth_user", "api-user", "users"), "user+profile"),
+        (("accounts_account",), "account"),
+    ):
+        if any(k in text for k in keys):
+            if kind == "user+profile":
+                return sorted(set(ids["user"]) | set(ids["profile"]))
+            return ids[kind]
+    return sorted({i for v in ids.values() for i in v})
+
+
+def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
+    """Concrete paths for one pattern; raises a clear AssertionError for an unknown parameter."""
+    params = [m.group("name") or m.group("rname") for m in PARAM_RE.finditer(route)]
+    unknown = [p for p in params if p not in ID_PARAMS and p not in FIXED_PARAMS
+               and p != "content_type_id"]
+    assert not unknown, (
+        f"test_isolation cannot fill parameter(s) {unknown} of URL pattern {route!r} ({name}); "
+        "teach tests/test_isolation.py how to fill them so the URL stays covered")
+    values: list[int | str] = _kind_ids(route, name, ids) if any(p in ID_PARAMS for p in params) else [0]
+    paths = []
+    for value in values:
+        def fill(m: re.Match[str], value: int | str = value) -> str:
+            p = m.group("name") or m.group("rname")
+            if p in FIXED_PARAMS:
+                return FIXED_PARAMS[p]
+            if p == "content_type_id":
+                return str(ids["content_type"][0]) if ids["content_type"] else "1"
+            return str(value)
+        path = PARAM_RE.sub(fill, route)
+        # Strip regex anchors and the rare escapes left by regex patterns.
+        path = path.replace("^", "").replace("$", "").replace("\\", "")
+        paths.append("/" + path)
+    return paths
+
+
+def test_expand_fails_clearly_on_an_unknown_parameter() -> None:
+    with pytest.raises(AssertionError, match="cannot fill parameter.*slug"):
+        expand("things/<slug:slug>/", "thing", {"content_type": []})
+
+
+def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    from django.contrib.contenttypes.models import ContentType
+
+    acc = b.account
+    ids = {
+        "account": [acc.pk],
+        "profile": list(UserProfile.objects.filter(account=acc).values_list("pk", flat=True)),
+        "user": list(UserProfile.objects.filter(account=acc).values_list("user_id", flat=True)),
+        "contact": list(AccountContact.objects.filter(account=acc).values_list("pk", flat=True)),
+        "workspace": list(Workspace.objects.filter(account=acc).values_list("pk", flat=True)),
+        "apikey": (list(ApiKey.objects.filter(account=acc).values_list("pk", flat=True))
+                   if ApiKey is not None else []),
+        "content_type": [ContentType.objects.get_for_model(Workspace).pk],
+    }
+    return ids
+
+
+def _snapshot(account: Account) -> dict[str, list[tuple]]:
+    users = UserProfile.objects.filter(account=account).values_list("user_id", flat=True)
+    snap = {
+        "account": list(Account.objects.filter(pk=account.pk).values_list()),
+        "profiles": list(UserProfile.objects.filter(account=account).order_by("pk").values_list()),
+        "users": list(User.objects.filter(pk__in=list(users)).order_by("pk").values_list(
+            "pk", "username", "email", "password", "is_active", "is_staff", "is_superuser")),
+        "contacts": list(AccountContact.objects.filter(account=account).order_by("pk").values_list()),
+        "workspaces": list(Workspace.objects.filter(account=account).order_by("pk").values_list()),
+    }
+    if ApiKey is not None:
+        # A's own key is used by the reader "A admin key": its last_used_at may move.
+        snap["apikeys"] = list(ApiKey.objects.filter(account=account).order_by("pk").values_list(
+            "pk", "prefix", "key_hash", "is_active", "expires_at", "revoked_at", "user_profile_id"))
+    return snap
+
+
+@pytest.fixture
+def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    for t, tag in ((tenant_a, "alphaspace"), (tenant_b, "zqbravospace")):
+        Workspace.objects.create(user_profile=t.admin, name=tag)
+        Workspace.objects.create(user_profile=t.member, name=f"{tag}-two")
+    keys = {}
+    if ApiKey is not None:
+        for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
+            _, keys[slug] = ApiKey.create(t.admin, name=f"iso-{slug}")
+    return tenant_a, tenant_b, keys
+
+
+def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
+    markers = [b.account.company_name]
+    for p in UserProfile.objects.filter(account=b.account).select_related("user"):
+        markers += [p.user.username, p.user.email]
+    markers += list(AccountContact.objects.filter(account=b.account).values_list("email", flat=True))
+    markers += list(Workspace.objects.filter(account=b.account).values_list("name", flat=True))
+    return sorted({m for m in markers if m})
+
+
+def test_every_pattern_is_walked() -> None:
+    routes = [r for r, _ in all_patterns()]
+    assert any("console/members/" in r for r in routes)
+    assert any(r.startswith("admin/") for r in routes)
+    assert len(routes) > 30
+
+
+def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world) -> None:  # type: ignore[no-untyped-def]
+    a, b, keys = world
+    ids = _b_ids(b)
+    markers = _b_markers(b)
+    assert "zqbravospace" in markers and "Bravo Corp" in markers
+    paths = sorted({p for route, name in all_patterns() for p in expand(route, name, ids)})
+    assert len(paths) > 50
+
+    readers = {
+        "anonymous": host_client(a.host),
+        "A member": host_client(a.host, a.member.user),
+        "A admin": host_client(a.host, a.admin.user),
+    }
+    attackers = {
+        "B member": host_client(a.host, b.member.user),
+        "B admin": host_client(a.host, b.admin.user),
+    }
+    before = _snapshot(a.account)
+    leaks, errors, requests = [], [], 0
+
+    def check(who: str, method: str, path: str, resp: Any) -> None:
+        if resp.status_code >= 500:
+            errors.append(f"{who} {method} {path} -> {resp.status_code}")
+        body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+        text = body.decode("utf-8", "replace")
+        for m in markers:
+            if m in text:
+                leaks.append(f"{who} {method} {path}: contains B's {m!r}")
+
+    for path in paths:
+        is_api = path.startswith("/api/")
+        for who, client in readers.items():
+            check(who, "GET", path, client.get(path))
+            requests += 1
+        if is_api and "a" in keys:
+            resp = host_client(a.host).get(path, HTTP_AUTHORIZATION=f"Token {keys['a']}")
+            check("A admin key", "GET", path, resp)
+            requests += 1
+        for who, client in attackers.items():
+            check(who, "GET", path, client.get(path))
+            check(who, "POST", path, client.post(path, {"name": "hacked", "role": "admin",
+                                                       "email": "x@evil.test", "post": "yes"}))
+            requests += 2
+        if is_api and "b" in keys:
+            bk = host_client(a.host)
+            for method in ("get", "post", "patch", "delete"):
+                resp = getattr(bk, method)(path, data={"name": "hacked"} if method != "get" else None,
+                                           content_type="application/json",
+                                           HTTP_AUTHORIZATION=f"Token {keys['b']}")
+                check("B admin key", method.upper(), path, resp)
+                requests += 1
+                public = method == "get" and path.rstrip("/").rsplit("/", 1)[-1] in ("schema", "docs")
+                assert public or resp.status_code in (401, 403, 404, 405), (
+                    f"B's key on A's host: {method.upper()} {path} -> {resp.status_code}")
+
+    assert not errors, "5xx responses:\n" + "\n".join(errors[:50])
+    assert not leaks, "B's data shown on A's host:\n" + "\n".join(leaks[:50])
+    after = _snapshot(a.account)
+    for key in before:
+        assert before[key] == after[key], f"B's users changed A's {key}"
+    assert requests > 5 * len(paths)
