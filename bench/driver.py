@@ -1,0 +1,365 @@
+"""Runs every benchmark of docs/BENCHMARKS.md and writes bench/results/ + the doc's figures.
+
+Invoked by bench/run. Servers bind 127.0.0.1 only; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    BENCH,
+    DB,
+    RESULTS,
+    ROOT,
+    TENANTS_DB,
+    median,
+    product_env,
+    tenant_host,
+)
+
+PY = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+TVENV = BENCH / ".venv-tenants"
+TPROJECT = BENCH / "tenants_project"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def log(msg: str) -> None:
+    print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def sh(cmd: list[str], **kw) -> str:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def psql(db: str, *sql: str) -> None:
+    args = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1", db]
+    for s in sql:
+        args += ["-c", s]
+    sh(args)
+
+
+# --- setup -------------------------------------------------------------------------------
+def setup_product(accounts: int) -> None:
+    log(f"product DB {DB}: migrate, initialise, seed {accounts} accounts")
+    psql("postgres", f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}")
+    sh(["redis-cli", "-n", "15", "FLUSHDB"])
+    env = product_env(PLATFORM_ADMIN_PASSWORD="bench-password-123")
+    sh([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env)
+    sh([PY, "manage.py", "initialize_platform", "--no-input"], cwd=ROOT, env=env)
+    sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1",
+        "-v", f"n={accounts}", "-f", str(BENCH / "seed.sql"), DB])
+    (RESULTS / "static").mkdir(parents=True, exist_ok=True)
+
+
+def setup_tenants(tenants: int) -> None:
+    if not (TVENV / "bin" / "gunicorn").exists():
+        log("creating bench/.venv-tenants (pinned bench/requirements-tenants.txt)")
+        sh([sys.executable, "-m", "venv", str(TVENV)])
+        sh([str(TVENV / "bin" / "pip"), "install", "-q", "-r", str(BENCH / "requirements-tenants.txt")])
+    log(f"django-tenants DB {TENANTS_DB}: migrate_schemas, {tenants} tenant schemas")
+    psql("postgres", f"DROP DATABASE IF EXISTS {TENANTS_DB}", f"CREATE DATABASE {TENANTS_DB}")
+    tpy = str(TVENV / "bin" / "python")
+    sh([tpy, "manage.py", "migrate_schemas", "--shared", "-v0"], cwd=TPROJECT)
+    sh([tpy, "setup_tenants.py", str(tenants)], cwd=TPROJECT)
+
+
+def setup_profiler() -> None:
+    if not (BENCH / ".venv-prof" / "pyinstrument").exists():
+        log("installing pyinstrument into bench/.venv-prof")
+        sh([PY, "-m", "pip", "install", "-q", "--target", str(BENCH / ".venv-prof"),
+            "-r", str(BENCH / "requirements-prof.txt")])
+
+
+# --- servers -------------------------------------------------------------------------------
+class Server:
+    def __init__(self, name: str, port: int, cmd: list[str], env: dict, cwd: Path) -> None:
+        self.name, self.port = name, port
+        self.proc = subprocess.Popen(cmd + ["-b", f"127.0.0.1:{port}"], env=env, cwd=cwd,
+                                     stdout=subprocess.DEVNULL, stderr=open(RESULTS / f"{name}.log", "w"))
+
+    def wait_ready(self, host: str) -> None:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                if get(self.port, host) == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer 200 on port {self.port}")
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid:
+                    pids.append(int(stat.parent.name))
+        return pids
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def get(port: int, host: str, path: str = "/") -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def product_server(name: str, settings: str, port: int, workers: int, **env: str) -> Server:
+    cmd = [GUNICORN, "smarter.wsgi:application", "-w", str(workers), "-k", "sync",
+           "--log-level", "warning"]
+    return Server(name, port, cmd, product_env(DJANGO_SETTINGS_MODULE=settings, **env), ROOT)
+
+
+def tenants_server(port: int, workers: int) -> Server:
+    cmd = [str(TVENV / "bin" / "gunicorn"), "tproject.wsgi:application", "-w", str(workers),
+           "-k", "sync", "--log-level", "warning"]
+    return Server("django_tenants", port, cmd, product_env(PYTHONPATH=str(TPROJECT)), TPROJECT)
+
+
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def wrk(port: int, host: str, seconds: int, connections: int) -> dict:
+    out = sh([WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Host: {host}",
+              f"http://127.0.0.1:{port}/"])
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx responses from port {port}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"]),
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+# --- 1 + 2: request overhead --------------------------------------------------------------------
+def ratio(runs: list[dict], base: list[dict], key: str) -> float:
+    """Median over rounds of the ratio to the reference measured in the same round."""
+    return median([x[key] / b[key] for x, b in zip(runs, base, strict=True)])
+
+
+def bench_http(args) -> dict:
+    host = tenant_host(1)
+    variants = {
+        "baseline": (product_server("baseline", "bench.settings_baseline", 18001, args.workers), host),
+        "tenancy": (product_server("tenancy", "bench.settings_tenancy", 18002, args.workers), host),
+        "tenancy_patched": (product_server("tenancy_patched", "bench.settings_tenancy_patched", 18003,
+                                           args.workers), host),
+        "tenancy_lean": (product_server("tenancy_lean", "bench.settings_tenancy_lean", 18005,
+                                        args.workers), host),
+        "django_tenants": (tenants_server(18004, args.workers), "t00001.localhost"),
+    }
+    rounds: dict[str, list[dict]] = {k: [] for k in variants}
+    try:
+        for _name, (srv, h) in variants.items():
+            srv.wait_ready(h)
+            wrk(srv.port, h, 2, args.connections)  # warm: tenant in L1/L2, connections open
+        for r in range(args.rounds):
+            order = list(variants) if r % 2 == 0 else list(reversed(variants))
+            for name in order:
+                srv, h = variants[name]
+                rounds[name].append(wrk(srv.port, h, args.seconds, args.connections))
+            log(f"http round {r + 1}/{args.rounds}: "
+                + ", ".join(f"{n} {rounds[n][-1]['rps']:.0f}" for n in variants))
+    finally:
+        for srv, _h in variants.values():
+            srv.stop()
+    summary = {}
+    for name, rs in rounds.items():
+        summary[name] = {
+            "rps": median([x["rps"] for x in rs]),
+            "p50_ms": median([x["p50_ms"] for x in rs]),
+            "p99_ms": median([x["p99_ms"] for x in rs]),
+            # per-round ratio to the baseline run in the same round, then the median
+            "rps_ratio": ratio(rs, rounds["baseline"], "rps"),
+            "rps_ratio_to_django_tenants": ratio(rs, rounds["django_tenants"], "rps"),
+            "p50_ratio": ratio(rs, rounds["baseline"], "p50_ms"),
+            "p99_ratio": ratio(rs, rounds["baseline"], "p99_ms"),
+            "socket_errors": sorted({x["socket_errors"] for x in rs if x["socket_errors"]}),
+        }
+    return {"rounds": rounds, "summary": summary}
+
+
+def bench_inproc(args) -> dict:
+    """Per-request cost through the WSGI handler in-process, interleaved processes."""
+    host = tenant_host(1)
+    names = ["baseline", "tenancy", "tenancy_patched", "tenancy_lean"]
+    us: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(args.rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            out = sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n)],
+                     env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
+            us[name].append(float(out.split()[-1]))
+    log("inproc: " + ", ".join(f"{n} {median(v):.0f}us" for n, v in us.items()))
+    base = us["baseline"]
+    return {n: {"us": median(v), "ratio": median([a / b for a, b in zip(v, base, strict=True)])}
+            for n, v in us.items()}
+
+
+def profile(args) -> dict:
+    host = tenant_host(1)
+    files = {}
+    for name in ("baseline", "tenancy", "tenancy_patched", "tenancy_lean"):
+        path = RESULTS / f"profile_{name}.txt"
+        sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n), "--profile", str(path)],
+           env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
+        files[name] = str(path.relative_to(ROOT))
+    return files
+
+
+# --- 3 ----------------------------------------------------------------------------------------
+def bench_micro(args) -> dict:
+    cmd = [PY, str(BENCH / "micro.py")] + (["--quick"] if args.quick else [])
+    return json.loads(sh(cmd, env=product_env(DJANGO_SETTINGS_MODULE="bench.settings_tenancy"), cwd=ROOT))
+
+
+# --- 4 ----------------------------------------------------------------------------------------
+def bench_scale(args) -> dict:
+    cmd = [PY, str(BENCH / "scale.py"), str(args.accounts), ",".join(map(str, args.scales))]
+    cmd += ["--quick"] if args.quick else []
+    return json.loads(sh(cmd, env=product_env(DJANGO_SETTINGS_MODULE="bench.settings_tenancy"), cwd=ROOT))
+
+
+# --- 5 ----------------------------------------------------------------------------------------
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def bench_memory(args) -> dict:
+    out = {}
+    for label, extra in (("default_l1", {}), ("small_l1_256", {"TENANCY_L1_MAXSIZE": "256"})):
+        srv = product_server(f"memory_{label}", "bench.settings_tenancy", 18010, 1, **extra)
+        try:
+            srv.wait_ready(tenant_host(0))
+            for _ in range(200):
+                get(srv.port, tenant_host(0))
+            (pid,) = srv.worker_pids()
+            before = rss_kb(pid)
+            samples = []
+            for i in range(args.memory_requests):
+                status = get(srv.port, tenant_host(i % args.memory_tenants))
+                if status != 200:
+                    raise RuntimeError(f"status {status} for {tenant_host(i % args.memory_tenants)}")
+                if (i + 1) % max(1, args.memory_requests // 10) == 0:
+                    samples.append(rss_kb(pid))
+            after = rss_kb(pid)
+        finally:
+            srv.stop()
+        out[label] = {"rss_before_kb": before, "rss_after_kb": after, "ratio": after / before,
+                      "rss_samples_kb": samples, "tenants": args.memory_tenants,
+                      "requests": args.memory_requests}
+        log(f"memory {label}: {before} kB -> {after} kB")
+    return out
+
+
+# --- report -----------------------------------------------------------------------------------
+def machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), "?")
+    mem = next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
+               if ln.startswith("MemTotal"))
+    redis = sh(["redis-cli", "INFO", "server"])
+    ver = {
+        "python": platform.python_version(),
+        "postgresql": sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"])
+        .strip(),
+        "redis": re.search(r"redis_version:(\S+)", redis).group(1),
+        "wrk": subprocess.run([WRK, "-v"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
+    }
+    for pkg, py in (("django", PY), ("gunicorn", PY), ("django-hosts", PY), ("django-redis", PY),
+                    ("psycopg", PY), ("django-tenants", str(TVENV / "bin" / "python"))):
+        code = f"import importlib.metadata as m; print(m.version('{pkg}'))"
+        ver[pkg] = sh([py, "-c", code]).strip()
+    return {"nproc": sh(["nproc"]).strip(), "ram_gb": round(int(mem) / 1024 / 1024, 1), "cpu": cpu,
+            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3], "versions": ver}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small scales, short runs")
+    p.add_argument("--only", default="http,inproc,profile,micro,memory,scale",
+                   help="comma-separated subset")
+    p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    args = p.parse_args()
+    q = args.quick
+    args.workers = 1
+    args.connections = 4
+    args.rounds = 3 if q else 7
+    args.seconds = 3 if q else 8
+    args.inproc_n = 1000 if q else 3000
+    args.accounts = 1000 if q else 10_000
+    args.scales = [10_000, 100_000] if q else [10_000, 100_000, 1_000_000]
+    args.memory_tenants = 1000
+    args.memory_requests = 3000 if q else 10_000
+    only = set(args.only.split(","))
+    RESULTS.mkdir(exist_ok=True)
+    started = time.time()
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    res: dict = {"mode": "quick" if q else "full", "started": now,
+                 "machine": machine(), "params": {k: v for k, v in vars(args).items() if k != "only"}}
+    setup_profiler()
+    setup_product(max(args.accounts, args.memory_tenants))
+    if "http" in only:
+        setup_tenants(3)
+        res["http"] = bench_http(args)
+    if "inproc" in only:
+        res["inproc"] = bench_inproc(args)
+    if "profile" in only:
+        res["profile"] = profile(args)
+    if "micro" in only:
+        res["micro"] = bench_micro(args)
+        log("micro done")
+    if "memory" in only:
+        res["memory"] = bench_memory(args)
+    if "scale" in only:
+        res["scale"] = bench_scale(args)
+        log("scale done")
+    res["seconds"] = round(time.time() - started)
+    name = f"results-{res['mode']}.json"
+    (RESULTS / name).write_text(json.dumps(res, indent=1))
+    from bench.report import render, update_doc
+
+    text = render(res)
+    (RESULTS / f"report-{res['mode']}.md").write_text(text)
+    if not args.no_doc:
+        update_doc(DOC, text)
+    print(text)
+    log(f"done in {res['seconds']} s; results in {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""In-process per-request cost through the WSGI handler (no network, no server).
+
+Usage: DJANGO_SETTINGS_MODULE=bench.settings_X python bench/inproc.py HOST N [--profile FILE]
+Prints microseconds per request (one number). With --profile, writes a pyinstrument report.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+
+import django
+
+django.setup()
+
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+
+def environ(host: str) -> dict:
+    return {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80", "HTTP_HOST": host, "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def main() -> None:
+    host, n = sys.argv[1], int(sys.argv[2])
+    app = WSGIHandler()
+    statuses: list[str] = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    def run(count: int) -> None:
+        for _ in range(count):
+            body = app(environ(host), start_response)
+            b"".join(body)
+            body.close()
+
+    run(200)  # warm
+    assert all(s.startswith("200") for s in statuses), statuses[-1]
+    if "--profile" in sys.argv:
+        from pyinstrument import Profiler
+
+        out = sys.argv[sys.argv.index("--profile") + 1]
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        run(n)
+        profiler.stop()
+        with open(out, "w") as fh:
+            fh.write(profiler.output_text(unicode=False, color=False, show_all=False))
+    t0 = time.perf_counter()
+    run(n)
+    print(round((time.perf_counter() - t0) / n * 1e6, 2))
+
+
+if __name__ == "__main__":
+    main()

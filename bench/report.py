@@ -1,0 +1,152 @@
+"""Renders bench/results/results-*.json as the figures section of docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _r(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def render(res: dict) -> str:
+    m = res["machine"]
+    v = m["versions"]
+    lines = [
+        f"Mode **{res['mode']}**, started {res['started']} UTC, {res['seconds']} s. "
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, load average at start "
+        f"{' '.join(m['loadavg_at_start'])} (shared with other developers' test runs).",
+        "",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+    ]
+    p = res["params"]
+    if "http" in res:
+        s = res["http"]["summary"]
+        lines += [
+            "### 1-2. Request overhead: trivial view under gunicorn + wrk",
+            "",
+            f"gunicorn `-w {p['workers']} -k sync`, `wrk -t1 -c{p['connections']} -d{p['seconds']}s "
+            f"--latency`, {p['rounds']} interleaved rounds (order reversed every other round); "
+            "medians of the per-round ratios to the baseline measured in the same round.",
+            "",
+            "| server | req/s ratio to baseline | p50 ratio | p99 ratio "
+            "| req/s ratio to django-tenants | req/s (median, noisy) | p50 / p99 ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name in ("baseline", "tenancy", "tenancy_patched", "tenancy_lean", "django_tenants"):
+            x = s[name]
+            lines.append(
+                f"| {name} | **{_r(x['rps_ratio'])}** | {_r(x['p50_ratio'])} | {_r(x['p99_ratio'])} "
+                f"| **{_r(x['rps_ratio_to_django_tenants'])}** | {x['rps']:.0f} "
+                f"| {x['p50_ms']:.2f} / {x['p99_ms']:.2f} |"
+            )
+        t = s["tenancy"]
+        lines += [
+            "",
+            "Target 1 (tenancy >= 0.95 of baseline req/s): "
+            f"**{'met' if t['rps_ratio'] >= 0.95 else 'NOT met'}** "
+            f"({_r(t['rps_ratio'])}). Target 2 (faster than django-tenants): "
+            f"**{'met' if t['rps_ratio_to_django_tenants'] > 1 else 'NOT met'}** "
+            f"({_r(t['rps_ratio_to_django_tenants'])}).",
+            "",
+        ]
+    if "inproc" in res:
+        lines += [
+            "In-process cost per request through Django's WSGI handler (no server, no network; "
+            f"{p['inproc_n']} requests per process, {p['rounds']} interleaved rounds):",
+            "",
+            "| stack | us/request (median) | ratio to baseline |",
+            "|---|---|---|",
+        ]
+        for name, x in res["inproc"].items():
+            lines.append(f"| {name} | {x['us']:.0f} | **{_r(x['ratio'])}** |")
+        lines.append("")
+    if "micro" in res:
+        ns = res["micro"]["ns_per_call"]
+        redis = ns["ref:redis_get"]
+        lines += [
+            "### 3. Lookups: ns per call",
+            "",
+            f"Median of {res['micro']['rounds']} interleaved rounds. Reference measured side by side: "
+            f"one Redis GET = {redis} ns, one `Account` SELECT by pk = {ns['ref:db_select_account']} ns. "
+            "Ratios are to that Redis GET.",
+            "",
+            "| function | L1 hit ns (x Redis GET) | L2 hit ns (x) | miss ns (x) |",
+            "|---|---|---|---|",
+        ]
+        funcs = sorted({k.split(":")[0] for k in ns if not k.startswith("ref:")})
+        for f in funcs:
+            cells = []
+            for lvl in ("l1_hit", "l2_hit", "miss"):
+                val = ns.get(f"{f}:{lvl}")
+                cells.append("–" if val is None else f"{val:,} ({val / redis:.2f})")
+            lines.append(f"| `{f}` | " + " | ".join(cells) + " |")
+        qd = res["micro"]["queries"]
+        zero = qd["anonymous"]["tenant_resolution"] == 0 and qd["resolution_x100"] == 0
+        lines += [
+            "",
+            "Queries per warm request on a tenant host (CaptureQueriesContext): anonymous "
+            f"**{qd['anonymous']['total']}** (tenant resolution {qd['anonymous']['tenant_resolution']}); "
+            f"signed-in member **{qd['member']['total']}** (tenant resolution "
+            f"{qd['member']['tenant_resolution']}; the others are Django's session and user loads). "
+            f"100 warm resolutions (account by number + default account + profile): "
+            f"**{qd['resolution_x100']}** queries. Target 0: "
+            f"**{'met' if zero else 'NOT met'}**.",
+            "",
+        ]
+    if "memory" in res:
+        lines += [
+            "### 5. Memory of one gunicorn worker",
+            "",
+            "| L1 size | tenants | requests | VmRSS before kB | after kB | ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, x in res["memory"].items():
+            lines.append(f"| {label} | {x['tenants']} | {x['requests']} | {x['rss_before_kb']} "
+                         f"| {x['rss_after_kb']} | **{x['ratio']:.3f}** |")
+        samples = "; ".join(
+            f"{k}: {' '.join(map(str, x['rss_samples_kb']))}" for k, x in res["memory"].items()
+        )
+        lines += ["", f"RSS samples every 10% of the run (kB): {samples}", ""]
+    if "scale" in res:
+        sc = res["scale"]["scales"]
+        base = sc[0]
+        lines += [
+            "### 4. Scoped first page at scale (PostgreSQL)",
+            "",
+            f"{res['scale']['accounts']} accounts, one member each. `Workspace.objects."
+            "with_read_permission_for(member).order_by('-created_at')[:50]`, 20 members x "
+            "interleaved with the unscoped `filter(account_id=...)` same page (plain). "
+            "Growth ratio = p50 at this scale / p50 at the smallest scale.",
+            "",
+            "| rows | rows/account | load s | scoped p50 ms | p99 ms | growth ratio p50 | scoped / plain p50 "
+            "| index scan on account_id |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for x in sc:
+            lines.append(
+                f"| {x['rows']:,} | {x['rows_per_account']} | {x['load_seconds']} | {x['scoped_p50_ms']:.2f} "
+                f"| {x['scoped_p99_ms']:.2f} | **{x['scoped_p50_ms'] / base['scoped_p50_ms']:.2f}** "
+                f"| {x['scoped_p50_ms'] / x['plain_p50_ms']:.2f} "
+                f"| {'yes' if x['index_scan_on_account_id'] else 'NO'} |"
+            )
+        lines += ["", f"EXPLAIN ANALYZE at {sc[-1]['rows']:,} rows:", "", "```", sc[-1]["explain"], "```", ""]
+    return "\n".join(lines)
+
+
+def update_doc(doc: Path, text: str) -> None:
+    body = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in body:
+        body += f"\n{START}\n{END}\n"
+    head, rest = body.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    doc.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text())))

@@ -1,0 +1,13 @@
+"""Bench: the same project without the tenancy stack (no tenant middleware, no django-hosts)."""
+
+from smarter.settings import *  # noqa: F403
+from smarter.settings import MIDDLEWARE as _PRODUCT_MIDDLEWARE
+
+TENANCY_ONLY = {
+    "middleware.tenant.TenantHostMiddleware",
+    "middleware.tenant.TenantMembershipMiddleware",
+    "django_hosts.middleware.HostsRequestMiddleware",
+    "django_hosts.middleware.HostsResponseMiddleware",
+}
+MIDDLEWARE = [m for m in _PRODUCT_MIDDLEWARE if m not in TENANCY_ONLY]
+ROOT_URLCONF = "bench.urls"
