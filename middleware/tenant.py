@@ -1,7 +1,8 @@
 """Host to tenant: ``request.account``, ``request.workspace`` and ``request.user_profile``.
 
 ``TenantHostMiddleware`` runs before sessions and auth: a malformed host is a 400, an
-unknown or inactive account or workspace a 404, and the tenant is set in
+unknown or inactive account or workspace a 404, the URLconf is the one ``smarter.hosts``
+names for the host's kind (the host is parsed once, here), and the tenant is set in
 :mod:`tenancy.context` for the whole request (cleared afterwards, also on exceptions).
 ``TenantMembershipMiddleware`` runs after auth: a signed-in user who is not an active
 member of this tenant is treated as anonymous here, even if the session cookie is shared.
@@ -18,6 +19,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
+from django_hosts.resolvers import get_host_patterns
 
 from accounts.models import Account
 from accounts.utils import (
@@ -38,6 +40,11 @@ class TenantHostMiddleware:
     @cached_property
     def resolve_workspace(self) -> Callable[[int, str], Any]:
         return import_string(settings.TENANCY_WORKSPACE_RESOLVER)
+
+    @cached_property
+    def urlconf_by_kind(self) -> dict[str, str]:
+        """Host kind -> URLconf, from the django-hosts patterns (named after the kinds)."""
+        return {host.name: host.urlconf for host in get_host_patterns()}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.rstrip("/") in settings.TENANCY_EXEMPT_PATHS:
@@ -63,6 +70,7 @@ class TenantHostMiddleware:
             workspace = self.resolve_workspace(account.pk, info.workspace)
             if workspace is None:
                 raise Http404("No such workspace.")
+        request.urlconf = self.urlconf_by_kind[info.kind]  # type: ignore[attr-defined]
         request.host_info = info  # type: ignore[attr-defined]
         request.account = account  # type: ignore[attr-defined]
         request.workspace = workspace  # type: ignore[attr-defined]
@@ -78,6 +86,8 @@ class TenantMembershipMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)  # no session: anonymous already, skip the load
         account = getattr(request, "account", None)
         user = getattr(request, "user", None)
         if account is not None and user is not None and user.is_authenticated:

@@ -1,7 +1,9 @@
 """django-hosts patterns: which URLconf serves which host shape.
 
-Tenant resolution and validation happen in ``middleware.tenant``; these patterns only
-pick the URLconf. Dots are escaped, account numbers have three groups of four digits,
+Tenant resolution and validation happen in ``middleware.tenant``, which parses the host
+once and serves the URLconf of the pattern named after the host's kind (django-hosts'
+own middleware would match these regexes again, twice per request); django-hosts is
+kept for ``reverse(..., host=...)``. Dots are escaped, account numbers have three groups of four digits,
 and each pattern must match the whole host (an optional trailing dot and port allowed).
 """
 

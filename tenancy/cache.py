@@ -6,6 +6,11 @@ levels tagged with the token it was loaded under and is only served while the to
 unchanged, so :meth:`TwoLevelCache.invalidate` (a new token plus a level-2 delete) is seen
 by every process on its very next read, and a slow loader can never write back a stale
 value. If level 2 is down, lookups fall through to the loader (the database).
+
+That freshness costs one level-2 round trip per lookup. ``TENANCY_L1_REVALIDATE`` (seconds,
+default 0 = check on every read) lets an operator trade it for speed: a level-1 entry whose
+token was confirmed less than that long ago is served without asking level 2, so another
+process's invalidation is seen within that interval (this process's own: immediately).
 """
 
 from __future__ import annotations
@@ -38,31 +43,44 @@ def _token_ttl() -> int:
     return 2 * max(int(settings.TENANCY_L2_TTL), int(settings.TENANCY_L1_TTL), 1)
 
 
+class Entry:
+    """A level-1 entry: the value, the version token it was loaded under, and when that
+    token was last confirmed against level 2 (monotonic seconds)."""
+
+    __slots__ = ("expires", "token", "value", "confirmed")
+
+    def __init__(self, expires: float, token: Any, value: Any, confirmed: float) -> None:
+        self.expires = expires
+        self.token = token
+        self.value = value
+        self.confirmed = confirmed
+
+
 class LRU:
     """A thread-safe, size-bounded LRU map whose entries expire after ``ttl`` seconds."""
 
     def __init__(self, maxsize: int, ttl: float) -> None:
         self.maxsize = maxsize
         self.ttl = ttl
-        self._data: OrderedDict[str, tuple[float, Any, Any]] = OrderedDict()
+        self._data: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[Any, Any] | None:
-        """``(token, value)`` for a live entry, else None."""
+    def get(self, key: str) -> Entry | None:
+        """The live entry of ``key``, else None."""
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
                 return None
-            expires, token, value = entry
-            if expires < time.monotonic():
+            if entry.expires < time.monotonic():
                 del self._data[key]
                 return None
             self._data.move_to_end(key)
-            return token, value
+            return entry
 
     def set(self, key: str, token: Any, value: Any) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._data[key] = (time.monotonic() + self.ttl, token, value)
+            self._data[key] = Entry(now + self.ttl, token, value, now)
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
@@ -100,21 +118,30 @@ class TwoLevelCache:
         """
         if invalidate:
             self.invalidate(key)
+        local = self.l1.get(key)
+        revalidate = settings.TENANCY_L1_REVALIDATE
+        if local is not None and revalidate > 0 and time.monotonic() - local.confirmed < revalidate:
+            return local.value
         ver_key, val_key = self._keys(key)
         try:
-            token = django_cache.get(ver_key)
+            if local is not None:  # one round trip: is the local copy still current?
+                token, stored = django_cache.get(ver_key), None
+            else:  # one round trip for both the token and the shared value
+                found = django_cache.get_many([ver_key, val_key])
+                token, stored = found.get(ver_key), found.get(val_key)
         except Exception:  # noqa: BLE001 - any cache failure degrades to the database
             logger.warning("cache unavailable reading %s; using the database", ver_key)
             return loader()
         if token is None:
-            token = self._new_token(ver_key)
-        local = self.l1.get(key)
-        if local is not None and local[0] == token:
-            return local[1]
-        try:
-            stored = django_cache.get(val_key)
-        except Exception:  # noqa: BLE001
-            stored = None
+            token, stored = self._new_token(ver_key), None
+        if local is not None and local.token == token:
+            local.confirmed = time.monotonic()
+            return local.value
+        if local is not None:
+            try:
+                stored = django_cache.get(val_key)
+            except Exception:  # noqa: BLE001
+                stored = None
         if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
             value = stored[1]
         else:

@@ -49,7 +49,8 @@ def test_lru_is_bounded_and_expires(monkeypatch):
     lru = LRU(maxsize=2, ttl=10)
     lru.set("a", "t", 1)
     lru.set("b", "t", 2)
-    assert lru.get("a") == ("t", 1)  # a is now most recent
+    entry = lru.get("a")  # a is now most recent
+    assert entry is not None and (entry.token, entry.value) == ("t", 1)
     lru.set("c", "t", 3)
     assert lru.get("b") is None and len(lru) == 2
     now[0] += 11
@@ -88,6 +89,68 @@ def test_a_slow_loader_cannot_write_back_a_stale_value():
 
     assert two.get_or_load("k", stale_loader) == "stale"
     assert two.get_or_load("k", lambda: "fresh") == "fresh"
+
+
+class CountingCache:
+    """Wraps Django's cache and counts the calls (each one a round trip on Redis)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def counting_cache(monkeypatch):
+    counting = CountingCache(cache)
+    monkeypatch.setattr("tenancy.cache.django_cache", counting)
+    return counting
+
+
+@pytest.mark.django_db
+def test_round_trips_per_lookup(counting_cache):
+    two = TwoLevelCache(maxsize=10, ttl=600)
+    two.get_or_load("k", lambda: "v")
+    counting_cache.calls.clear()
+    assert two.get_or_load("k", lambda: "unused") == "v"
+    assert counting_cache.calls == ["get"]  # level-1 hit: only the version token is read
+    other = TwoLevelCache(maxsize=10, ttl=600)  # another process, cold level 1
+    counting_cache.calls.clear()
+    assert other.get_or_load("k", lambda: "unused") == "v"
+    assert counting_cache.calls == ["get_many"]  # level-2 hit: token and value together
+
+
+@pytest.mark.django_db
+def test_revalidation_interval_bounds_staleness(monkeypatch, counting_cache, settings):
+    """With TENANCY_L1_REVALIDATE set, a level-1 hit skips level 2 for that long; this
+    process's own invalidations stay immediate, other processes' wait for the interval."""
+    settings.TENANCY_L1_REVALIDATE = 1.0
+    now = [1000.0]
+    monkeypatch.setattr("tenancy.cache.time.monotonic", lambda: now[0])
+    here, there = TwoLevelCache(maxsize=10, ttl=600), TwoLevelCache(maxsize=10, ttl=600)
+    assert here.get_or_load("k", lambda: "v1") == "v1"
+    counting_cache.calls.clear()
+    assert here.get_or_load("k", lambda: "unused") == "v1"
+    assert counting_cache.calls == []  # served from level 1 with no round trip
+    there.invalidate("k")  # another process changes the row
+    now[0] += 0.5
+    assert here.get_or_load("k", lambda: "v2") == "v1"  # stale, within the interval
+    now[0] += 0.6
+    assert here.get_or_load("k", lambda: "v2") == "v2"  # interval over: token re-checked
+    here.invalidate("k")  # this process's own change is seen at once
+    assert here.get_or_load("k", lambda: "v3") == "v3"
+    settings.TENANCY_L1_REVALIDATE = 0
+    there.invalidate("k")
+    assert here.get_or_load("k", lambda: "v4") == "v4"  # default: the very next read
 
 
 @pytest.mark.services
