@@ -68,11 +68,14 @@ def setup_product(accounts: int) -> None:
     (RESULTS / "static").mkdir(parents=True, exist_ok=True)
 
 
-def setup_tenants(tenants: int) -> None:
+def setup_tenants_venv() -> None:
     if not (TVENV / "bin" / "gunicorn").exists():
         log("creating bench/.venv-tenants (pinned bench/requirements-tenants.txt)")
         sh([sys.executable, "-m", "venv", str(TVENV)])
         sh([str(TVENV / "bin" / "pip"), "install", "-q", "-r", str(BENCH / "requirements-tenants.txt")])
+
+
+def setup_tenants(tenants: int) -> None:
     log(f"django-tenants DB {TENANTS_DB}: migrate_schemas, {tenants} tenant schemas")
     psql("postgres", f"DROP DATABASE IF EXISTS {TENANTS_DB}", f"CREATE DATABASE {TENANTS_DB}")
     tpy = str(TVENV / "bin" / "python")
@@ -174,10 +177,8 @@ def bench_http(args) -> dict:
     variants = {
         "baseline": (product_server("baseline", "bench.settings_baseline", 18001, args.workers), host),
         "tenancy": (product_server("tenancy", "bench.settings_tenancy", 18002, args.workers), host),
-        "tenancy_patched": (product_server("tenancy_patched", "bench.settings_tenancy_patched", 18003,
-                                           args.workers), host),
-        "tenancy_lean": (product_server("tenancy_lean", "bench.settings_tenancy_lean", 18005,
-                                        args.workers), host),
+        "tenancy_revalidate": (product_server("tenancy_revalidate", "bench.settings_tenancy_revalidate",
+                                              18003, args.workers), host),
         "django_tenants": (tenants_server(18004, args.workers), "t00001.localhost"),
     }
     rounds: dict[str, list[dict]] = {k: [] for k in variants}
@@ -214,7 +215,7 @@ def bench_http(args) -> dict:
 def bench_inproc(args) -> dict:
     """Per-request cost through the WSGI handler in-process, interleaved processes."""
     host = tenant_host(1)
-    names = ["baseline", "tenancy", "tenancy_patched", "tenancy_lean"]
+    names = ["baseline", "tenancy", "tenancy_revalidate"]
     us: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else reversed(names):
@@ -230,7 +231,7 @@ def bench_inproc(args) -> dict:
 def profile(args) -> dict:
     host = tenant_host(1)
     files = {}
-    for name in ("baseline", "tenancy", "tenancy_patched", "tenancy_lean"):
+    for name in ("baseline", "tenancy", "tenancy_revalidate"):
         path = RESULTS / f"profile_{name}.txt"
         sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n), "--profile", str(path)],
            env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
@@ -327,6 +328,7 @@ def main() -> None:
     args.memory_requests = 3000 if q else 10_000
     only = set(args.only.split(","))
     RESULTS.mkdir(exist_ok=True)
+    setup_tenants_venv()  # also before machine(): it reports django-tenants' version
     started = time.time()
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     res: dict = {"mode": "quick" if q else "full", "started": now,

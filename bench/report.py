@@ -38,7 +38,7 @@ def render(res: dict) -> str:
             "| req/s ratio to django-tenants | req/s (median, noisy) | p50 / p99 ms |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name in ("baseline", "tenancy", "tenancy_patched", "tenancy_lean", "django_tenants"):
+        for name in ("baseline", "tenancy", "tenancy_revalidate", "django_tenants"):
             x = s[name]
             lines.append(
                 f"| {name} | **{_r(x['rps_ratio'])}** | {_r(x['p50_ratio'])} | {_r(x['p99_ratio'])} "

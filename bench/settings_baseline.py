@@ -1,4 +1,4 @@
-"""Bench: the same project without the tenancy stack (no tenant middleware, no django-hosts)."""
+"""Bench: the same project without the tenancy stack (no tenant middlewares)."""
 
 from smarter.settings import *  # noqa: F403
 from smarter.settings import MIDDLEWARE as _PRODUCT_MIDDLEWARE
@@ -6,8 +6,6 @@ from smarter.settings import MIDDLEWARE as _PRODUCT_MIDDLEWARE
 TENANCY_ONLY = {
     "middleware.tenant.TenantHostMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
-    "django_hosts.middleware.HostsRequestMiddleware",
-    "django_hosts.middleware.HostsResponseMiddleware",
 }
 MIDDLEWARE = [m for m in _PRODUCT_MIDDLEWARE if m not in TENANCY_ONLY]
 ROOT_URLCONF = "bench.urls"
