@@ -135,7 +135,8 @@ class AddMemberForm(forms.Form):
         return matches[0] if matches else None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         email = data.get("email")
         self.existing_user = None
         if email:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from middleware.tenant import TenantRequest
 
 from .forms import (
     AccountDetailsForm,
@@ -30,7 +33,7 @@ class TenantLoginView(LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
 
-    def form_invalid(self, form: TenantAuthenticationForm) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         if any(isinstance(e, LoginRateLimited) for e in form.non_field_errors().as_data()):
             response.status_code = 429
@@ -42,7 +45,7 @@ class TenantLogoutView(LogoutView):
 
 
 @account_admin_required
-def console(request: HttpRequest) -> HttpResponse:
+def console(request: TenantRequest) -> HttpResponse:
     return render(request, "accounts/console.html", {
         "member_count": UserProfile.objects.filter(account=request.account).count(),
         "contact_count": AccountContact.objects.filter(account=request.account).count(),
@@ -50,7 +53,7 @@ def console(request: HttpRequest) -> HttpResponse:
 
 
 @account_admin_required
-def account_details(request: HttpRequest) -> HttpResponse:
+def account_details(request: TenantRequest) -> HttpResponse:
     form = AccountDetailsForm(request.POST or None, instance=request.account)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -59,12 +62,12 @@ def account_details(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account_details.html", {"form": form})
 
 
-def _members(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _members(request: TenantRequest):  # type: ignore[no-untyped-def]
     return UserProfile.objects.filter(account=request.account).select_related("user")
 
 
 @account_admin_required
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: TenantRequest) -> HttpResponse:
     form = AddMemberForm(request.POST or None, account=request.account)
     if request.method == "POST" and form.is_valid():
         try:
@@ -80,11 +83,11 @@ def members(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _member(request: HttpRequest, pk: int) -> UserProfile:
+def _member(request: TenantRequest, pk: int) -> UserProfile:
     return get_object_or_404(_members(request), pk=pk)
 
 
-def _refuse_self(request: HttpRequest, profile: UserProfile) -> bool:
+def _refuse_self(request: TenantRequest, profile: UserProfile) -> bool:
     if profile.user_id == request.user.pk:
         messages.error(request, "You cannot change your own membership here.")
         return True
@@ -93,7 +96,7 @@ def _refuse_self(request: HttpRequest, profile: UserProfile) -> bool:
 
 @require_POST
 @account_admin_required
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def member_role(request: TenantRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
     form = RoleForm(request.POST)
     if not _refuse_self(request, profile) and form.is_valid():
@@ -105,7 +108,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @account_admin_required
-def member_active(request: HttpRequest, pk: int) -> HttpResponse:
+def member_active(request: TenantRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
     if not _refuse_self(request, profile):
         profile.is_active = request.POST.get("active") == "1"
@@ -115,7 +118,7 @@ def member_active(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("members")
 
 
-def _heir(request: HttpRequest, leaving: UserProfile) -> UserProfile | None:
+def _heir(request: TenantRequest, leaving: UserProfile) -> UserProfile | None:
     """Who takes over a removed member's resources: the acting admin, else another admin."""
     actor = getattr(request, "user_profile", None)
     if actor is not None and actor.account_id == request.account.pk and actor.pk != leaving.pk:
@@ -142,7 +145,7 @@ def _hand_over(profile: UserProfile, heir: UserProfile) -> int:
 
 @require_POST
 @account_admin_required
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
     if not _refuse_self(request, profile):
         username = profile.user.username
@@ -160,7 +163,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @account_admin_required
-def contacts(request: HttpRequest) -> HttpResponse:
+def contacts(request: TenantRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, account=request.account)
     if request.method == "POST" and form.is_valid():
         try:
@@ -178,7 +181,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @account_admin_required
-def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_primary(request: TenantRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(AccountContact, account=request.account, pk=pk)
     with transaction.atomic():
         # Lock the account's contacts so two concurrent switches serialise.
@@ -194,7 +197,7 @@ def contact_primary(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @account_admin_required
-def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_delete(request: TenantRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(AccountContact, account=request.account, pk=pk)
     contact.delete()
     messages.success(request, f"{contact.email} removed.")

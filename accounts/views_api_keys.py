@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+
+from middleware.tenant import TenantRequest
 
 from .models import ApiKey, UserProfile
 from .permissions import account_admin_required
@@ -31,12 +33,12 @@ class ApiKeyForm(forms.Form):
         self.fields["owner"].label_from_instance = lambda p: p.user.username  # type: ignore[attr-defined]
 
 
-def _keys(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _keys(request: TenantRequest):  # type: ignore[no-untyped-def]
     return ApiKey.objects.with_ownership_permission_for(request.user).filter(account=request.account)
 
 
 @account_admin_required
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: TenantRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, account=request.account)
     new_key = None
     if request.method == "POST" and form.is_valid():
@@ -60,7 +62,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @account_admin_required
-def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_revoke(request: TenantRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(_keys(request), pk=pk)
     if key.is_active:
         key.revoke()

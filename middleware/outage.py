@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
@@ -35,7 +35,7 @@ class DatabaseOutageMiddleware:
         return None
 
     @staticmethod
-    def _unavailable(exc: DatabaseError) -> HttpResponse:
+    def _unavailable(exc: Exception) -> HttpResponse:
         logger.error("database unavailable: %s", exc.__class__.__name__)
         return outage_response()
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import account_admin_required
+from middleware.tenant import TenantRequest
 from tenancy.hosts import tenant_url
 
 from .forms import WorkspaceForm
 from .models import Workspace
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TenantRequest) -> HttpResponse:
     """A workspace host shows its workspace; an account host lists the visible ones."""
     workspace = getattr(request, "workspace", None)
     if workspace is not None:
@@ -30,19 +31,19 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def workspace_page(request: HttpRequest, workspace: Workspace) -> HttpResponse:
+def workspace_page(request: TenantRequest, workspace: Workspace) -> HttpResponse:
     """Public workspaces are open to anyone; private ones to the account's members."""
     if not workspace.is_public and request.user_profile is None and not request.user.is_superuser:
         return redirect_to_login(request.get_full_path())
     return render(request, "workspaces/workspace.html", {"workspace": workspace})
 
 
-def _workspaces(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _workspaces(request: TenantRequest):  # type: ignore[no-untyped-def]
     return Workspace.objects.filter(account=request.account)
 
 
 @account_admin_required
-def workspace_list(request: HttpRequest) -> HttpResponse:
+def workspace_list(request: TenantRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None, account_id=request.account.pk)
     if request.method == "POST" and form.is_valid():
         workspace = form.save(commit=False)
@@ -67,7 +68,7 @@ def _saved(form: WorkspaceForm, workspace: Workspace) -> bool:
     return True
 
 
-def _platform_owner(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _platform_owner(request: TenantRequest):  # type: ignore[no-untyped-def]
     """A superuser without a profile here creates on behalf of the account's admin."""
     from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
 
@@ -76,7 +77,7 @@ def _platform_owner(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 @account_admin_required
-def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_edit(request: TenantRequest, pk: int) -> HttpResponse:
     workspace = get_object_or_404(_workspaces(request), pk=pk)
     current_name = workspace.name  # the form writes the submitted name onto the instance
     form = WorkspaceForm(request.POST or None, instance=workspace, account_id=request.account.pk)
@@ -89,7 +90,7 @@ def workspace_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @account_admin_required
-def workspace_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_delete(request: TenantRequest, pk: int) -> HttpResponse:
     workspace = get_object_or_404(_workspaces(request), pk=pk)
     workspace.delete()
     messages.success(request, f"Workspace {workspace.name} deleted.")
