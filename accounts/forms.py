@@ -12,11 +12,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
+from smarter.client_ip import client_ip
+
 from .models import Account, AccountContact, UserProfile
-
-
-def _client_ip(request: Any) -> str:
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
 class LoginRateLimited(forms.ValidationError):
@@ -38,7 +36,8 @@ class TenantAuthenticationForm(AuthenticationForm):
 
     def _rate_key(self) -> str:
         account = getattr(self.request, "account", None)
-        return f"login:fail:{getattr(account, 'pk', 0)}:{_client_ip(self.request)}"
+        address = client_ip(self.request) if self.request is not None else "unknown"
+        return f"login:fail:{getattr(account, 'pk', 0)}:{address}"
 
     def clean(self) -> dict[str, Any]:
         key = self._rate_key()

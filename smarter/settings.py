@@ -197,6 +197,9 @@ if DEBUG:
     CSRF_TRUSTED_ORIGINS += [f"http://{ROOT_DOMAIN}:{PORT}", f"http://*.{ROOT_DOMAIN}:{PORT}"]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
+# 0 trusts no header: the client address is REMOTE_ADDR.
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
@@ -229,6 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TRUSTED_PROXIES,  # None would trust any X-Forwarded-For
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smarter account API",

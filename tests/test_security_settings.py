@@ -91,3 +91,47 @@ def test_login_limit_is_per_account_and_ip(tenant_a, tenant_b) -> None:  # type:
     # ...but not for another tenant from the same IP, nor for A from another IP.
     assert not _limited(host_client(tenant_b.host), tenant_b.member.user.username, "10.0.0.1")
     assert not _limited(host_client(tenant_a.host), tenant_a.member.user.username, "10.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "xff", "expected"),
+    [
+        (0, "203.0.113.7", "10.0.0.254"),  # no trusted proxy: the header is ignored
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "1.1.1.1, 203.0.113.7", "203.0.113.7"),  # left entries are client-supplied
+        (2, "198.51.100.1, 203.0.113.7, 10.1.1.1", "203.0.113.7"),
+        (1, "", "10.0.0.254"),  # not forwarded: a direct connection
+        (2, "203.0.113.7", "10.0.0.254"),  # fewer hops than proxies: not vouched for
+        (1, "not-an-ip", "10.0.0.254"),
+        (1, "2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_client_ip_trusts_only_the_configured_proxies(proxies, xff, expected) -> None:  # type: ignore[no-untyped-def]
+    from django.test import RequestFactory
+
+    from smarter.client_ip import client_ip
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=xff)
+    with override_settings(TRUSTED_PROXIES=proxies):
+        assert client_ip(request) == expected
+
+
+@override_settings(LOGIN_RATE_LIMIT=3, LOGIN_RATE_WINDOW=300, TRUSTED_PROXIES=1)
+@pytest.mark.django_db
+def test_login_limit_behind_a_router_is_per_client(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    """Behind Heroku's router every request has the router's REMOTE_ADDR: one attacker must
+    not lock out everyone, and must not escape the limit by forging X-Forwarded-For."""
+    username = tenant_a.member.user.username
+
+    def post(password: str, xff: str) -> bytes:
+        response = host_client(tenant_a.host).post(
+            "/login/", {"username": username, "password": password},
+            REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=xff,
+        )
+        return response.content if response.status_code != 302 else b"signed in"
+
+    for _ in range(3):
+        post("wrong-password", "203.0.113.66")
+    assert b"Too many failed attempts" in post(PASSWORD, "203.0.113.66")
+    assert b"Too many failed attempts" in post(PASSWORD, "1.2.3.4, 203.0.113.66")  # forged hop
+    assert post(PASSWORD, "198.51.100.5") == b"signed in"  # another client behind the router
