@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Account, ApiKey, UserProfile
-from accounts.models.account import validate_account_number
+from accounts.management.options import account_from_option
+from accounts.models import ApiKey, UserProfile
 
 
 class Command(BaseCommand):
@@ -22,21 +22,16 @@ class Command(BaseCommand):
         parser.add_argument("--expires-days", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        number = options["account"]
-        try:
-            validate_account_number(number)
-        except Exception as exc:
-            raise CommandError(f"--account {number!r} is not an account number (NNNN-NNNN-NNNN).") from exc
-        account = Account.objects.filter(account_number=number).first()
-        if account is None or not account.is_active:
-            raise CommandError(f"No active account {number}.")
+        account = account_from_option(options["account"], active_only=True)
         profile = (
             UserProfile.objects.select_related("user")
             .filter(account=account, user__username=options["username"])
             .first()
         )
         if profile is None or not profile.is_active or not profile.user.is_active:
-            raise CommandError(f"{options['username']!r} is not an active member of {number}.")
+            raise CommandError(
+                f"{options['username']!r} is not an active member of {account.account_number}."
+            )
         name = options["name"].strip()
         if not name or len(name) > 255:
             raise CommandError("--name must be 1-255 characters.")
@@ -45,6 +40,8 @@ class Command(BaseCommand):
             raise CommandError("--expires-days must be between 1 and 3650.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         key, raw = ApiKey.create(profile, name, expires_at=expires_at)
-        self.stderr.write(f"created key {key.prefix} for {profile.user.username} in {number}; "
-                          "store it now, it is not shown again:")
+        self.stderr.write(
+            f"created key {key.prefix} for {profile.user.username} in {account.account_number}; "
+            "store it now, it is not shown again:"
+        )
         self.stdout.write(raw)

@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from accounts.models import Account
-from accounts.models.account import validate_account_number
+from accounts.management.options import account_from_option
 from accounts.provisioning import add_member
 
 
@@ -30,14 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--password-env", default="NEW_USER_PASSWORD")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        number = options["account"]
-        try:
-            validate_account_number(number)
-        except Exception as exc:
-            raise CommandError(f"--account {number!r} is not an account number (NNNN-NNNN-NNNN).") from exc
-        account = Account.objects.filter(account_number=number).first()
-        if account is None:
-            raise CommandError(f"No account {number}.")
+        account = account_from_option(options["account"], active_only=False)
         username = options["username"].strip()
         if not username:
             raise CommandError("username must not be empty.")
@@ -60,4 +52,4 @@ class Command(BaseCommand):
             account, username, email=options["email"], password=password, admin=options["admin"]
         )
         verb = "created" if created else "added"
-        self.stdout.write(f"{verb} {username} in {number} as {profile.role}")
+        self.stdout.write(f"{verb} {username} in {account.account_number} as {profile.role}")
