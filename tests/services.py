@@ -1,22 +1,34 @@
 """Throwaway service processes for tests: never the shared servers on their standard ports.
 
 Each helper picks a free loopback port, starts the server with no persistence, waits until
-it answers, yields its URL and terminates it (also when the test fails). Add further
-services (e.g. ``throwaway_postgres()``) beside ``throwaway_redis()`` in the same shape.
+it answers, yields its URL and terminates it (also when the test fails):
+``throwaway_redis()`` and ``throwaway_postgres()``. For outage tests, ``redis_server()`` and
+``postgres_server()`` yield a handle instead, whose ``stop()`` / ``start()`` take the SAME
+server (same port, same data directory) down and bring it back mid-test.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import pwd
+import re
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 START_TIMEOUT = 15.0
+PG_START_TIMEOUT = 30.0  # initdb + first start on a slow machine
+STOP_TIMEOUT = 10.0
 
 
 SHARED_PORTS = frozenset({5432, 6379})  # the machine's shared servers: never touch them
@@ -32,14 +44,21 @@ def free_port() -> int:
             return port
 
 
-def require_binary(name: str) -> str:
-    """The path of ``name``; fails the test clearly when the machine lacks it.
+def require_binary(name: str, *fallback_globs: str) -> str:
+    """The path of ``name`` (on PATH, else the newest match of ``fallback_globs``); fails
+    the test clearly when the machine lacks it.
 
     ``scripts/test`` installs the server binaries (``scripts/install-system binaries``).
     """
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is not installed: run scripts/install-system binaries")
+        found = [p for pattern in fallback_globs for p in glob.glob(pattern)
+                 if os.access(p, os.X_OK)]
+        found.sort(key=lambda p: [int(n) for n in re.findall(r"\d+", p)])
+        path = found[-1] if found else None
+    if path is None:
+        where = f" (nor in {', '.join(fallback_globs)})" if fallback_globs else ""
+        pytest.fail(f"{name} is not installed{where}: run scripts/install-system binaries")
     return path
 
 
@@ -54,6 +73,20 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
             proc.wait(timeout)
 
 
+def _wait_until(ready: Any, proc: subprocess.Popen, what: str, timeout: float,
+                log: Path | None = None) -> None:
+    """Poll ``ready()`` until it is true; fail if ``proc`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}: {tail}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not answer within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+# --- Redis ---------------------------------------------------------------------------------
 def _redis_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
@@ -63,33 +96,77 @@ def _redis_ping(port: int) -> bool:
         return False
 
 
+def redis_command(port: int, *args: str, timeout: float = 2.0) -> bytes:
+    """Send one command to the Redis on ``port`` and return its raw reply (one read)."""
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(b"".join(parts))
+        return sock.recv(65536)
+
+
+class RedisServer:
+    """A private redis-server on one loopback port that can be stopped and started again.
+
+    Nothing is persisted (``--save "" --appendonly no``): a restarted server is empty, as a
+    replaced cache node would be.
+    """
+
+    def __init__(self, port: int, db: int = 0) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/{db}"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        binary = require_binary("redis-server")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_until(lambda: _redis_ping(self.port), self.proc,
+                        f"redis-server on port {self.port}", START_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def command(self, *args: str) -> bytes:
+        return redis_command(self.port, *args)
+
+
+@contextmanager
+def redis_server(db: int = 0) -> Iterator[RedisServer]:
+    """A started :class:`RedisServer` on a free port; stopped on exit."""
+    server = RedisServer(free_port(), db)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def throwaway_redis(db: int = 0) -> Iterator[str]:
     """A private redis-server on a free loopback port; yields ``redis://127.0.0.1:PORT/db``.
 
     Nothing is persisted (``--save "" --appendonly no``); the server is terminated on exit.
     """
-    binary = require_binary("redis-server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _redis_ping(port):
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"redis-server exited with {proc.returncode}: {err}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"redis-server did not answer PING on port {port}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/{db}"
-    finally:
-        stop_process(proc)
-        if proc.stderr:
-            proc.stderr.close()
+    with redis_server(db) as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -97,3 +174,144 @@ def redis_server_url() -> Iterator[str]:
     """Fixture form of :func:`throwaway_redis` (import it into a test module to use it)."""
     with throwaway_redis() as url:
         yield url
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin/{}"  # Debian keeps the server binaries off PATH
+
+
+def postgres_binaries() -> tuple[str, str]:
+    """``(initdb, postgres)`` of one installation (the ``postgres`` on PATH, else Debian's
+    newest ``/usr/lib/postgresql/<version>/bin``); fails the test when there is none."""
+    postgres = os.path.realpath(require_binary("postgres", PG_BIN_GLOB.format("postgres")))
+    initdb = os.path.join(os.path.dirname(postgres), "initdb")
+    if not os.access(initdb, os.X_OK):
+        initdb = os.path.realpath(require_binary("initdb", PG_BIN_GLOB.format("initdb")))
+    return initdb, postgres
+
+
+def _unprivileged_user() -> pwd.struct_passwd | None:
+    """The account to run PostgreSQL as: None when we are not root (run as ourselves);
+    as root (initdb and postgres refuse to run as root) the ``postgres`` system user, else
+    ``nobody``."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    pytest.fail("running as root, and neither a 'postgres' nor a 'nobody' user exists to run "
+                "PostgreSQL as (initdb refuses root): run scripts/install-system binaries")
+
+
+def _pg_ready(port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                             connect_timeout=1):
+            return True
+    except psycopg.Error:
+        return False
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster in a temporary directory, listening on 127.0.0.1:PORT
+    only (its Unix socket in the same directory), trust auth for user ``postgres``, no fsync.
+
+    ``stop()`` is a fast shutdown (open connections are cut, as in a crash or failover of
+    the database server); ``start()`` brings the same cluster back on the same port.
+    When the tests run as root, initdb and postgres run as an unprivileged user (the child
+    process switches user itself, so signals reach the postmaster directly).
+    """
+
+    def __init__(self, base: Path, port: int) -> None:
+        self.base = base
+        self.data = base / "data"
+        self.sockets = base / "sock"
+        self.log = base / "postgres.log"
+        self.port = port
+        self.url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+        self.proc: subprocess.Popen | None = None
+        self._initdb, self._postgres = postgres_binaries()
+        user = _unprivileged_user()
+        self._as_user: dict[str, Any] = {}
+        if user is not None:
+            self._as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+            os.chown(base, user.pw_uid, user.pw_gid)
+        self.sockets.mkdir()
+        if user is not None:
+            os.chown(self.sockets, user.pw_uid, user.pw_gid)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def initdb(self) -> None:
+        result = subprocess.run(
+            [self._initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+             "--locale=C", "--no-sync", "--no-instructions"],
+            cwd=self.base, capture_output=True, text=True, timeout=120, **self._as_user,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"initdb failed ({result.returncode}): {result.stderr[-2000:]}")
+
+    def start(self) -> None:
+        if self.running:
+            return
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [self._postgres, "-D", str(self.data), "-p", str(self.port),
+                 "-k", str(self.sockets), "-c", "listen_addresses=127.0.0.1",
+                 "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=40",
+                 "-c", "shared_buffers=16MB"],
+                cwd=self.base, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                **self._as_user,
+            )
+        try:
+            _wait_until(lambda: _pg_ready(self.port), self.proc,
+                        f"postgres on port {self.port}", PG_START_TIMEOUT, self.log)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT); immediate (SIGQUIT), then SIGKILL if it hangs."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
+            proc.send_signal(sig)
+            try:
+                proc.wait(STOP_TIMEOUT)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A started :class:`PostgresServer` on a free port (never 5432) in a fresh temporary
+    directory; stopped and removed on exit."""
+    base = Path(tempfile.mkdtemp(prefix="throwaway-pg-"))
+    server = None
+    try:
+        server = PostgresServer(base, free_port())
+        server.initdb()
+        server.start()
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A private PostgreSQL on a free loopback port; yields
+    ``postgres://postgres@127.0.0.1:PORT/postgres`` (trust auth, no fsync). The server is
+    stopped and its data directory removed on exit."""
+    with postgres_server() as server:
+        yield server.url
