@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
@@ -15,6 +16,23 @@ logger = logging.getLogger(__name__)
 def outage_response() -> HttpResponse:
     """The static 503 page (rendered without touching the database)."""
     return HttpResponse(render_to_string("503.html"), status=503, headers={"Retry-After": "5"})
+
+
+def outage_response_for_current_exception() -> HttpResponse | None:
+    """The 503 page if the exception being handled is a lost database connection, else None.
+
+    For the 500 handler: Django turns an exception raised inside a middleware below
+    :class:`DatabaseOutageMiddleware` (the tenant lookup of an uncached host, the session
+    load) into a response at that middleware's own boundary, through ``handler500``, so the
+    outage middleware never sees it.
+    """
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return None
+    response = DatabaseOutageMiddleware._unavailable(exc)
+    # Logged in one line above; Django would add a full traceback for every request.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 class DatabaseOutageMiddleware:

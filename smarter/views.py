@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from middleware.outage import outage_response_for_current_exception
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,4 +57,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    outage = outage_response_for_current_exception()  # the database went away: 503, not 500
+    if outage is not None:
+        return outage
     return _error(request, 500, "Something went wrong", "We have been notified. Try again soon.")
