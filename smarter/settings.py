@@ -273,7 +273,11 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "middleware.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "middleware.request_id.RequestIdLogFilter"},
+        # django-redis's ignored errors (DJANGO_REDIS_LOGGER): one line per 30 s, no traceback
+        "cache_outage": {"()": "tenancy.cache.CacheOutageLogFilter", "interval": 30},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -285,5 +289,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "tenancy.cache": {"filters": ["cache_outage"]},
+    },
 }

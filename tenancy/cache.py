@@ -184,3 +184,43 @@ class TwoLevelCache:
 
 
 tenant_cache = TwoLevelCache()
+
+
+class CacheOutageLogFilter(logging.Filter):
+    """One WARNING line per process and ``interval`` instead of a traceback per cache call.
+
+    With ``IGNORE_EXCEPTIONS`` django-redis logs every failed cache call as an ERROR with a
+    full traceback on ``DJANGO_REDIS_LOGGER`` (this module's logger): while Redis is down that
+    is several tracebacks per request. Attached to that logger (``settings.LOGGING``), this
+    filter turns the first such record into a one-line warning, drops the others for
+    ``interval`` seconds and reports how many it dropped with the next one. Other records on
+    the logger pass unchanged.
+    """
+
+    def __init__(self, interval: float = 30.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._quiet_until = float("-inf")
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "Exception ignored" or not record.exc_info:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            if now < self._quiet_until:
+                self._dropped += 1
+                return False
+            dropped, self._dropped = self._dropped, 0
+            self._quiet_until = now + self.interval
+        if not logging.getLogger(record.name).isEnabledFor(logging.WARNING):
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "cache unavailable, serving from the database: %s%s"
+        record.args = (
+            record.exc_info[1],
+            f" ({dropped} more cache errors since the last report)" if dropped else "",
+        )
+        record.exc_info, record.exc_text = None, None
+        return True
