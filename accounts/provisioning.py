@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import Account, UserProfile
 
 
 def ensure_default_account(company_name: str = "Platform") -> tuple[Account, bool]:
-    """The default account, created if missing (safe under concurrent callers)."""
-    with transaction.atomic():
-        account = Account.objects.select_for_update().filter(is_default_account=True).first()
-        if account is not None:
-            return account, False
-        return Account.objects.create(company_name=company_name, is_default_account=True), True
+    """The default account, created if missing.
+
+    Safe under concurrent callers: when two create it at once, the single-default index
+    rejects the second insert and that caller returns the winner's account.
+    """
+    account = Account.objects.filter(is_default_account=True).first()
+    if account is not None:
+        return account, False
+    try:
+        with transaction.atomic():
+            return Account.objects.create(company_name=company_name, is_default_account=True), True
+    except IntegrityError:
+        account = Account.objects.filter(is_default_account=True).first()
+        if account is None:  # not the default-account race: a real error
+            raise
+        return account, False
 
 
 def add_member(

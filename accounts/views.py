@@ -184,8 +184,7 @@ def contacts(request: TenantRequest) -> HttpResponse:
 def contact_primary(request: TenantRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(AccountContact, account=request.account, pk=pk)
     with transaction.atomic():
-        # Lock the account's contacts so two concurrent switches serialise.
-        list(AccountContact.objects.select_for_update().filter(account=request.account))
+        AccountContact.lock_account(request.account.pk)
         AccountContact.objects.filter(account=request.account, is_primary=True).exclude(
             pk=contact.pk
         ).update(is_primary=False)

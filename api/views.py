@@ -81,7 +81,7 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
         return contacts.order_by("-is_primary", "email", "id")
 
     def _lock(self) -> None:
-        list(AccountContact.objects.select_for_update().filter(account=self.request.account).values_list("pk"))
+        AccountContact.lock_account(self.request.account.pk)
 
     def perform_create(self, serializer: Any) -> None:
         with transaction.atomic():

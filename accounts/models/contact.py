@@ -43,6 +43,16 @@ class AccountContact(models.Model):
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
 
+    @staticmethod
+    def lock_account(account_id: int) -> None:
+        """Serialise changes to an account's contacts until the transaction ends.
+
+        Locks the account row, not the contacts: an account may have none yet, and two
+        "first" contacts must not both become primary.
+        """
+        accounts = Account.objects.select_for_update(no_key=True).filter(pk=account_id)
+        list(accounts.values_list("pk"))
+
     def claim_primary_if_vacant(self) -> bool:
         """Become the primary contact unless the account has one; True if this one now is.
 
