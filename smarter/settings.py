@@ -143,6 +143,13 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue for SQLite's one write lock when their transaction starts (and wait up
+    # to 20 s) instead of failing mid-transaction with "database is locked": two processes
+    # racing for the same row then behave as a serial run would.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process
