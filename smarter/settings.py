@@ -284,6 +284,8 @@ LOGGING = {
         "request_id": {"()": "middleware.request_id.RequestIdLogFilter"},
         # django-redis's ignored errors (DJANGO_REDIS_LOGGER): one line per 30 s, no traceback
         "cache_outage": {"()": "tenancy.cache.CacheOutageLogFilter", "interval": 30},
+        # a Host header outside ALLOWED_HOSTS is the client's mistake (400): one line
+        "client_error": {"()": "smarter.log_filters.ClientErrorLogFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
@@ -299,5 +301,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "tenancy.cache": {"filters": ["cache_outage"]},
+        "django.security.DisallowedHost": {"filters": ["client_error"]},
     },
 }

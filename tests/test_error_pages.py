@@ -33,6 +33,15 @@ def test_400_for_malformed_hosts(platform, host):
     _friendly(client.get("/"), 400, "Bad request")
 
 
+def test_a_rejected_host_is_logged_in_one_warning_line(platform, caplog):
+    """Django logs it at ERROR with a traceback; scanners would flood the logs."""
+    with caplog.at_level("INFO"):
+        Client(HTTP_HOST="evil.example.com").get("/")
+    records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+    assert "evil.example.com" in records[0].getMessage()
+
+
 def test_403_for_a_member_on_the_console(tenant_a):
     body = _friendly(host_client(tenant_a.host, tenant_a.member.user).get("/console/"),
                      403, "Forbidden")
