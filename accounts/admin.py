@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
@@ -109,6 +110,8 @@ class UserProfileAdmin(TenantScopedAdmin):
     list_filter = ["role", "is_active", "is_test"]
     search_fields = ["user__username", "user__email", "account__account_number"]
     raw_id_fields = ["user"]
+    # Django 6 assumes https for scheme-less URLs; do so now (and silence its warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["user", "account"] if obj is not None else []
