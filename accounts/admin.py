@@ -9,11 +9,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from .forms import TenantAdminAuthenticationForm
 from .models import Account, AccountContact, UserProfile
-
-# Signing in to /admin/ follows the tenant login's rules and rate limit.
-admin.site.login_form = TenantAdminAuthenticationForm
 
 
 def staff_account_ids(request: HttpRequest) -> list[int]:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +8,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the cache-invalidation receivers)
+
+
+class AccountsAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with ``TenantAdminSite`` as ``admin.site``."""
+
+    default = False  # "accounts" itself is AccountsConfig
+    default_site = "accounts.admin_site.TenantAdminSite"

@@ -21,6 +21,11 @@ class LoginRateLimited(forms.ValidationError):
     """Too many failed sign-ins for this account from this address."""
 
 
+def is_rate_limited(form: forms.Form) -> bool:
+    """Whether a sign-in form was refused because of the failure limit (answer 429)."""
+    return any(isinstance(e, LoginRateLimited) for e in form.non_field_errors().as_data())
+
+
 class TenantAuthenticationForm(AuthenticationForm):
     """Sign-in that only admits active members of the host's account (or superusers).
 

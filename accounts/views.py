@@ -17,9 +17,9 @@ from .forms import (
     AccountDetailsForm,
     AddMemberForm,
     ContactForm,
-    LoginRateLimited,
     RoleForm,
     TenantAuthenticationForm,
+    is_rate_limited,
 )
 from .models import AccountContact, ApiKey, UserProfile
 from .models.ownership import MetaDataWithOwnershipModel
@@ -35,7 +35,7 @@ class TenantLoginView(LoginView):
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
-        if any(isinstance(e, LoginRateLimited) for e in form.non_field_errors().as_data()):
+        if is_rate_limited(form):
             response.status_code = 429
         return response
 

@@ -77,7 +77,7 @@ if TESTING:
 PORT = int(os.environ.get("PORT", "8000"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AccountsAdminConfig",  # django.contrib.admin with the tenant sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
