@@ -18,16 +18,11 @@ from urllib.parse import urlparse
 import pytest
 
 from smarter.settings import redis_cache
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
