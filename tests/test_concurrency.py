@@ -379,6 +379,15 @@ def api_error(result: dict[str, Any], status: int) -> dict[str, Any]:
     return result["body"]["error"]
 
 
+def one_created_one_conflict(results: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """Two API calls raced: exactly one 201 and one 409 JSON conflict. The winner's index
+    and the snapshot."""
+    assert sorted(r["status"] for r in results) == [201, 409], results
+    winner = next(i for i, r in enumerate(results) if r["status"] == 201)
+    assert api_error(results[1 - winner], 409)["code"] == "conflict"
+    return winner, results[0]["snapshot"]
+
+
 def assert_consistent(snap: dict[str, Any]) -> None:
     """Nothing half-written: every user has a profile, every member with an email is a
     contact, every account with contacts has exactly one primary, one default at most."""
@@ -395,10 +404,7 @@ def test_api_same_contact_email_one_wins_other_gets_409(race_db: Race):
     acme = race_db.seed["acme"]
     results = race_db.run("api", host=acme["host"], key=acme["key"], path="contacts/",
                           bodies=[{"email": "Race@X.io"}, {"email": "race@x.io", "phone": "1"}])
-    assert sorted(r["status"] for r in results) == [201, 409], results
-    loser = next(r for r in results if r["status"] == 409)
-    assert api_error(loser, 409)["code"] == "conflict"
-    snap = results[0]["snapshot"]
+    _, snap = one_created_one_conflict(results)
     assert snap["accounts"]["Acme Race"]["contacts"] == {"admin@acme.test": True,
                                                          "race@x.io": False}
     assert_consistent(snap)
@@ -501,10 +507,7 @@ def test_api_same_member_one_wins_other_gets_409(race_db: Race):
     acme = race_db.seed["acme"]
     results = race_db.run("api", host=acme["host"], key=acme["key"], path="users/",
                           bodies=[{"email": "dave@x.io"}, {"email": "Dave@X.io", "role": "admin"}])
-    assert sorted(r["status"] for r in results) == [201, 409], results
-    loser = next(r for r in results if r["status"] == 409)
-    assert api_error(loser, 409)["code"] == "conflict"
-    snap = results[0]["snapshot"]
+    _, snap = one_created_one_conflict(results)
     members = snap["accounts"]["Acme Race"]["members"]
     assert set(members) == {"acme-admin", "dave@x.io"}
     assert "dave@x.io" in snap["accounts"]["Acme Race"]["contacts"]
@@ -517,11 +520,8 @@ def test_api_overlapping_batches_all_or_nothing(race_db: Race):
     results = race_db.run("api", host=acme["host"], key=acme["key"], path="users/batch/",
                           bodies=[[{"email": "eve@x.io"}, {"email": "shared@x.io"}],
                                   [{"email": "shared@x.io"}, {"email": "frank@x.io"}]])
-    assert sorted(r["status"] for r in results) == [201, 409], results
-    winner = next(i for i, r in enumerate(results) if r["status"] == 201)
-    api_error(results[1 - winner], 409)
+    winner, snap = one_created_one_conflict(results)
     expected = [{"eve@x.io", "shared@x.io"}, {"shared@x.io", "frank@x.io"}][winner]
-    snap = results[0]["snapshot"]
     assert set(snap["accounts"]["Acme Race"]["members"]) == {"acme-admin", *expected}
     assert set(snap["users"]) == {"acme-admin", "blank-admin", *expected}  # no loser's user
     assert_consistent(snap)
