@@ -1,4 +1,4 @@
-"""The Django admin site of this project: its sign-in follows the tenant login's rules."""
+"""The Django admin site of this project: who may enter follows the account-admin role."""
 
 from __future__ import annotations
 
@@ -8,14 +8,23 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from .forms import TenantAdminAuthenticationForm, is_rate_limited
+from .permissions import is_account_admin
 
 
 class TenantAdminSite(admin.AdminSite):
-    """Sign-in limited to the host account's admins (or superusers), counted against the
-    same per-account, per-address failure limit as the tenant login, and answered with 429
-    (not 200) once that limit is reached."""
+    """The admin of the request's host: open to that account's active admins (or superusers).
+
+    Entry comes from the membership role of *this* host's account, never from the global
+    ``User.is_staff`` (which belongs to operators): an admin of account A who is a plain
+    member of B is sent to B's admin sign-in. The sign-in is counted against the same
+    per-account, per-address failure limit as the tenant login, and answered with 429 (not
+    200) once that limit is reached.
+    """
 
     login_form = TenantAdminAuthenticationForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return is_account_admin(request)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
               ) -> HttpResponse:

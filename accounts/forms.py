@@ -84,9 +84,9 @@ class TenantAdminAuthenticationForm(TenantAuthenticationForm):
         if user.is_superuser:
             return
         account = getattr(self.request, "account", None)
-        if not (user.is_staff and UserProfile.objects.filter(
+        if not UserProfile.objects.filter(
             user=user, account=account, is_active=True, role=UserProfile.ROLE_ADMIN
-        ).exists()):
+        ).exists():
             raise forms.ValidationError(self.error_messages["not_admin"], code="not_admin")
 
 

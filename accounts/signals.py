@@ -50,7 +50,6 @@ def user_profile_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
         utils.profile_pk_key(instance.pk),
         utils.admin_key(instance.account_id),
     )
-    _sync_staff_flag(instance.user_id)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
@@ -80,23 +79,3 @@ def account_contact_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
 
     _invalidate(utils.account_pk_key(instance.account_id))
 
-
-def _sync_staff_flag(user_id: int) -> None:
-    """Give Django-admin access (``is_staff``) exactly to users who admin some account."""
-    from django.contrib.auth import get_user_model
-
-    from .models import UserProfile
-
-    user_model = get_user_model()
-    is_admin = UserProfile.objects.filter(
-        user_id=user_id, role=UserProfile.ROLE_ADMIN, is_active=True
-    ).exists()
-    changed = (
-        user_model.objects.filter(pk=user_id, is_superuser=False)
-        .exclude(is_staff=is_admin)
-        .update(is_staff=is_admin)
-    )
-    if changed:
-        from . import utils
-
-        _invalidate(utils.user_pk_key(user_id))

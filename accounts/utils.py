@@ -243,7 +243,7 @@ def _active_admin_user_id(account_id: int) -> int | None:
 def get_cached_admin_user_for_account(account: Account, invalidate: bool = False) -> User:
     """The account's admin user: its first active admin, never a plain member.
 
-    If the account has no active admin, a new staff (never superuser) admin with an
+    If the account has no active admin, a new account admin (never superuser) with an
     unusable password is created. Raises ValueError for a missing or unsaved account.
     """
     if not isinstance(account, Account) or account.pk is None:

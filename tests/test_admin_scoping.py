@@ -29,8 +29,9 @@ CHANGELISTS = {
 }
 
 
-def test_account_admin_is_staff_and_signs_in_to_the_admin(tenant_a):
-    assert User.objects.get(pk=tenant_a.admin.user_id).is_staff
+def test_account_admin_signs_in_to_the_admin_without_is_staff(tenant_a):
+    # The role admits them; the global is_staff flag (operators') is never written for it.
+    assert not User.objects.get(pk=tenant_a.admin.user_id).is_staff
     assert not User.objects.get(pk=tenant_a.member.user_id).is_staff
     client = host_client(tenant_a.host)
     response = client.post("/admin/login/?next=/admin/", {
@@ -155,7 +156,7 @@ def test_admin_login_only_for_this_accounts_admins(tenant_a, tenant_b):
         response, client = login(host, profile)
         assert response.status_code == 200, (host, profile)
         assert "_auth_user_id" not in client.session
-    # A plain member here who administers another account (is_staff) is refused too.
+    # A plain member here who administers another account is refused too.
     UserProfile.objects.create(user=tenant_b.admin.user, account=tenant_a.account)
     response, client = login(tenant_a.host, tenant_b.admin)
     assert response.status_code == 200 and "_auth_user_id" not in client.session

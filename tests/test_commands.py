@@ -139,8 +139,8 @@ def test_create_user_creates_an_admin_with_the_password_from_the_environment(
     assert out.strip() == f"created carol in {number} as admin"
     assert "Very-Secret-Password-99" not in out
     carol = User.objects.get(username="carol")
-    assert carol.check_password("Very-Secret-Password-99") and carol.is_staff
-    assert not carol.is_superuser
+    assert carol.check_password("Very-Secret-Password-99")
+    assert not carol.is_superuser and not carol.is_staff  # the role makes her an admin
     profile = UserProfile.objects.get(user=carol, account=tenant_a.account)
     assert profile.role == UserProfile.ROLE_ADMIN
     assert AccountContact.objects.filter(account=tenant_a.account, email="carol@alpha.test").exists()

@@ -107,7 +107,7 @@ def test_change_role(tenant_a, admin_client):
     response = admin_client.post(f"/console/members/{member.pk}/role/", {"role": "admin"})
     assert response.status_code == 302
     assert UserProfile.objects.get(pk=member.pk).role == "admin"
-    assert User.objects.get(pk=member.user_id).is_staff
+    assert not User.objects.get(pk=member.user_id).is_staff  # operators' flag, untouched
     admin_client.post(f"/console/members/{member.pk}/role/", {"role": "member"})
     assert UserProfile.objects.get(pk=member.pk).role == "member"
     admin_client.post(f"/console/members/{member.pk}/role/", {"role": "owner"})

@@ -161,7 +161,7 @@ def test_promotion_to_account_admin_grants_ownership(world):
     profile.save()
     assert names(Workspace.objects.with_ownership_permission_for(regular)) == A_ROWS
     regular.refresh_from_db()
-    assert regular.is_staff  # kept in sync for the Django admin
+    assert not regular.is_staff  # the role grants it; the global flag is left alone
 
 
 @pytest.mark.django_db

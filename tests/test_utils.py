@@ -255,7 +255,7 @@ def test_admin_user_is_created_for_an_empty_account(platform):
     users_before = User.objects.count()
     admin = get_cached_admin_user_for_account(account)
     assert User.objects.count() == users_before + 1
-    assert admin.is_staff and not admin.is_superuser and not admin.has_usable_password()
+    assert not admin.is_staff and not admin.is_superuser and not admin.has_usable_password()
     profile = UserProfile.objects.get(user=admin, account=account)
     assert profile.role == UserProfile.ROLE_ADMIN and profile.is_active
     # idempotent: the next call finds it
@@ -377,7 +377,8 @@ def test_admin_for_account_prefers_admin_then_member_then_creates(make_tenant):
     UserProfile.objects.filter(account=tenant.account).update(is_active=False)
     created = UserProfile.admin_for_account(tenant.account)
     assert created.username == f"admin-{tenant.account.account_number}"
-    assert created.is_staff and not created.is_superuser and not created.has_usable_password()
+    assert not created.is_staff and not created.is_superuser
+    assert not created.has_usable_password()
     with pytest.raises(ValueError):
         UserProfile.admin_for_account(None)  # type: ignore[arg-type]
 

@@ -229,7 +229,7 @@ class UserProfile(MetaDataModel):
     def admin_for_account(cls, account: Account) -> User:
         """The account's designated user: its first admin, else its first member.
 
-        An account with no members gets a new staff (never superuser) admin with an
+        An account with no members gets a new account admin (never superuser) with an
         unusable password; an operator must set one.
         """
         if not isinstance(account, Account) or account.pk is None:
@@ -245,7 +245,8 @@ class UserProfile(MetaDataModel):
 
     @classmethod
     def create_admin_for_account(cls, account: Account) -> User:
-        """A new account admin: staff (never superuser) with an unusable password.
+        """A new account admin (the profile's role; never superuser, and ``User.is_staff``
+        is left to operators) with an unusable password.
 
         Named ``admin-NNNN-NNNN-NNNN``; if that user exists but is not an active admin here
         (an operator demoted or deactivated it), a fresh suffixed name is used instead of
@@ -256,9 +257,7 @@ class UserProfile(MetaDataModel):
         for attempt in range(5):
             username = base if attempt == 0 else f"{base}-{secrets.token_hex(3)}"
             with transaction.atomic():
-                user, created = user_model.objects.get_or_create(
-                    username=username, defaults={"is_staff": True}
-                )
+                user, created = user_model.objects.get_or_create(username=username)
                 if created:
                     user.set_unusable_password()
                     user.save(update_fields=["password"])
