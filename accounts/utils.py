@@ -270,12 +270,21 @@ def get_cached_smarter_admin_user_profile(invalidate: bool = False) -> UserProfi
         account = get_cached_default_account(invalidate=invalidate)
     except Account.DoesNotExist:
         return None
+    return get_cached_admin_profile(account.pk, invalidate=invalidate)
+
+
+def get_cached_admin_profile(account_id: int, invalidate: bool = False) -> UserProfile | None:
+    """The profile of the account's first active admin (an active user), or None.
+
+    Cached under the account's admin key, which profile and user changes invalidate; never
+    creates anyone.
+    """
     user_id = tenant_cache.get_or_load(
-        admin_key(account.pk), lambda: _active_admin_user_id(account.pk), invalidate=invalidate
+        admin_key(account_id), lambda: _active_admin_user_id(account_id), invalidate=invalidate
     )
     if user_id is None:
         return None
-    return get_cached_profile(user_id, account.pk, invalidate=invalidate)
+    return get_cached_profile(user_id, account_id, invalidate=invalidate)
 
 
 def get_user_profiles_for_account(account: Account) -> list[UserProfile] | None:

@@ -422,6 +422,41 @@ def test_get_cached_object(tenant_a, tenant_b, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_get_cached_object_by_account_is_its_first_active_admin(
+    tenant_a, tenant_b, django_assert_num_queries
+):
+    users_before = User.objects.count()
+    assert UserProfile.get_cached_object(account=tenant_a.account) == tenant_a.admin
+    assert UserProfile.get_cached_object(account=tenant_b.account) == tenant_b.admin
+    with django_assert_num_queries(0):  # through the cache, like the other lookups
+        assert UserProfile.get_cached_object(account=tenant_a.account).pk == tenant_a.admin.pk
+    # A later admin does not displace the first; the name narrows to the account.
+    second, _ = add_member(tenant_a.account, "alpha-admin-2", email="a2@alpha.test", admin=True)
+    assert UserProfile.get_cached_object(account=tenant_a.account) == tenant_a.admin
+    UserProfile.objects.filter(pk=second.pk).update(name="second")
+    assert UserProfile.get_cached_object(name="second", account=tenant_b.account) is None
+    assert UserProfile.get_cached_object(name="second", account=tenant_a.account) == second
+    # Membership changes invalidate it: demoted -> the next admin; deactivated user -> next.
+    first = UserProfile.objects.get(pk=tenant_a.admin.pk)
+    first.role = UserProfile.ROLE_MEMBER
+    first.save()
+    assert UserProfile.get_cached_object(account=tenant_a.account) == second
+    second.user.is_active = False
+    second.user.save()
+    assert UserProfile.get_cached_object(account=tenant_a.account) is None  # never a member
+    first.role = UserProfile.ROLE_ADMIN
+    first.save()
+    assert UserProfile.get_cached_object(account=tenant_a.account) == first
+    first.delete()
+    assert UserProfile.get_cached_object(account=tenant_a.account) is None
+    # An account without members: None, and nobody is created.
+    empty = Account.objects.create(company_name="Empty")
+    assert UserProfile.get_cached_object(account=empty) is None
+    assert User.objects.count() == users_before + 1  # only alpha-admin-2 above
+    assert not UserProfile.objects.filter(account=empty).exists()
+
+
+@pytest.mark.django_db
 def test_get_cached_objects(tenant_a, tenant_b):
     user = tenant_a.member.user
     second = UserProfile.objects.create(user=user, account=tenant_b.account)

@@ -298,8 +298,10 @@ class UserProfile(MetaDataModel):
         account: Account | None = None,
         **kwargs: Any,
     ) -> UserProfile | None:
-        """A profile by pk, by (user or username, account), by user, or by name; else None."""
+        """A profile by pk, by (user or username, account), by user, by account (its first
+        active admin's, as the seed's own tests use it), or by name; else None."""
         from ..utils import (
+            get_cached_admin_profile,
             get_cached_profile,
             get_cached_profile_by_pk,
             get_cached_user_for_username,
@@ -320,7 +322,12 @@ class UserProfile(MetaDataModel):
             first = cls.get_cached_objects(invalidate=invalidate, user=user).first()
             return first
         if name is not None:
-            return cls.objects.filter(name=name).order_by("id").first()
+            named = cls.objects.filter(name=name)
+            if account is not None:
+                named = named.filter(account=account)
+            return named.order_by("id").first()
+        if account is not None:
+            return get_cached_admin_profile(account.pk, invalidate=invalidate)
         return None
 
     @classmethod
