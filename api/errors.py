@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -27,10 +28,16 @@ class Conflict(exceptions.APIException):
         self.fields = fields or {}
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
 _CODES = {
     400: "validation_error", 401: "not_authenticated", 403: "permission_denied",
     404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-    409: "conflict", 415: "unsupported_media_type", 429: "throttled",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "throttled",
 }
 
 
@@ -57,8 +64,15 @@ def error_body(status_code: int, message: str, fields: dict[str, Any] | None = N
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's exception handler with one JSON shape; database conflicts become 409."""
-    if isinstance(exc, Http404):
+    """DRF's exception handler with one JSON shape; database conflicts become 409.
+
+    A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django refuses to read it, with a
+    SuspiciousOperation that would become an HTML 400 page) is a JSON 413 here.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge(f"The request body is too large (at most {limit} bytes).")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
