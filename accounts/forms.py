@@ -9,10 +9,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from smarter.client_ip import client_ip
+from tenancy.ratelimit import is_limited, record_failure
 
 from .models import Account, AccountContact, UserProfile
 
@@ -46,16 +46,12 @@ class TenantAuthenticationForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         key = self._rate_key()
-        if (cache.get(key) or 0) >= settings.LOGIN_RATE_LIMIT:
+        if is_limited(key, settings.LOGIN_RATE_LIMIT):
             raise LoginRateLimited(self.error_messages["rate_limited"], code="rate_limited")
         try:
             return super().clean()
         except forms.ValidationError:
-            try:
-                cache.add(key, 0, settings.LOGIN_RATE_WINDOW)
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, settings.LOGIN_RATE_WINDOW)
+            record_failure(key, settings.LOGIN_RATE_WINDOW)
             raise
 
     def confirm_login_allowed(self, user: Any) -> None:

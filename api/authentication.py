@@ -5,51 +5,93 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey
 from accounts.models.api_key import split_key
+from smarter.client_ip import client_ip
+from tenancy.ratelimit import is_limited, record_failure
 
 logger = logging.getLogger(__name__)
 KEYWORD = "Token"
+
+
+def address_key(address: str) -> str:
+    return f"apikey:fail:ip:{address}"
+
+
+def prefix_key(prefix: str) -> str:
+    return f"apikey:fail:prefix:{prefix}"
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Look the key up by its prefix, compare hashes in constant time, check every state.
 
     One generic message for every failure, so a caller cannot tell a revoked key from a
-    key of another tenant.
+    key of another tenant. Failures are limited like sign-ins (``tenancy.ratelimit``):
+    past ``API_AUTH_FAILURE_LIMIT`` in ``API_AUTH_FAILURE_WINDOW`` seconds, a client
+    address gets 429 without a database lookup; and once a real key's prefix has that many
+    failures (from any addresses), further wrong secrets for it get 429 while the right key
+    keeps working. Counters exist per address and per *existing* prefix only, so random
+    keys cannot grow the cache; reaching a limit is logged once per window, not per attempt.
     """
 
     failure = _("Invalid, revoked or expired API key.")
+    throttled = _("Too many failed API key attempts. Wait a few minutes and try again.")
 
     def authenticate(self, request: Any) -> tuple[Any, ApiKey] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None
+        address = client_ip(request._request)
+        if is_limited(address_key(address), settings.API_AUTH_FAILURE_LIMIT):
+            raise self._throttled()
         if len(header) != 2:
+            self._count_failure(address, None)
             raise exceptions.AuthenticationFailed(_("Use 'Authorization: Token <key>'."))
         try:
             raw = header[1].decode("ascii")
         except UnicodeError:
-            raise exceptions.AuthenticationFailed(self.failure) from None
+            raw = ""
         prefix = split_key(raw)
-        if prefix is None:
-            raise exceptions.AuthenticationFailed(self.failure)
-        key = (
-            ApiKey.objects.select_related("user_profile__user", "account")
-            .filter(prefix=prefix)
-            .first()
-        )
+        key = None
+        if prefix is not None:
+            key = (
+                ApiKey.objects.select_related("user_profile__user", "account")
+                .filter(prefix=prefix)
+                .first()
+            )
         account = getattr(request._request, "account", None)
         if key is None or not key.matches(raw) or not self._valid(key, account):
-            logger.info("rejected API key %s", prefix)  # the prefix only, never the key
+            self._count_failure(address, key.prefix if key is not None else None)
             raise exceptions.AuthenticationFailed(self.failure)
         key.touch()
         request._request.user_profile = key.user_profile
         return key.user_profile.user, key
+
+    def _count_failure(self, address: str, prefix: str | None) -> None:
+        """Count a failure for the address and an existing key's prefix; 429 for a prefix
+        already at its limit. Each limit reached is logged once (the prefix, never a key)."""
+        limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
+        if record_failure(address_key(address), window) == limit:
+            logger.warning("API key failures: %s failed %d times; refused for %d s",
+                           address, limit, window)
+        if prefix is None:
+            return
+        if is_limited(prefix_key(prefix), limit):
+            raise self._throttled()
+        if record_failure(prefix_key(prefix), window) == limit:
+            logger.warning("API key failures: key %s failed %d times; wrong secrets for it "
+                           "refused for %d s", prefix, limit, window)
+
+    @staticmethod
+    def _throttled() -> exceptions.Throttled:
+        return exceptions.Throttled(
+            wait=settings.API_AUTH_FAILURE_WINDOW, detail=str(ApiKeyAuthentication.throttled)
+        )
 
     @staticmethod
     def _valid(key: ApiKey, account: Any) -> bool:

@@ -66,6 +66,9 @@ PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD", "")
 LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))  # failures per window
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))  # seconds
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # requests per API key
+# failed API-key authentications per client address (and per key) and window
+API_AUTH_FAILURE_LIMIT = int(os.environ.get("API_AUTH_FAILURE_LIMIT", "20"))
+API_AUTH_FAILURE_WINDOW = int(os.environ.get("API_AUTH_FAILURE_WINDOW", "300"))  # seconds
 API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
 
 ALLOWED_HOSTS = [ROOT_DOMAIN, f".{ROOT_DOMAIN}", *_env_list("EXTRA_ALLOWED_HOSTS")]
