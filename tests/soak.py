@@ -40,6 +40,10 @@ WORKERS = 2
 # with 429 after the first minute; the soak is about correctness under load, so it raises the
 # limit. A 429 is still an accepted answer (and a throttled write must not be in the database).
 API_RATE_LIMIT = "100000/minute"
+# Failed API keys per client address: every soak client shares 127.0.0.1, and its foreign-key
+# requests (always 401) would soon get the whole address 429s; tests/test_api_key_failures.py
+# covers that limit.
+API_AUTH_FAILURE_LIMIT = "1000000"
 
 
 @dataclass
@@ -220,6 +224,7 @@ def soak(duration: float, clients: int = CLIENTS, tenants: int = TENANTS,
     with postgres_server() as postgres, redis_server() as redis:
         env = production_env(tmp, postgres.url, redis.url)
         env["API_RATE_LIMIT"] = api_rate
+        env["API_AUTH_FAILURE_LIMIT"] = API_AUTH_FAILURE_LIMIT
         seeded = seed(env, [f"Soak Tenant {i}" for i in range(tenants)])
         log = tmp / "gunicorn.log"
         with gunicorn(env, log, workers=workers) as port:

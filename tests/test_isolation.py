@@ -160,7 +160,10 @@ def test_every_pattern_is_walked() -> None:
     assert len(routes) > 30
 
 
-def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world) -> None:  # type: ignore[no-untyped-def]
+def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, settings) -> None:  # type: ignore[no-untyped-def]
+    # B's key fails on every API path here: without this, the failure limit would answer 429
+    # before the authentication is even tried (tests/test_api_key_failures.py covers that).
+    settings.API_AUTH_FAILURE_LIMIT = 1_000_000
     a, b, keys = world
     ids = _b_ids(b)
     markers = _b_markers(b)
