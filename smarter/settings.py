@@ -143,6 +143,20 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+# A transaction-mode pooler between the app and PostgreSQL (PgBouncer, Heroku's connection
+# pooler): each transaction may run on a different server connection, so nothing may outlive
+# one. Server-side cursors (WITH HOLD) and prepared statements would; psycopg 3 prepares none
+# with prepare_threshold=None. The only session setting Django makes is the time zone at
+# connect, a parameter PgBouncer tracks and restores per client. Client connections to the
+# pooler stay persistent (CONN_MAX_AGE): they are cheap, and the pooler bounds server ones.
+DATABASE_POOL = os.environ.get("DATABASE_POOL", "").strip().lower()
+if DATABASE_POOL not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DATABASE_POOL must be empty or 'pgbouncer', got {DATABASE_POOL!r}")
+if DATABASE_POOL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL=pgbouncer needs a postgres:// DATABASE_URL.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue for SQLite's one write lock when their transaction starts (and wait up
     # to 20 s) instead of failing mid-transaction with "database is locked": two processes
