@@ -38,12 +38,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix = split_key(raw)
         if prefix is None:
             raise exceptions.AuthenticationFailed(self.failure)
-        key = (
+        account = getattr(request._request, "account", None)
+        key = (  # prefixes are unique per account: looked up on this host's account only
             ApiKey.objects.select_related("user_profile__user", "account")
-            .filter(prefix=prefix)
+            .filter(account_id=getattr(account, "pk", None), prefix=prefix)
             .first()
         )
-        account = getattr(request._request, "account", None)
         if key is None or not key.matches(raw) or not self._valid(key, account):
             logger.info("rejected API key %s", prefix)  # the prefix only, never the key
             raise exceptions.AuthenticationFailed(self.failure)

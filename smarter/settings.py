@@ -52,6 +52,10 @@ RESERVED_LABELS = frozenset(
 )
 # Dotted path of ``(account_id, name) -> workspace | None`` used by the tenant middleware.
 TENANCY_WORKSPACE_RESOLVER = "workspaces.utils.get_cached_workspace"
+# The tenant model and the foreign key naming it on every tenant-owned model: the column the
+# tenant tables can be distributed by (``manage.py check --tag distribution``).
+TENANCY_TENANT_MODEL = "accounts.Account"
+TENANCY_TENANT_FIELD = "account"
 TENANCY_EXEMPT_PATHS = ("/healthz",)
 TENANCY_L1_MAXSIZE = int(os.environ.get("TENANCY_L1_MAXSIZE", "2048"))
 TENANCY_L1_TTL = float(os.environ.get("TENANCY_L1_TTL", "60"))
