@@ -142,7 +142,7 @@ def _tenant_field(model: type[models.Model], tenant: type[models.Model],
         found = model._meta.get_field(name)
     except FieldDoesNotExist:
         return None
-    if getattr(found, "many_to_one", False) and found.related_model is tenant:
+    if (found.many_to_one or found.one_to_one) and found.concrete and found.related_model is tenant:
         return found  # type: ignore[return-value]
     return None
 
