@@ -147,6 +147,13 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue for SQLite's one write lock when their transaction starts (and wait up
+    # to 20 s) instead of failing mid-transaction with "database is locked": two processes
+    # racing for the same row then behave as a serial run would.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20
+    )
 # A transaction-mode pooler between the app and PostgreSQL (PgBouncer, Heroku's connection
 # pooler): each transaction may run on a different server connection, so nothing may outlive
 # one. Server-side cursors (WITH HOLD) and prepared statements would; psycopg 3 prepares none
@@ -161,13 +168,6 @@ if DATABASE_POOL:
         raise ImproperlyConfigured("DATABASE_POOL=pgbouncer needs a postgres:// DATABASE_URL.")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers queue for SQLite's one write lock when their transaction starts (and wait up
-    # to 20 s) instead of failing mid-transaction with "database is locked": two processes
-    # racing for the same row then behave as a serial run would.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        transaction_mode="IMMEDIATE", timeout=20
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process
