@@ -57,14 +57,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except UnicodeError:
             raw = ""
         prefix = split_key(raw)
+        account = getattr(request._request, "account", None)
         key = None
-        if prefix is not None:
+        if prefix is not None:  # prefixes are unique per account: looked up on this host's account only
             key = (
                 ApiKey.objects.select_related("user_profile__user", "account")
-                .filter(prefix=prefix)
+                .filter(account_id=getattr(account, "pk", None), prefix=prefix)
                 .first()
             )
-        account = getattr(request._request, "account", None)
         if key is None or not key.matches(raw) or not self._valid(key, account):
             self._count_failure(address, key.prefix if key is not None else None)
             raise exceptions.AuthenticationFailed(self.failure)

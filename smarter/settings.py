@@ -53,6 +53,10 @@ RESERVED_LABELS = frozenset(
 )
 # Dotted path of ``(account_id, name) -> workspace | None`` used by the tenant middleware.
 TENANCY_WORKSPACE_RESOLVER = "workspaces.utils.get_cached_workspace"
+# The tenant model and the foreign key naming it on every tenant-owned model: the column the
+# tenant tables can be distributed by (``manage.py check --tag distribution``).
+TENANCY_TENANT_MODEL = "accounts.Account"
+TENANCY_TENANT_FIELD = "account"
 TENANCY_EXEMPT_PATHS = ("/healthz",)
 TENANCY_L1_MAXSIZE = int(os.environ.get("TENANCY_L1_MAXSIZE", "2048"))
 TENANCY_L1_TTL = float(os.environ.get("TENANCY_L1_TTL", "60"))
@@ -158,6 +162,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         transaction_mode="IMMEDIATE", timeout=20
     )
+# A transaction-mode pooler between the app and PostgreSQL (PgBouncer, Heroku's connection
+# pooler): each transaction may run on a different server connection, so nothing may outlive
+# one. Server-side cursors (WITH HOLD) and prepared statements would; psycopg 3 prepares none
+# with prepare_threshold=None. The only session setting Django makes is the time zone at
+# connect, a parameter PgBouncer tracks and restores per client. Client connections to the
+# pooler stay persistent (CONN_MAX_AGE): they are cheap, and the pooler bounds server ones.
+DATABASE_POOL = os.environ.get("DATABASE_POOL", "").strip().lower()
+if DATABASE_POOL not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(f"DATABASE_POOL must be empty or 'pgbouncer', got {DATABASE_POOL!r}")
+if DATABASE_POOL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL=pgbouncer needs a postgres:// DATABASE_URL.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process

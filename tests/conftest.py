@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 
 from accounts.models import Account, UserProfile
@@ -15,6 +17,22 @@ from tenancy.cache import tenant_cache
 from tenancy.hosts import tenant_host
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's test database; through a transaction-mode pooler
+    (``DATABASE_POOL=pgbouncer``) the pooler's idle server connections to it are ended before
+    pytest-django drops it (DROP DATABASE refuses while any connection is open)."""
+    yield
+    if settings.DATABASE_POOL != "pgbouncer":
+        return
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        connection.close()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
 
 
 @pytest.fixture(autouse=True)

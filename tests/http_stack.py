@@ -150,7 +150,7 @@ class Browser:
 
 def production_env(tmp: Path, database_url: str, redis_url: str) -> dict[str, str]:
     """The environment an operator sets (DEBUG off), on the given services."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_POOL", "REDIS_URL"}}
     env.update(
         DEBUG="false", SECRET_KEY="stack-test-" + "k" * 50, ROOT_DOMAIN=ROOT_DOMAIN,
         STATIC_ROOT=str(tmp / "static"), DJANGO_SETTINGS_MODULE="smarter.settings",

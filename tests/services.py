@@ -5,10 +5,14 @@ it answers, yields its URL and terminates it (also when the test fails):
 ``throwaway_redis()`` and ``throwaway_postgres()``. For outage tests, ``redis_server()`` and
 ``postgres_server()`` yield a handle instead, whose ``stop()`` / ``start()`` take the SAME
 server (same port, same data directory) down and bring it back mid-test.
+``pgbouncer_server()`` puts a transaction-mode PgBouncer in front of a PostgreSQL;
+``python -m tests.services pgbouncer --upstream-port 5432`` runs one in the foreground
+(``.ci/run`` uses it for the suite run through the pooler).
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
@@ -17,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -315,3 +320,135 @@ def throwaway_postgres() -> Iterator[str]:
     stopped and its data directory removed on exit."""
     with postgres_server() as server:
         yield server.url
+
+
+# --- PgBouncer -----------------------------------------------------------------------------
+PGBOUNCER_INI = """\
+[databases]
+; any database name is passed through: the suite's test_* databases are created, used and
+; dropped through the pooler
+* = host={upstream_host} port={upstream_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {base}/userlist.txt
+admin_users = postgres
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 500
+server_lifetime = 300
+server_idle_timeout = 60
+query_wait_timeout = 30
+logfile = {base}/pgbouncer.log
+"""
+
+
+class PgBouncerServer:
+    """A private PgBouncer (Debian's ``/usr/sbin/pgbouncer``) in transaction pooling mode on
+    127.0.0.1:PORT, in front of the PostgreSQL at ``upstream_host:upstream_port``.
+
+    Trust auth for user ``postgres`` (named in its auth file, as PgBouncer requires), every
+    database name passed through. When the tests run as root it runs as the same
+    unprivileged user as the throwaway PostgreSQL (PgBouncer refuses to run as root).
+    """
+
+    def __init__(self, base: Path, port: int, upstream_port: int,
+                 upstream_host: str = "127.0.0.1", pool_size: int = 10) -> None:
+        self.base = base
+        self.port = port
+        self.upstream_port = upstream_port
+        self.log = base / "pgbouncer.log"
+        self.ini = base / "pgbouncer.ini"
+        self.proc: subprocess.Popen | None = None
+        self._binary = require_binary("pgbouncer", "/usr/sbin/pgbouncer")
+        self.ini.write_text(PGBOUNCER_INI.format(
+            base=base, port=port, upstream_host=upstream_host, upstream_port=upstream_port,
+            pool_size=pool_size))
+        (base / "userlist.txt").write_text('"postgres" ""\n')
+        user = _unprivileged_user()
+        self._as_user: dict[str, Any] = {}
+        if user is not None:
+            self._as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+            for path in (base, self.ini, base / "userlist.txt"):
+                os.chown(path, user.pw_uid, user.pw_gid)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.proc = subprocess.Popen(
+            [self._binary, str(self.ini)], cwd=self.base, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **self._as_user,
+        )
+        try:
+            _wait_until(lambda: _pg_ready(self.port), self.proc,
+                        f"pgbouncer on port {self.port}", START_TIMEOUT, self.log)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)  # SIGTERM: immediate shutdown
+            self.proc = None
+
+    def show(self, what: str) -> list[dict[str, Any]]:
+        """Rows of the admin console's ``SHOW <what>`` (e.g. ``POOLS``, ``CONFIG``)."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(self.url("pgbouncer"), autocommit=True, prepare_threshold=None,
+                             cursor_factory=psycopg.ClientCursor, row_factory=dict_row) as conn:
+            return conn.execute(f"SHOW {what}").fetchall()
+
+
+@contextmanager
+def pgbouncer_server(upstream_port: int, port: int | None = None,
+                     pool_size: int = 10) -> Iterator[PgBouncerServer]:
+    """A started :class:`PgBouncerServer` in front of ``127.0.0.1:upstream_port`` on a free
+    port (or ``port``); stopped and its directory removed on exit."""
+    base = Path(tempfile.mkdtemp(prefix="throwaway-pgbouncer-"))
+    server = None
+    try:
+        server = PgBouncerServer(base, port or free_port(), upstream_port, pool_size=pool_size)
+        server.start()
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``pgbouncer``: run a transaction-mode PgBouncer in the foreground until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m tests.services")
+    sub = parser.add_subparsers(dest="service", required=True)
+    bouncer = sub.add_parser("pgbouncer", help="transaction-mode PgBouncer (trust auth)")
+    bouncer.add_argument("--port", type=int, required=True, help="loopback port to listen on")
+    bouncer.add_argument("--upstream-port", type=int, default=5432)
+    bouncer.add_argument("--pool-size", type=int, default=20)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        with pgbouncer_server(args.upstream_port, args.port, args.pool_size) as server:
+            print(f"pgbouncer (transaction mode) on {server.url('DBNAME')}", flush=True)
+            while server.running:
+                time.sleep(0.5)
+            print(f"pgbouncer exited: {server.log.read_text(errors='replace')[-2000:]}",
+                  file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,6 +13,11 @@ Findings: every status by kind, 5xx count, transport errors, latency percentiles
 for writes: acknowledged (201) vs rows found afterwards, lost (acknowledged, not in the
 database) and unacknowledged rows (in the database, never acknowledged). Run by
 ``tests/test_soak.py`` (short) and ``scripts/soak --duration 120`` (long).
+
+With ``pgbouncer=True`` (``scripts/soak --pgbouncer``) the app reaches PostgreSQL through a
+private PgBouncer in transaction mode (``DATABASE_POOL=pgbouncer``) with fewer server
+connections than gunicorn workers, so transactions of different workers share server
+connections; the pooler's own counters are added to the findings.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.http_stack import Browser, Reply, Tenant, gunicorn, production_env, seed
-from tests.services import postgres_server, redis_server
+from tests.services import PgBouncerServer, pgbouncer_server, postgres_server, redis_server
 
 TENANTS = 6
 CLIENTS = 8
@@ -58,6 +64,7 @@ class Findings:
     found: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     traceback_lines: int = 0
     crashes: list[str] = field(default_factory=list)  # clients that died (a soak bug)
+    pooler: dict[str, Any] = field(default_factory=dict)  # PgBouncer counters, if one was used
 
     @property
     def requests(self) -> int:
@@ -98,6 +105,7 @@ class Findings:
                 for kind in self.acknowledged
             },
             "statuses": dict(sorted(self.statuses.items())),
+            **({"pooler": self.pooler} if self.pooler else {}),
         }
 
 
@@ -215,16 +223,53 @@ def rows_in_database(database_url: str) -> dict[str, set[tuple[str, str]]]:
     return {"contact": set(contacts), "workspace": set(spaces)}
 
 
+POOLER_STATS = ("total_xact_count", "total_query_count", "total_wait_time")
+
+
+def pooler_stats(bouncer: PgBouncerServer) -> dict[str, int]:
+    """PgBouncer's running totals for the app's database (``SHOW STATS``)."""
+    row = next(r for r in bouncer.show("STATS") if r["database"] == "postgres")
+    return {key: int(row[key]) for key in POOLER_STATS}
+
+
+def pooler_counters(bouncer: PgBouncerServer, before: dict[str, int],
+                    workers: int) -> dict[str, Any]:
+    """What PgBouncer did during the traffic: its mode, server connections per worker,
+    transactions and queries routed, and the time clients waited for a server connection."""
+    after = pooler_stats(bouncer)
+    delta = {key: after[key] - before[key] for key in POOLER_STATS}
+    config = {r["key"]: r["value"] for r in bouncer.show("CONFIG")}
+    return {
+        "pool_mode": config["pool_mode"],
+        "server_pool_size": int(config["default_pool_size"]),
+        "gunicorn_workers": workers,
+        "transactions": delta["total_xact_count"],
+        "queries": delta["total_query_count"],
+        "client_wait_total_ms": round(delta["total_wait_time"] / 1000, 1),
+    }
+
+
 def soak(duration: float, clients: int = CLIENTS, tenants: int = TENANTS,
          workers: int = WORKERS, api_rate: str = API_RATE_LIMIT,
-         tmp: Path | None = None) -> Findings:
+         tmp: Path | None = None, pgbouncer: bool = False) -> Findings:
     """Run the soak for ``duration`` seconds and return what was seen and counted."""
     tmp = tmp or Path(tempfile.mkdtemp(prefix="soak-"))
     findings = Findings()
-    with postgres_server() as postgres, redis_server() as redis:
-        env = production_env(tmp, postgres.url, redis.url)
+    with ExitStack() as stack:
+        postgres = stack.enter_context(postgres_server())
+        redis = stack.enter_context(redis_server())
+        bouncer = None
+        database_url = postgres.url
+        if pgbouncer:
+            # fewer server connections than workers: their transactions must share them
+            bouncer = stack.enter_context(
+                pgbouncer_server(postgres.port, pool_size=max(1, workers // 2)))
+            database_url = bouncer.url()
+        env = production_env(tmp, database_url, redis.url)
         env["API_RATE_LIMIT"] = api_rate
         env["API_AUTH_FAILURE_LIMIT"] = API_AUTH_FAILURE_LIMIT
+        if bouncer is not None:
+            env["DATABASE_POOL"] = "pgbouncer"
         seeded = seed(env, [f"Soak Tenant {i}" for i in range(tenants)])
         log = tmp / "gunicorn.log"
         with gunicorn(env, log, workers=workers) as port:
@@ -235,6 +280,7 @@ def soak(duration: float, clients: int = CLIENTS, tenants: int = TENANTS,
                 client = Client(i, port, tenant, other, 0.0, findings, lock)
                 client.browser.sign_in(tenant.username)
                 threads.append(client)
+            before = pooler_stats(bouncer) if bouncer is not None else {}
             started = time.monotonic()
             for client in threads:
                 client.deadline = started + duration
@@ -243,8 +289,10 @@ def soak(duration: float, clients: int = CLIENTS, tenants: int = TENANTS,
                 client.join(duration + 60)
             findings.duration = time.monotonic() - started
             assert not any(c.is_alive() for c in threads), "a soak client did not stop"
-        findings.found = rows_in_database(postgres.url)
+        findings.found = rows_in_database(postgres.url)  # straight from PostgreSQL
         findings.traceback_lines = log.read_text(errors="replace").count("Traceback")
+        if bouncer is not None:
+            findings.pooler = pooler_counters(bouncer, before, workers)
     return findings
 
 
@@ -256,10 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers")
     parser.add_argument("--api-rate", default=API_RATE_LIMIT,
                         help=f"API_RATE_LIMIT per key (default {API_RATE_LIMIT})")
+    parser.add_argument("--pgbouncer", action="store_true",
+                        help="through a private PgBouncer in transaction mode (DATABASE_POOL=pgbouncer)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or min(args.clients, args.tenants, args.workers) < 1:
         parser.error("--duration, --clients, --tenants and --workers must be positive")
-    findings = soak(args.duration, args.clients, args.tenants, args.workers, args.api_rate)
+    findings = soak(args.duration, args.clients, args.tenants, args.workers, args.api_rate,
+                    pgbouncer=args.pgbouncer)
     summary = findings.summary()
     print(json.dumps(summary, indent=2))
     for line in findings.crashes + findings.unexpected[:20]:

@@ -283,7 +283,11 @@ class RaceDatabases:
         """A copy of the template for one test."""
         if self.postgres:
             name, template = self._name(self.url), self._name(self.template_url)
+            # a transaction-mode pooler (CI run 3) keeps idle server connections to the
+            # template, and a database is copied only when nobody is connected to it
             self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     f"WHERE datname = '{template}' AND pid <> pg_backend_pid()",
                      f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         else:
             shutil.copyfile(self.template_file, self.file)

@@ -19,8 +19,8 @@ PROD_KEY = "k" * 20 + "-Zq9#x2Lm!p7Rt4Vw8Yb3Nc6Fh1Jd5Gs0"  # 50+ chars, varied
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "SESSION_COOKIE_DOMAIN", "SECURE_SSL_REDIRECT",
-                        "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")}
+           if k not in ("DATABASE_URL", "DATABASE_POOL", "REDIS_URL", "SESSION_COOKIE_DOMAIN",
+                        "SECURE_SSL_REDIRECT", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")}
     env.update(DEBUG="false", SECRET_KEY=PROD_KEY, ROOT_DOMAIN="example.com",
                DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
                DJANGO_SETTINGS_MODULE="smarter.settings")

@@ -1,6 +1,7 @@
 """A short soak (``tests/soak.py``): mixed tenant traffic against gunicorn on private
-PostgreSQL + Redis; zero 5xx, every write acknowledged is in the database and nothing
-unacknowledged is. The long run is ``scripts/soak --duration 120``."""
+PostgreSQL + Redis, straight and through PgBouncer in transaction mode; zero 5xx, every write
+acknowledged is in the database and nothing unacknowledged is. The long runs are
+``scripts/soak --duration 120`` and ``scripts/soak --pgbouncer --duration 60``."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ DURATION = 12.0  # seconds of traffic; the documented long run is 120
 
 
 @pytest.mark.services
-def test_short_soak_has_no_5xx_and_loses_no_writes(tmp_path: Path):
-    findings = soak(DURATION, tmp=tmp_path)
+@pytest.mark.parametrize("pgbouncer", [False, True], ids=["direct", "pgbouncer-transaction"])
+def test_short_soak_has_no_5xx_and_loses_no_writes(tmp_path: Path, pgbouncer: bool):
+    findings = soak(DURATION, tmp=tmp_path, pgbouncer=pgbouncer)
     summary = findings.summary()
     print("\nsoak:", json.dumps(summary))
     assert findings.crashes == []
@@ -34,3 +36,8 @@ def test_short_soak_has_no_5xx_and_loses_no_writes(tmp_path: Path):
     assert kinds == {"home", "workspace page", "console", "console members", "api read",
                      "api add contact", "api add workspace", "key on other tenant",
                      "bad host", "healthz"}, kinds
+    if pgbouncer:  # the traffic really went through the pooler, sharing server connections
+        pooler = summary["pooler"]
+        assert pooler["pool_mode"] == "transaction", pooler
+        assert pooler["server_pool_size"] < pooler["gunicorn_workers"], pooler
+        assert pooler["transactions"] >= summary["requests"] // 2, pooler

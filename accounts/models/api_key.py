@@ -41,7 +41,7 @@ class ApiKey(MetaDataWithOwnershipModel):
     the raw key once.
     """
 
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)  # unique per account (Meta)
     key_hash = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -51,6 +51,11 @@ class ApiKey(MetaDataWithOwnershipModel):
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["-created_at", "-id"]
         verbose_name = "API key"
+        # Per account, so the table can be distributed by account_id: a key is looked up on
+        # its own account's host only (48 random bits make a clash unlikely even there).
+        constraints = [
+            models.UniqueConstraint(fields=["account", "prefix"], name="accounts_apikey_unique_prefix"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name or 'key'} ({self.prefix}…)"

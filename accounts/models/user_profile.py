@@ -150,6 +150,10 @@ class UserProfile(MetaDataModel):
                 fields=["user", "account"], name="accounts_userprofile_unique_membership",
                 violation_error_message="This user is already a member of the account.",
             ),
+            # The target of the (account_id, user_profile_id) foreign keys of owned rows: they
+            # keep an owned row in its owner's account, and are what Citus needs (they
+            # include the distribution column).
+            models.UniqueConstraint(fields=["account", "id"], name="accounts_userprofile_account_id"),
         ]
         indexes = [models.Index(fields=["account", "user"], name="accounts_up_account_user")]
 

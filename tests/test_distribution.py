@@ -1,0 +1,178 @@
+"""Distribution readiness (tenancy/distribution.py): the product's tenant tables could be
+distributed by account_id; deliberately wrong models are reported by model and constraint;
+on PostgreSQL the keys that make it so hold, and the planned statements apply in order."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, models, transaction
+from django.test.utils import isolate_apps
+from taggit.models import Tag
+
+from accounts.models import Account, AccountContact, ApiKey, UserProfile
+from tenancy import distribution
+from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
+from workspaces.models import Workspace
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="composite foreign keys exist on PostgreSQL only (SQLite cannot add them to a table)")
+
+
+def test_every_product_tenant_table_can_be_distributed():
+    result = plan()
+    assert result.violations == []
+    assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace}
+    reference = result.tables(REFERENCE)
+    assert {Account, User, Tag} <= set(reference)
+    assert reference.index(User) < reference.index(UserProfile._meta.get_field("tags")
+                                                    .remote_field.through)
+    assert "django_session" in {m._meta.db_table for m in result.tables(LOCAL)}
+    # a tenant table is distributed after the tenant tables it references
+    distributed = result.tables(DISTRIBUTED)
+    assert distributed.index(UserProfile) < distributed.index(Workspace)
+    assert distributed.index(UserProfile) < distributed.index(ApiKey)
+
+
+def test_check_and_plan_command_pass_on_the_product(db):
+    out = io.StringIO()
+    call_command("check", "--tag", "distribution", "--fail-level", "WARNING", stdout=out)
+    assert "no issues" in out.getvalue()
+    out = io.StringIO()
+    call_command("distribution_plan", "--sql", stdout=out)
+    text = out.getvalue()
+    assert "accounts_account " in text.split("Distributed by")[0]  # listed as a reference table
+    assert "SELECT create_reference_table('auth_user');" in text
+    assert ("SELECT create_distributed_table('workspaces_workspace', 'account_id', "
+            "colocate_with => 'accounts_accountcontact');") in text
+    assert text.index("create_reference_table") < text.index("create_distributed_table")
+    assert "Every tenant table can be distributed by account_id." in text
+
+
+@pytest.fixture
+def wrong_models():  # type: ignore[no-untyped-def]
+    """Tenant-owned models that break each rule, in an isolated app registry."""
+    with isolate_apps("tests"):
+
+        class Badge(models.Model):  # noqa: DJ008
+            account = models.ForeignKey(Account, on_delete=models.CASCADE)
+            code = models.CharField(max_length=20, unique=True)  # unique across tenants
+            label = models.CharField(max_length=20)
+            holders = models.ManyToManyField(User)  # its through table: no account_id
+
+            class Meta:
+                app_label = "tests"
+                constraints = [models.UniqueConstraint(fields=["label"], name="badge_label")]
+
+        class BadgeNote(models.Model):  # noqa: DJ008  # joins a tenant table, has no account_id
+            badge = models.ForeignKey(Badge, on_delete=models.CASCADE)
+
+            class Meta:
+                app_label = "tests"
+
+        class Award(models.Model):  # noqa: DJ008  # tenant-owned, but Badge has no unique (account, id)
+            account = models.ForeignKey(Account, on_delete=models.CASCADE)
+            badge = models.ForeignKey(Badge, on_delete=models.CASCADE)
+
+            class Meta:
+                app_label = "tests"
+
+        class Sticker(models.Model):  # noqa: DJ008  # fine: per-account uniqueness, owner with account
+            account = models.ForeignKey(Account, on_delete=models.CASCADE)
+            owner = models.ForeignKey(UserProfile, on_delete=models.CASCADE)
+            code = models.CharField(max_length=20)
+
+            class Meta:
+                app_label = "tests"
+                constraints = [models.UniqueConstraint(fields=["account", "code"],
+                                                       name="sticker_code")]
+
+        through = Badge._meta.get_field("holders").remote_field.through
+        yield {"Badge": Badge, "BadgeNote": BadgeNote, "Award": Award, "Sticker": Sticker,
+               "through": through}
+
+
+def test_wrong_models_are_reported_by_model_and_constraint(wrong_models):
+    m = wrong_models
+    result = plan(m.values())
+    found = {(v.model._meta.label, v.constraint, v.id) for v in result.violations}
+    assert found == {
+        ("tests.Badge", "unique field 'code'", "tenancy.W101"),
+        ("tests.Badge", "constraint 'badge_label'", "tenancy.W101"),
+        (m["through"]._meta.label, "foreign key 'badge'", "tenancy.W103"),
+        ("tests.BadgeNote", "foreign key 'badge'", "tenancy.W103"),
+        ("tests.Award", "foreign key 'badge'", "tenancy.W104"),
+    }
+    assert result.roles[m["Sticker"]] == DISTRIBUTED
+    assert result.roles[m["BadgeNote"]] == LOCAL
+    warnings = warnings_for(result)
+    assert len(warnings) == len(result.violations)
+    assert any(w.obj is m["Badge"] and w.id == "tenancy.W101" and "'code'" in w.msg
+               and "tests.Badge" in str(w) for w in warnings)
+
+
+def test_a_declared_reference_table_is_planned_as_one(wrong_models):
+    badge = wrong_models["Badge"]
+    badge.distribution_reference_reason = "badge codes are global"
+    try:
+        result = plan([badge, wrong_models["Sticker"]])
+    finally:
+        del badge.distribution_reference_reason
+    assert result.roles[badge] == REFERENCE
+    assert result.reasons[badge] == "badge codes are global"
+    assert not [v for v in result.violations if v.model is badge and v.id == "tenancy.W101"]
+
+
+def test_plan_command_fails_naming_the_model(wrong_models, monkeypatch):
+    from tenancy.management.commands import distribution_plan
+
+    monkeypatch.setattr(distribution_plan, "plan", lambda: plan(wrong_models.values()))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="5 violations"):
+        call_command("distribution_plan", stdout=io.StringIO(), stderr=err)
+    assert "violation: tests.Badge: unique field 'code'" in err.getvalue()
+    assert "violation: tests.BadgeNote: foreign key 'badge'" in err.getvalue()
+
+
+@postgres_only
+def test_owned_rows_stay_in_their_owners_account(tenant_a, tenant_b):
+    space = Workspace.objects.create(user_profile=tenant_a.admin, name="mine")
+    key, _ = ApiKey.create(tenant_a.admin, "ci")
+    for model, pk in ((Workspace, space.pk), (ApiKey, key.pk)):
+        with pytest.raises(IntegrityError, match="owner_same_account"), transaction.atomic():
+            model.objects.filter(pk=pk).update(account=tenant_b.account)
+            connection.check_constraints()  # the keys are deferred to commit otherwise
+
+
+def test_api_key_prefixes_are_unique_per_account(tenant_a, tenant_b):
+    key, _ = ApiKey.create(tenant_a.admin, "one")
+    ApiKey.objects.create(user_profile=tenant_b.admin, name="same prefix", prefix=key.prefix,
+                          key_hash="0" * 64)  # another account: allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ApiKey.objects.create(user_profile=tenant_a.admin, name="clash", prefix=key.prefix,
+                              key_hash="1" * 64)
+
+
+@postgres_only
+def test_planned_statements_apply_in_order_on_postgresql(db):
+    """Everything but the Citus functions runs on plain PostgreSQL, in the planned order
+    (e.g. no primary key is dropped while a foreign key still depends on it)."""
+    statements = [s for s in plan().citus_sql(connection) if not s.startswith("SELECT")]
+    assert statements and not any("<" in s for s in statements)  # real constraint names
+    with pytest.raises(RuntimeError, match="rolled back"), transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        raise RuntimeError("rolled back")
+
+
+def test_check_is_registered_under_its_tag():
+    from django.core import checks
+
+    assert distribution.check_distribution in checks.registry.registry.get_checks()
+    assert checks.registry.registry.tag_exists(distribution.CHECK_TAG)
