@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -19,6 +18,7 @@ from django.utils import timezone
 from domains.models import Domain
 from tests.conftest import PASSWORD, host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.domain_support import bucket_keys
 from workspaces.models import Workspace
 
 HOST = "app.alpha-corp.test"
@@ -338,21 +338,15 @@ def test_console_domains_need_an_account_admin(tenant_a, tenant_b, verified):  #
     assert Domain.objects.filter(pk=verified.pk, status=Domain.VERIFIED).exists()
 
 
-def _bucket_keys() -> set[str]:
-    """Level-2 keys of the domain routing cache (locmem or django-redis)."""
-    keys = cache.keys("*") if hasattr(cache, "keys") else list(cache._cache)  # type: ignore[attr-defined]
-    return {k for k in map(str, keys) if "domains:bucket:" in k}
-
-
 def test_unknown_custom_hosts_do_not_grow_the_shared_cache(tenant_a, verified, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr("domains.hostnames.BUCKETS", 4)  # a handful of buckets, many hosts
     hosts = [f"probe{i}.unknown-{i}.test" for i in range(60)]
-    before = _bucket_keys()
+    before = bucket_keys()
     with CaptureQueriesContext(connection) as ctx:
         for host in hosts:
             assert host_client(host).get("/").status_code == 400
-    keys = _bucket_keys() - before
-    assert keys and not any("probe" in k for k in _bucket_keys())
+    keys = bucket_keys() - before
+    assert keys and not any("probe" in k for k in bucket_keys())
     assert len({k.rsplit(":", 1)[-1] for k in keys}) <= 4
     domain_queries = [q["sql"] for q in ctx.captured_queries if "domains_domain" in q["sql"]]
     assert len(domain_queries) <= 4, domain_queries
