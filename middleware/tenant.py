@@ -82,7 +82,8 @@ class TenantHostMiddleware:
             raise DisallowedHost(f"Malformed host: {exc}") from None
         except UnknownHost:  # under the platform's root, which is always allowed
             raise Http404("No site is served at this address.") from None
-        if info.kind == "platform" and not is_statically_allowed(info.host):
+        outside = info.kind == "platform" and info.host != settings.ROOT_DOMAIN
+        if outside and not is_statically_allowed(info.host):
             return self.serve_custom_domain(request, info)
         request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
         if info.kind == "tenant":
