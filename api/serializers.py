@@ -7,11 +7,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Account, AccountContact, ApiKey, UserProfile
+from domains.hostnames import normalize_custom_domain
+from domains.models import Domain
 from workspaces.models import Workspace, validate_workspace_name
 
 from .errors import Conflict
@@ -248,3 +251,51 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
         read_only_fields = fields
+
+
+class DnsRecordSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class DomainSerializer(StrictModelSerializer):
+    """A custom domain with the DNS records to create; the hostname is set once, on create."""
+
+    hostname = StrictCharField(max_length=260)
+    workspace = serializers.SlugRelatedField(
+        slug_field="name", queryset=Workspace.objects.none(), required=False, allow_null=True,
+        help_text="Name of the workspace served; null: the account's home page.",
+    )
+    dns_records = DnsRecordSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Domain
+        fields = ["id", "hostname", "workspace", "status", "is_canonical", "token", "dns_records",
+                  "verified_at", "last_checked_at", "failing_since", "last_check_detail",
+                  "cname_target", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "is_canonical", "token", "verified_at", "last_checked_at",
+                            "failing_since", "last_check_detail", "cname_target", "created_at",
+                            "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.context.get("account")
+        if account is not None:
+            self.fields["workspace"].queryset = Workspace.objects.filter(account=account)  # type: ignore[attr-defined]
+        if self.instance is not None and not isinstance(self.instance, (list, models.QuerySet)):
+            self.fields["hostname"].read_only = True
+
+    def validate_hostname(self, value: str) -> str:
+        try:
+            host = normalize_custom_domain(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        if Domain.objects.filter(hostname__iexact=host).exists():
+            raise Conflict("This domain is already registered on the platform.",
+                           {"hostname": ["This domain is already registered on the platform."]})
+        return host
+
+
+class DomainCanonicalSerializer(serializers.Serializer):
+    canonical = StrictBooleanField(help_text="true: the number host's pages redirect to this domain.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -15,6 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import AccountContact, ApiKey, UserProfile
+from domains.models import Domain
+from domains.verification import check_domain
+from domains.views import set_canonical
 from workspaces.models import Workspace
 
 from .errors import Conflict, error_body
@@ -25,6 +28,8 @@ from .serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
     ContactSerializer,
+    DomainCanonicalSerializer,
+    DomainSerializer,
     UserProfileCreateSerializer,
     UserProfileSerializer,
     WorkspaceSerializer,
@@ -227,6 +232,62 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def perform_destroy(self, instance: ApiKey) -> None:
         if instance.is_active:
             instance.revoke()
+
+
+@extend_schema_view(
+    verify=extend_schema(request=None, responses={200: DomainSerializer},
+                         summary="Check the domain's DNS records now"),
+    canonical=extend_schema(request=DomainCanonicalSerializer, responses={200: DomainSerializer},
+                            summary="Make the domain canonical (or stop) for the number host"),
+)
+class DomainViewSet(TenantMixin, viewsets.ModelViewSet):
+    """Custom domains of the account: add, list (with the DNS records to create), verify,
+    choose the workspace, make canonical, remove."""
+
+    queryset = Domain.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = DomainSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return self.scoped(Domain).select_related("workspace").order_by("hostname", "id")
+
+    def perform_create(self, serializer: Any) -> None:
+        try:
+            with transaction.atomic():
+                serializer.save(user_profile=request_profile(self.request))
+        except IntegrityError:  # claimed concurrently: the database's unique constraint
+            raise Conflict("This domain is already registered on the platform.",
+                           {"hostname": ["This domain is already registered on the platform."]}) from None
+
+    def perform_update(self, serializer: Any) -> None:
+        with transaction.atomic():
+            serializer.save()
+
+    def perform_destroy(self, instance: Domain) -> None:
+        with transaction.atomic():
+            instance.delete()
+
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Any, pk: str | None = None) -> Response:
+        outcome = check_domain(self.get_object())
+        if outcome.domain is None:
+            raise Conflict("The domain was removed meanwhile.")
+        return Response(DomainSerializer(outcome.domain, context=self.get_serializer_context()).data)
+
+    @action(detail=True, methods=["post"])
+    def canonical(self, request: Any, pk: str | None = None) -> Response:
+        domain = self.get_object()
+        body = DomainCanonicalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        make = body.validated_data["canonical"]
+        if make and domain.status != Domain.VERIFIED:
+            raise Conflict("Only a verified domain can be canonical.")
+        try:
+            set_canonical(request._request.account, domain if make else None)
+        except IntegrityError:
+            raise Conflict("Another change to the canonical domain happened at the same time.") from None
+        domain.refresh_from_db()
+        return Response(DomainSerializer(domain, context=self.get_serializer_context()).data)
 
 
 @csrf_exempt

@@ -10,9 +10,14 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 PG = "postgres://postgres@127.0.0.1:5432/"
-DB = "smarter_bench"
-TENANTS_DB = "smarter_bench_tenants"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Overridable so that runs on a shared machine do not collide (defaults as documented).
+DB = os.environ.get("BENCH_DB", "smarter_bench")
+TENANTS_DB = os.environ.get("TENANTS_DB", "smarter_bench_tenants")  # read by tenants_project too
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "15")
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
+# A verified custom domain of bench account 1 (created by driver.setup_product).
+CUSTOM_DOMAIN = "app.bench-1.test"
 
 
 def account_number(i: int) -> str:

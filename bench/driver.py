@@ -23,10 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
     BENCH,
+    CUSTOM_DOMAIN,
     DB,
+    PORT_BASE,
+    REDIS_DB,
     RESULTS,
     ROOT,
     TENANTS_DB,
+    account_number,
     median,
     product_env,
     tenant_host,
@@ -59,12 +63,26 @@ def psql(db: str, *sql: str) -> None:
 def setup_product(accounts: int) -> None:
     log(f"product DB {DB}: migrate, initialise, seed {accounts} accounts")
     psql("postgres", f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}")
-    sh(["redis-cli", "-n", "15", "FLUSHDB"])
+    sh(["redis-cli", "-n", REDIS_DB, "FLUSHDB"])
     env = product_env(PLATFORM_ADMIN_PASSWORD="bench-password-123")
     sh([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env)
     sh([PY, "manage.py", "initialize_platform", "--no-input"], cwd=ROOT, env=env)
     sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1",
         "-v", f"n={accounts}", "-f", str(BENCH / "seed.sql"), DB])
+    seed_custom_domain(env)
+
+
+def seed_custom_domain(env: dict) -> None:
+    """A verified custom domain serving bench account 1 (saved through the model)."""
+    code = (
+        "from accounts.models import UserProfile; from domains.models import Domain; "
+        "from django.utils import timezone; "
+        f"p = UserProfile.objects.get(account__account_number='{account_number(1)}'); "
+        f"d = Domain(user_profile=p, hostname='{CUSTOM_DOMAIN}'); d.save(); "
+        "d.status, d.verified_at = Domain.VERIFIED, timezone.now(); "
+        "d.save(update_fields=['status', 'verified_at'])"
+    )
+    sh([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=env)
     (RESULTS / "static").mkdir(parents=True, exist_ok=True)
 
 
@@ -175,11 +193,15 @@ def ratio(runs: list[dict], base: list[dict], key: str) -> float:
 def bench_http(args) -> dict:
     host = tenant_host(1)
     variants = {
-        "baseline": (product_server("baseline", "bench.settings_baseline", 18001, args.workers), host),
-        "tenancy": (product_server("tenancy", "bench.settings_tenancy", 18002, args.workers), host),
+        "baseline": (product_server("baseline", "bench.settings_baseline", PORT_BASE + 1, args.workers),
+                     host),
+        "tenancy": (product_server("tenancy", "bench.settings_tenancy", PORT_BASE + 2, args.workers), host),
         "tenancy_revalidate": (product_server("tenancy_revalidate", "bench.settings_tenancy_revalidate",
-                                              18003, args.workers), host),
-        "django_tenants": (tenants_server(18004, args.workers), "t00001.localhost"),
+                                              PORT_BASE + 3, args.workers), host),
+        "django_tenants": (tenants_server(PORT_BASE + 4, args.workers), "t00001.localhost"),
+        # the same product as "tenancy", its account 1 reached on a verified custom domain
+        "tenancy_custom_domain": (product_server("tenancy_custom_domain", "bench.settings_tenancy",
+                                                 PORT_BASE + 5, args.workers), CUSTOM_DOMAIN),
     }
     rounds: dict[str, list[dict]] = {k: [] for k in variants}
     try:
@@ -205,6 +227,7 @@ def bench_http(args) -> dict:
             # per-round ratio to the baseline run in the same round, then the median
             "rps_ratio": ratio(rs, rounds["baseline"], "rps"),
             "rps_ratio_to_django_tenants": ratio(rs, rounds["django_tenants"], "rps"),
+            "rps_ratio_to_number_host": ratio(rs, rounds["tenancy"], "rps"),
             "p50_ratio": ratio(rs, rounds["baseline"], "p50_ms"),
             "p99_ratio": ratio(rs, rounds["baseline"], "p99_ms"),
             "socket_errors": sorted({x["socket_errors"] for x in rs if x["socket_errors"]}),
@@ -214,13 +237,19 @@ def bench_http(args) -> dict:
 
 def bench_inproc(args) -> dict:
     """Per-request cost through the WSGI handler in-process, interleaved processes."""
-    host = tenant_host(1)
-    names = ["baseline", "tenancy", "tenancy_revalidate"]
+    runs = {  # name: (settings, host)
+        "baseline": ("baseline", tenant_host(1)),
+        "tenancy": ("tenancy", tenant_host(1)),
+        "tenancy_revalidate": ("tenancy_revalidate", tenant_host(1)),
+        "tenancy_custom_domain": ("tenancy", CUSTOM_DOMAIN),
+    }
+    names = list(runs)
     us: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else reversed(names):
+            settings, host = runs[name]
             out = sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n)],
-                     env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
+                     env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{settings}"), cwd=ROOT)
             us[name].append(float(out.split()[-1]))
     log("inproc: " + ", ".join(f"{n} {median(v):.0f}us" for n, v in us.items()))
     base = us["baseline"]
@@ -263,7 +292,7 @@ def rss_kb(pid: int) -> int:
 def bench_memory(args) -> dict:
     out = {}
     for label, extra in (("default_l1", {}), ("small_l1_256", {"TENANCY_L1_MAXSIZE": "256"})):
-        srv = product_server(f"memory_{label}", "bench.settings_tenancy", 18010, 1, **extra)
+        srv = product_server(f"memory_{label}", "bench.settings_tenancy", PORT_BASE + 10, 1, **extra)
         try:
             srv.wait_ready(tenant_host(0))
             for _ in range(200):

@@ -38,7 +38,9 @@ def render(res: dict) -> str:
             "| req/s ratio to django-tenants | req/s (median, noisy) | p50 / p99 ms |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name in ("baseline", "tenancy", "tenancy_revalidate", "django_tenants"):
+        for name in ("baseline", "tenancy", "tenancy_custom_domain", "tenancy_revalidate", "django_tenants"):
+            if name not in s:
+                continue
             x = s[name]
             lines.append(
                 f"| {name} | **{_r(x['rps_ratio'])}** | {_r(x['p50_ratio'])} | {_r(x['p99_ratio'])} "
@@ -55,6 +57,15 @@ def render(res: dict) -> str:
             f"({_r(t['rps_ratio_to_django_tenants'])}).",
             "",
         ]
+        if "tenancy_custom_domain" in s:
+            c = s["tenancy_custom_domain"]
+            lines += [
+                "Custom domain (issue 15): the same product and account reached on a verified custom "
+                f"domain runs at **{_r(c['rps_ratio'])}** of baseline req/s, against "
+                f"**{_r(t['rps_ratio'])}** on the number host measured side by side "
+                f"(custom domain / number host, per round: **{_r(c['rps_ratio_to_number_host'])}**).",
+                "",
+            ]
     if "inproc" in res:
         lines += [
             "In-process cost per request through Django's WSGI handler (no server, no network; "
@@ -65,6 +76,9 @@ def render(res: dict) -> str:
         ]
         for name, x in res["inproc"].items():
             lines.append(f"| {name} | {x['us']:.0f} | **{_r(x['ratio'])}** |")
+        if "tenancy_custom_domain" in res["inproc"]:
+            c, t = res["inproc"]["tenancy_custom_domain"], res["inproc"]["tenancy"]
+            lines += ["", f"Custom domain / number host in-process: **{_r(c['ratio'] / t['ratio'])}**."]
         lines.append("")
     if "micro" in res:
         ns = res["micro"]["ns_per_call"]

@@ -16,6 +16,8 @@ import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tenancy.allowed_hosts import RuntimeAllowedHost
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -75,12 +77,33 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # requests per 
 API_AUTH_FAILURE_LIMIT = int(os.environ.get("API_AUTH_FAILURE_LIMIT", "20"))
 API_AUTH_FAILURE_WINDOW = int(os.environ.get("API_AUTH_FAILURE_WINDOW", "300"))  # seconds
 API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
+# --- custom domains (domains/): customers CNAME their name to CUSTOM_DOMAIN_TARGET and prove
+# control with a TXT record; DNS is asked through CUSTOM_DOMAIN_DNS_NAMESERVERS (host
+# addresses, on CUSTOM_DOMAIN_DNS_PORT) or, when unset, the system's resolver.
+CUSTOM_DOMAIN_TARGET = (
+    os.environ.get("CUSTOM_DOMAIN_TARGET") or f"{ENVIRONMENT}.api.{ROOT_DOMAIN}"
+).strip().lower().rstrip(".")
+CUSTOM_DOMAIN_DNS_NAMESERVERS = _env_list("CUSTOM_DOMAIN_DNS_NAMESERVERS")
+CUSTOM_DOMAIN_DNS_PORT = int(os.environ.get("CUSTOM_DOMAIN_DNS_PORT", "53"))
+CUSTOM_DOMAIN_DNS_TIMEOUT = float(os.environ.get("CUSTOM_DOMAIN_DNS_TIMEOUT", "5"))
+# Seconds a verified domain may miss its TXT record before it is suspended (default 72 h).
+CUSTOM_DOMAIN_GRACE_PERIOD = int(os.environ.get("CUSTOM_DOMAIN_GRACE_PERIOD", str(72 * 3600)))
+# Pending domains not verified within this many days are released by check_domains.
+CUSTOM_DOMAIN_PENDING_DAYS = int(os.environ.get("CUSTOM_DOMAIN_PENDING_DAYS", "14"))
+# Paths a number host keeps serving when its account has a canonical domain (the rest
+# redirect there): management and sign-in stay reachable even if the domain's DNS breaks.
+CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/")
+TENANCY_CUSTOM_DOMAIN_RESOLVER = "domains.routing.get_domain_route"
+TENANCY_CANONICAL_DOMAIN_RESOLVER = "domains.routing.get_canonical_domain"
 
 ALLOWED_HOSTS = [ROOT_DOMAIN, f".{ROOT_DOMAIN}", *_env_list("EXTRA_ALLOWED_HOSTS")]
 if DEBUG:
     ALLOWED_HOSTS += ["127.0.0.1", "[::1]"]
 if TESTING:
     ALLOWED_HOSTS += ["testserver"]
+# Verified custom domains, looked up through the tenant cache (never "*"): see
+# tenancy/allowed_hosts.py and docs/ARCHITECTURE.md. Keep it last: static entries match first.
+ALLOWED_HOSTS += [RuntimeAllowedHost("domains.routing.is_verified_host")]
 
 PORT = int(os.environ.get("PORT", "8000"))
 
@@ -97,6 +120,7 @@ INSTALLED_APPS = [
     "tenancy",
     "accounts",
     "workspaces",
+    "domains",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's assets served from here, not a CDN

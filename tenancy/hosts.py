@@ -46,6 +46,7 @@ class HostInfo:
     kind: HostKind
     account_number: str | None = None
     workspace: str | None = None
+    custom_domain: bool = False  # a tenant served on its own domain, not its number host
 
 
 def normalize_host(raw: str) -> str:

@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP *.test 127.0.0.1",  # .test: custom domains
 ]
 
 

@@ -146,9 +146,14 @@ def job_command(index: int, argv: list[list[str]]) -> dict[str, Any]:
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 
-def job_api(index: int, host: str, key: str, path: str, bodies: list[Any]) -> dict[str, Any]:
-    """POST ``bodies[index]`` as JSON to ``/api/v1/<path>`` through the whole Django stack."""
+def job_api(index: int, host: str | list[str], key: str | list[str], path: str,
+            bodies: list[Any]) -> dict[str, Any]:
+    """POST ``bodies[index]`` as JSON to ``/api/v1/<path>`` through the whole Django stack
+    (on ``host[index]`` with ``key[index]`` when given lists: one account per worker)."""
     from django.test import Client
+
+    if isinstance(host, list) and isinstance(key, list):
+        host, key = host[index], key[index]
 
     client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Token {key}",
                     raise_request_exception=False)
@@ -528,4 +533,16 @@ def test_api_overlapping_batches_all_or_nothing(race_db: Race):
     expected = [{"eve@x.io", "shared@x.io"}, {"shared@x.io", "frank@x.io"}][winner]
     assert set(snap["accounts"]["Acme Race"]["members"]) == {"acme-admin", *expected}
     assert set(snap["users"]) == {"acme-admin", "blank-admin", *expected}  # no loser's user
+    assert_consistent(snap)
+
+
+# --- custom domains: two accounts claim the same name at once ------------------------------
+def test_api_two_accounts_claim_the_same_domain_one_wins_other_gets_409(race_db: Race):
+    acme, blank = race_db.seed["acme"], race_db.seed["blank"]
+    results = race_db.run("api", host=[acme["host"], blank["host"]], key=[acme["key"], blank["key"]],
+                          path="domains/", bodies=[{"hostname": "race.example.org"},
+                                                   {"hostname": "RACE.Example.org."}])
+    winner, snap = one_created_one_conflict(results)
+    assert results[winner]["body"]["hostname"] == "race.example.org"
+    assert results[winner]["body"]["status"] == "pending"
     assert_consistent(snap)

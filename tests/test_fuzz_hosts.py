@@ -1,4 +1,4 @@
-"""Hostile hosts: property tests of host parsing and of the request edge.
+"""Hostile hosts: property tests of host parsing and of the request edge (custom domains too).
 
 Every input either parses or raises one of the documented exceptions (``MalformedHost``,
 ``UnknownHost``); ``account_number_from_url`` returns None or an ASCII ``dddd-dddd-dddd``;
@@ -20,6 +20,7 @@ from accounts.utils import account_number_from_url
 from tenancy.cache import tenant_cache
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, normalize_host, parse_host, tenant_host
 from tests.conftest import host_client
+from tests.domain_support import bucket_keys, verified_domain
 
 ACCOUNT_RE = re.compile(r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$")
 EXAMPLES = settings(max_examples=300, deadline=None,
@@ -143,3 +144,60 @@ def test_same_unknown_number_hits_the_database_once(platform) -> None:  # type: 
     assert account_queries() == 0  # the second is served from the cached miss
     tenant_cache.clear_local()  # another process: level 1 empty, level 2 still has the miss
     assert account_queries() == 0
+
+
+CUSTOM = "shop.fuzz-corp.test"
+domain_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+custom_hosts = st.one_of(
+    st.lists(domain_label, min_size=2, max_size=5).map(".".join),
+    st.builds(lambda case, dot, port: "".join(c.upper() if u else c
+                                              for c, u in zip(CUSTOM, case, strict=True)) + dot + port,
+              st.lists(st.booleans(), min_size=len(CUSTOM), max_size=len(CUSTOM)),
+              st.sampled_from(["", "."]), st.sampled_from(["", ":80", ":8443", ":x", ":99999999"])),
+    st.builds(lambda head, tail: f"{head}{CUSTOM}{tail}", st.sampled_from(["", "x", "x.", ".", "-"]),
+              st.sampled_from(["", ".evil.test", "x", "..", "\n", " "])),
+    hosts,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(custom_hosts)
+def test_custom_domain_hosts_never_500_and_only_the_verified_one_is_served(tenant_a, raw: str) -> None:  # type: ignore[no-untyped-def]
+    verified_domain(tenant_a.admin, CUSTOM)
+    try:
+        response = host_client(raw).get("/")
+    except UnicodeEncodeError:
+        return
+    assert response.status_code < 500, (raw, response.status_code)
+    try:
+        served = normalize_host(raw) == CUSTOM
+    except MalformedHost:
+        served = False
+    assert (response.status_code == 200) == served, (raw, response.status_code)
+    if served:
+        assert response.wsgi_request.account == tenant_a.account
+
+
+@pytest.mark.django_db
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.lists(domain_label, min_size=2, max_size=4).map(".".join), min_size=20, max_size=40,
+                unique=True))
+def test_unknown_custom_hosts_stay_bounded_in_both_cache_levels(names: list[str]) -> None:
+    import domains.hostnames
+
+    l1 = tenant_cache.l1
+    old, old_buckets = l1.maxsize, domains.hostnames.BUCKETS
+    l1.maxsize, domains.hostnames.BUCKETS = 8, 4
+    try:
+        for name in names:
+            assert host_client(name).get("/").status_code in (400, 404)
+            assert len(l1) <= l1.maxsize
+        keys = bucket_keys()
+        assert len({k.rsplit(":", 1)[-1] for k in keys}) <= 4  # level 2: one key per bucket
+        assert not any(name in k for k in keys for name in names)
+    finally:
+        l1.maxsize, domains.hostnames.BUCKETS = old, old_buckets
+        tenant_cache.clear_local()

@@ -22,7 +22,9 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Account, AccountContact, UserProfile
+from domains.models import Domain
 from tests.conftest import host_client
+from tests.domain_support import verified_domain
 from workspaces.models import Workspace
 
 try:  # the API keys model may not exist on every branch
@@ -54,6 +56,7 @@ def all_patterns() -> list[tuple[str, str]]:
 def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
     text = f"{route} {name}".lower()
     for keys, kind in (
+        (("domain",), "domain"),  # before "workspace": console/domains/<pk>/workspace/
         (("apikey", "api-key", "api_key"), "apikey"),
         (("workspace",), "workspace"),
         (("contact",), "contact"),
@@ -110,6 +113,7 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "workspace": list(Workspace.objects.filter(account=acc).values_list("pk", flat=True)),
         "apikey": (list(ApiKey.objects.filter(account=acc).values_list("pk", flat=True))
                    if ApiKey is not None else []),
+        "domain": list(Domain.objects.filter(account=acc).values_list("pk", flat=True)),
         "content_type": [ContentType.objects.get_for_model(Workspace).pk],
     }
     return ids
@@ -124,6 +128,9 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
             "pk", "username", "email", "password", "is_active", "is_staff", "is_superuser")),
         "contacts": list(AccountContact.objects.filter(account=account).order_by("pk").values_list()),
         "workspaces": list(Workspace.objects.filter(account=account).order_by("pk").values_list()),
+        "domains": list(Domain.objects.filter(account=account).order_by("pk").values_list(
+            "pk", "hostname", "status", "token", "workspace_id", "is_canonical", "verified_at",
+            "last_checked_at", "failing_since")),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -137,6 +144,7 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     for t, tag in ((tenant_a, "alphaspace"), (tenant_b, "zqbravospace")):
         Workspace.objects.create(user_profile=t.admin, name=tag)
         Workspace.objects.create(user_profile=t.member, name=f"{tag}-two")
+        verified_domain(t.admin, f"{tag}.custom-{tag}.test")
     keys = {}
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
@@ -150,6 +158,8 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
         markers += [p.user.username, p.user.email]
     markers += list(AccountContact.objects.filter(account=b.account).values_list("email", flat=True))
     markers += list(Workspace.objects.filter(account=b.account).values_list("name", flat=True))
+    for hostname, token in Domain.objects.filter(account=b.account).values_list("hostname", "token"):
+        markers += [hostname, token]
     return sorted({m for m in markers if m})
 
 
@@ -157,14 +167,19 @@ def test_every_pattern_is_walked() -> None:
     routes = [r for r, _ in all_patterns()]
     assert any("console/members/" in r for r in routes)
     assert any(r.startswith("admin/") for r in routes)
+    assert any(r.startswith("console/domains/") for r in routes)
+    assert any(r.startswith("api/v1/") and "domains" in r for r in routes)
     assert len(routes) > 30
 
 
-def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, settings) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("served_on", ["number host", "custom domain"])
+def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, served_on, settings) -> None:  # type: ignore[no-untyped-def]
     # B's key fails on every API path here: without this, the failure limit would answer 429
     # before the authentication is even tried (tests/test_api_key_failures.py covers that).
     settings.API_AUTH_FAILURE_LIMIT = 1_000_000
     a, b, keys = world
+    host = a.host if served_on == "number host" else Domain.objects.get(account=a.account).hostname
+    assert host_client(host).get("/").wsgi_request.account == a.account
     ids = _b_ids(b)
     markers = _b_markers(b)
     assert "zqbravospace" in markers and "Bravo Corp" in markers
@@ -172,13 +187,13 @@ def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, settings) -> None:  
     assert len(paths) > 50
 
     readers = {
-        "anonymous": host_client(a.host),
-        "A member": host_client(a.host, a.member.user),
-        "A admin": host_client(a.host, a.admin.user),
+        "anonymous": host_client(host),
+        "A member": host_client(host, a.member.user),
+        "A admin": host_client(host, a.admin.user),
     }
     attackers = {
-        "B member": host_client(a.host, b.member.user),
-        "B admin": host_client(a.host, b.admin.user),
+        "B member": host_client(host, b.member.user),
+        "B admin": host_client(host, b.admin.user),
     }
     before = _snapshot(a.account)
     leaks, errors, requests = [], [], 0
@@ -198,7 +213,7 @@ def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, settings) -> None:  
             check(who, "GET", path, client.get(path))
             requests += 1
         if is_api and "a" in keys:
-            resp = host_client(a.host).get(path, HTTP_AUTHORIZATION=f"Token {keys['a']}")
+            resp = host_client(host).get(path, HTTP_AUTHORIZATION=f"Token {keys['a']}")
             check("A admin key", "GET", path, resp)
             requests += 1
         for who, client in attackers.items():
@@ -207,7 +222,7 @@ def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, settings) -> None:  
                                                        "email": "x@evil.test", "post": "yes"}))
             requests += 2
         if is_api and "b" in keys:
-            bk = host_client(a.host)
+            bk = host_client(host)
             for method in ("get", "post", "patch", "delete"):
                 resp = getattr(bk, method)(path, data={"name": "hacked"} if method != "get" else None,
                                            content_type="application/json",

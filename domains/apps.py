@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DomainsConfig(AppConfig):
+    name = "domains"
+    verbose_name = "Custom domains"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401

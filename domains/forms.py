@@ -1,0 +1,36 @@
+"""Add a custom domain from the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from workspaces.models import Workspace
+
+from .hostnames import normalize_custom_domain
+from .models import Domain
+
+
+class WorkspaceChoiceForm(forms.Form):
+    """The workspace a domain serves: one of the account's, or none (the account's home)."""
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.none(), required=False,
+                                       empty_label="(the account's home page)")
+
+    def __init__(self, *args: Any, account_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["workspace"].queryset = (  # type: ignore[attr-defined]
+            Workspace.objects.filter(account_id=account_id).order_by("name")
+        )
+
+
+class DomainForm(WorkspaceChoiceForm):
+    hostname = forms.CharField(max_length=260, label="Domain", help_text="e.g. app.example.com")
+    field_order = ["hostname", "workspace"]
+
+    def clean_hostname(self) -> str:
+        host = normalize_custom_domain(self.cleaned_data["hostname"])
+        if Domain.objects.filter(hostname__iexact=host).exists():
+            raise forms.ValidationError("This domain is already registered on the platform.")
+        return host

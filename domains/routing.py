@@ -1,0 +1,78 @@
+"""Custom domain -> account (and workspace) through the two-level cache, 0 queries when warm.
+
+Routing entries are cached per *bucket* of hostnames (``hostnames.bucket_of``), never per
+requested host: any host a client sends lands in one of ``BUCKETS`` keys, so unknown hosts
+cannot grow the shared cache (level 2) however many distinct names arrive, and repeated
+unknown names cost no query while their bucket is cached. :mod:`domains.signals`
+invalidates a bucket whenever a domain in it (or the workspace it serves) changes.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tenancy.cache import tenant_cache
+from tenancy.hosts import MalformedHost, normalize_host
+
+from .hostnames import bucket_of
+from .models import Domain
+
+
+class DomainRoute(NamedTuple):
+    """What the middleware needs of one domain."""
+
+    account_id: int
+    workspace: str | None
+    verified: bool
+
+
+class CanonicalDomain(NamedTuple):
+    """The account's canonical verified domain and the workspace it serves (None: home)."""
+
+    hostname: str
+    workspace: str | None
+
+
+def bucket_key(bucket: int) -> str:
+    return f"domains:bucket:{int(bucket)}"
+
+
+def canonical_key(account_id: int) -> str:
+    return f"domains:canonical:account:{int(account_id)}"
+
+
+def _load_bucket(bucket: int) -> dict[str, DomainRoute]:
+    rows = Domain.objects.filter(bucket=bucket).values_list(
+        "hostname", "account_id", "workspace__name", "status"
+    )
+    return {host: DomainRoute(account, ws, status == Domain.VERIFIED) for host, account, ws, status in rows}
+
+
+def get_domain_route(host: str, invalidate: bool = False) -> DomainRoute | None:
+    """The route of a normalised host registered as a custom domain (any status), or None."""
+    bucket = bucket_of(host)
+    routes = tenant_cache.get_or_load(bucket_key(bucket), lambda: _load_bucket(bucket),
+                                      invalidate=invalidate)
+    return routes.get(host)
+
+
+def is_verified_host(host: str) -> bool:
+    """True when ``host`` is a verified custom domain (the ``ALLOWED_HOSTS`` predicate)."""
+    try:
+        host = normalize_host(host)
+    except MalformedHost:
+        return False
+    route = get_domain_route(host)
+    return route is not None and route.verified
+
+
+def get_canonical_domain(account_id: int, invalidate: bool = False) -> CanonicalDomain | None:
+    """The account's canonical domain while it is verified, else None."""
+    def load() -> CanonicalDomain | None:
+        row = (
+            Domain.objects.filter(account_id=account_id, is_canonical=True, status=Domain.VERIFIED)
+            .values_list("hostname", "workspace__name").first()
+        )
+        return CanonicalDomain(*row) if row else None
+
+    return tenant_cache.get_or_load(canonical_key(account_id), load, invalidate=invalidate)

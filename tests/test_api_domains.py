@@ -1,0 +1,89 @@
+"""/api/v1/domains/: add (with the DNS records to create), verify, workspace, canonical,
+remove; 409 for a name another account holds; admins write, members read; per tenant."""
+
+from __future__ import annotations
+
+import pytest
+
+from domains.models import Domain
+from tests.conftest import host_client
+from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from workspaces.models import Workspace
+
+from .api_support import api_for, assert_error
+
+pytestmark = pytest.mark.django_db
+HOST = "shop.alpha-corp.test"
+
+
+def test_add_verify_serve_canonical_remove(tenant_a, dns_zone, settings):  # type: ignore[no-untyped-def]  # noqa: F811
+    settings.CUSTOM_DOMAIN_TARGET = "edge.platform.test"
+    api = api_for(tenant_a.admin)
+    resp = api.post("domains/", {"hostname": "Shop.Alpha-Corp.test."})
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert body["hostname"] == HOST and body["status"] == "pending" and body["workspace"] is None
+    assert body["dns_records"] == [
+        {"type": "CNAME", "name": HOST, "value": "edge.platform.test"},
+        {"type": "TXT", "name": f"_smarter-challenge.{HOST}", "value": body["token"]},
+    ]
+    pk = body["id"]
+    assert api.post(f"domains/{pk}/verify/").json()["status"] == "pending"
+    dns_zone.set(f"_smarter-challenge.{HOST}", "TXT", body["token"])
+    verified = api.post(f"domains/{pk}/verify/").json()
+    assert verified["status"] == "verified" and verified["verified_at"]
+    assert host_client(HOST).get("/").status_code == 200
+
+    Workspace.objects.create(user_profile=tenant_a.admin, name="store", is_public=True)
+    assert api.patch(f"domains/{pk}/", {"workspace": "store"}).json()["workspace"] == "store"
+    assert host_client(HOST).get("/").wsgi_request.workspace.name == "store"
+    assert api.patch(f"domains/{pk}/", {"hostname": "other.test"}).json()["hostname"] == HOST  # read-only
+
+    assert api.post(f"domains/{pk}/canonical/", {"canonical": True}).json()["is_canonical"] is True
+    resp = host_client(tenant_a.workspace_host("store")).get("/")
+    assert resp.status_code == 302 and resp["Location"] == f"http://{HOST}/"
+    assert api.get("domains/").json()["results"][0]["is_canonical"] is True  # the API is not redirected
+    assert api.post(f"domains/{pk}/canonical/", {"canonical": False}).json()["is_canonical"] is False
+
+    assert api.delete(f"domains/{pk}/").status_code == 204
+    assert not Domain.objects.exists()
+    assert host_client(HOST).get("/").status_code == 400
+
+
+def test_claimed_name_is_a_conflict_for_another_account(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    assert api_for(tenant_a.admin).post("domains/", {"hostname": HOST}).status_code == 201
+    error = assert_error(api_for(tenant_b.admin).post("domains/", {"hostname": HOST.upper()}), 409)
+    assert "hostname" in error["fields"]
+    assert Domain.objects.get().account_id == tenant_a.account.pk
+
+
+@pytest.mark.parametrize("hostname", ["", "localhost", "x.alpha.api.localhost", "a_b.test", "1.2.3.4",
+                                      "app.test:443", 12, None])
+def test_bad_names_are_400(tenant_a, hostname):  # type: ignore[no-untyped-def]
+    error = assert_error(api_for(tenant_a.admin).post("domains/", {"hostname": hostname}), 400)
+    assert "hostname" in error["fields"]
+
+
+def test_canonical_needs_a_verified_domain(tenant_a):  # type: ignore[no-untyped-def]
+    api = api_for(tenant_a.admin)
+    pk = api.post("domains/", {"hostname": HOST}).json()["id"]
+    assert_error(api.post(f"domains/{pk}/canonical/", {"canonical": True}), 409)
+    assert_error(api.post(f"domains/{pk}/canonical/", {"canonical": "yes"}), 400)
+
+
+def test_members_read_admins_write_other_tenants_see_nothing(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+    pk = api_for(tenant_a.admin).post("domains/", {"hostname": HOST}).json()["id"]
+    member = api_for(tenant_a.member)
+    assert member.get("domains/").json()["count"] == 1
+    assert_error(member.post("domains/", {"hostname": "x.alpha-corp.test"}), 403)
+    assert_error(member.post(f"domains/{pk}/verify/"), 403)
+    assert_error(member.delete(f"domains/{pk}/"), 403)
+    other = api_for(tenant_b.admin)
+    assert other.get("domains/").json()["count"] == 0
+    for resp in (other.get(f"domains/{pk}/"), other.delete(f"domains/{pk}/"),
+                 other.post(f"domains/{pk}/verify/"), other.patch(f"domains/{pk}/", {"workspace": None})):
+        assert_error(resp, 404)
+    theirs = Workspace.objects.create(user_profile=tenant_b.admin, name="theirs")
+    error = assert_error(api_for(tenant_a.admin).patch(f"domains/{pk}/", {"workspace": theirs.name}), 400)
+    assert "workspace" in error["fields"]
+    assert Domain.objects.filter(pk=pk, workspace=None).exists()
