@@ -11,6 +11,7 @@ router.register("contacts", views.ContactViewSet, basename="api-contact")
 router.register("users", views.UserProfileViewSet, basename="api-user")
 router.register("workspaces", views.WorkspaceViewSet, basename="api-workspace")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("invitations", views.InvitationViewSet, basename="api-invitation")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Account, AccountContact, UserProfile
+from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
 from tests.conftest import host_client
 from workspaces.models import Workspace
 
@@ -32,7 +32,9 @@ except ImportError:  # pragma: no cover
 
 ID_PARAMS = {"pk", "id", "object_id"}
 # A parameter name or regex group this file knows how to fill, beside the id ones.
-FIXED_PARAMS = {"app_label": "accounts", "url": ""}
+FIXED_PARAMS = {"app_label": "accounts", "url": "", "key": "x", "uidb36": "1"}
+# Emailed tokens: filled with B's live tokens (invitation, hand-off), which must not work on A's host.
+TOKEN_PARAMS = {"token"}
 PARAM_RE = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>(?:[^()]|\([^()]*\))*\)")
 
 
@@ -56,6 +58,7 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
     for keys, kind in (
         (("apikey", "api-key", "api_key"), "apikey"),
         (("workspace",), "workspace"),
+        (("invitation",), "invitation"),
         (("contact",), "contact"),
         (("member", "userprofile"), "profile"),
         (("auth_user", "api-user", "users"), "user+profile"),
@@ -65,24 +68,28 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
             if kind == "user+profile":
                 return sorted(set(ids["user"]) | set(ids["profile"]))
             return ids[kind]
-    return sorted({i for v in ids.values() for i in v})
+    return sorted({i for k, v in ids.items() if k != "token" for i in v})
 
 
 def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
     """Concrete paths for one pattern; raises a clear AssertionError for an unknown parameter."""
     params = [m.group("name") or m.group("rname") for m in PARAM_RE.finditer(route)]
     unknown = [p for p in params if p not in ID_PARAMS and p not in FIXED_PARAMS
-               and p != "content_type_id"]
+               and p not in TOKEN_PARAMS and p != "content_type_id"]
     assert not unknown, (
         f"test_isolation cannot fill parameter(s) {unknown} of URL pattern {route!r} ({name}); "
         "teach tests/test_isolation.py how to fill them so the URL stays covered")
     values: list[int | str] = _kind_ids(route, name, ids) if any(p in ID_PARAMS for p in params) else [0]
+    if any(p in TOKEN_PARAMS for p in params):
+        values = list(ids.get("token", [])) or ["x"]
     paths = []
     for value in values:
         def fill(m: re.Match[str], value: int | str = value) -> str:
             p = m.group("name") or m.group("rname")
             if p in FIXED_PARAMS:
                 return FIXED_PARAMS[p]
+            if p in TOKEN_PARAMS:
+                return str(value)
             if p == "content_type_id":
                 return str(ids["content_type"][0]) if ids["content_type"] else "1"
             return str(value)
@@ -111,6 +118,8 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "apikey": (list(ApiKey.objects.filter(account=acc).values_list("pk", flat=True))
                    if ApiKey is not None else []),
         "content_type": [ContentType.objects.get_for_model(Workspace).pk],
+        "invitation": list(Invitation.objects.filter(account=acc).values_list("pk", flat=True)),
+        "token": list(getattr(b, "tokens", [])),
     }
     return ids
 
@@ -124,6 +133,7 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
             "pk", "username", "email", "password", "is_active", "is_staff", "is_superuser")),
         "contacts": list(AccountContact.objects.filter(account=account).order_by("pk").values_list()),
         "workspaces": list(Workspace.objects.filter(account=account).order_by("pk").values_list()),
+        "invitations": list(Invitation.objects.filter(account=account).order_by("pk").values_list()),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -137,6 +147,10 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     for t, tag in ((tenant_a, "alphaspace"), (tenant_b, "zqbravospace")):
         Workspace.objects.create(user_profile=t.admin, name=tag)
         Workspace.objects.create(user_profile=t.member, name=f"{tag}-two")
+    # B's live emailed tokens: on A's host they must lead nowhere (404), and change nothing.
+    _, invite = Invitation.issue(tenant_b.account, "invitee@bravo.test", "admin", tenant_b.admin)
+    handoff = HandoffToken.issue(tenant_b.admin.user, tenant_b.account, tenant_b.host)
+    tenant_b.tokens = [invite, handoff]
     keys = {}
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
@@ -150,6 +164,7 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
         markers += [p.user.username, p.user.email]
     markers += list(AccountContact.objects.filter(account=b.account).values_list("email", flat=True))
     markers += list(Workspace.objects.filter(account=b.account).values_list("name", flat=True))
+    markers += list(Invitation.objects.filter(account=b.account).values_list("email", flat=True))
     return sorted({m for m in markers if m})
 
 
