@@ -58,7 +58,10 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         """Every way in (password, reset, invitation, hand-off) ends here: strangers to this
-        host's account are refused."""
+        host's account are refused. A sign-up on the bare domain goes on to its mandatory
+        email verification, which ends in the hand-off instead of a sign-in here."""
+        if kwargs.get("signup") and is_platform_host(request):
+            return super().pre_login(request, user, **kwargs)
         if user.is_active and not may_sign_in(user, getattr(request, "account", None)):
             from allauth.account.internal.stagekit import clear_login
 

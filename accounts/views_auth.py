@@ -36,13 +36,16 @@ class PlatformSignupView(SignupView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
-        self.user, response = form.try_save(self.request)
-        if response:
-            return response
-        remember_signup(self.request, self.user)
+        mandatory = EmailVerificationMethod.MANDATORY
         try:
-            return complete_signup(self.request, user=self.user,
-                                   email_verification=EmailVerificationMethod.MANDATORY)
+            if form.account_already_exists:
+                # The same answer as for a new address; allauth mails the owner instead.
+                return perform_login(self.request, Login(
+                    user=None, email=form.cleaned_data["email"], signup=True,
+                    email_verification=mandatory))
+            self.user = form.save(self.request)
+            remember_signup(self.request, self.user)
+            return complete_signup(self.request, user=self.user, email_verification=mandatory)
         except ImmediateHttpResponse as exc:
             return exc.response
 

@@ -273,7 +273,10 @@ ACCOUNT_ADAPTER = "accounts.adapter.TenantAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms_signup.CompanySignupForm"
-ACCOUNT_FORMS = {"reset_password": "accounts.forms_reset.TenantResetPasswordForm"}
+ACCOUNT_FORMS = {
+    "reset_password": "accounts.forms_allauth.TenantResetPasswordForm",
+    "signup": "accounts.forms_allauth.TenantSignupForm",
+}
 # Existing members may have no verified address: verification is mandatory for sign-up only
 # (accounts.views_signup passes it), optional at sign-in.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
