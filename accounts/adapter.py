@@ -72,6 +72,21 @@ class TenantAccountAdapter(DefaultAccountAdapter):
             }, status=403)
         return super().pre_login(request, user, **kwargs)
 
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """A sign-in within the re-authentication timeout counts as recent: a member made to
+        set up MFA right after signing in is not asked for their password twice."""
+        required = super().is_reauthentication_required(app=app, **kwargs)
+        if not required or app != "allauth.mfa":
+            return required
+        import time
+
+        from allauth.account import app_settings
+        from allauth.account.internal.flows.login import get_authentication_records
+
+        request = self.request
+        records = get_authentication_records(request, request.user) if request is not None else []
+        return not (records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT)
+
     # --- sign-up ------------------------------------------------------------------------
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return bool(settings.SIGNUP_OPEN) and is_platform_host(request)
