@@ -111,7 +111,8 @@ def test_b_invited_member_sets_a_password_and_sees_the_workspaces(transactional_
         assert page.get_by_role("link", name="team").first.is_visible()
         assert "dave@alpha.test" in page.locator("header").inner_text()
         _shot(page, "invitation-accepted")
-    assert UserProfile.objects.get(account=tenant_a.account, user__username="dave@alpha.test").role == "member"
+    dave = UserProfile.objects.get(account=tenant_a.account, user__username="dave@alpha.test")
+    assert dave.role == "member"
     assert Invitation.objects.get(email="dave@alpha.test").status == "accepted"
 
 

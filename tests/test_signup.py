@@ -193,3 +193,25 @@ def test_email_url_rejects_other_schemes():
     for bad in ("http://mail.example.com", "smtp://", "mailto:x@y"):
         with pytest.raises(ImproperlyConfigured):
             email_settings(bad)
+
+
+def test_demo_prints_where_signup_and_find_my_accounts_are(db, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    text = out.getvalue()
+    assert f"http://localhost:{settings.PORT}/accounts/signup/" in text
+    assert f"http://localhost:{settings.PORT}/accounts/find/" in text
+
+
+def test_app_json_declares_the_email_and_signup_settings():
+    import json
+    from pathlib import Path
+
+    env = json.loads((Path(__file__).resolve().parent.parent / "app.json").read_text())["env"]
+    for name in ("EMAIL_URL", "DEFAULT_FROM_EMAIL", "SIGNUP_OPEN"):
+        assert name in env and env[name]["description"]
