@@ -108,8 +108,13 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
     # --- mail ---------------------------------------------------------------------------
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        request = self.request
-        emails.send_mail(template_prefix, email, {"email": email, **context}, request)
+        context = {"email": email, **context}
+        user = context.get("user")
+        if template_prefix.endswith("_signup") and user is not None:
+            from .handoff import signup_account
+
+            context.setdefault("account", signup_account(user))  # the new account, not ours
+        emails.send_mail(template_prefix, email, context, self.request)
 
     def format_email_subject(self, subject: str) -> str:
         return subject  # accounts.emails prefixes the account's name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
@@ -22,6 +23,8 @@ class TenantAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_member": "This account does not have a member with these credentials.",
+        "mfa": "This user signs in with two-factor authentication: use the sign-in page "
+               "(/login/?next=/admin/).",
     }
 
     def clean(self) -> dict[str, Any]:
@@ -36,6 +39,8 @@ class TenantAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not may_sign_in(user, getattr(self.request, "account", None)):
             raise forms.ValidationError(self.error_messages["not_member"], code="not_member")
+        if is_mfa_enabled(user):  # this form has no second step: allauth's sign-in has
+            raise forms.ValidationError(self.error_messages["mfa"], code="mfa")
 
 
 class TenantAdminAuthenticationForm(TenantAuthenticationForm):

@@ -93,3 +93,14 @@ def test_wrong_codes_are_rate_limited(tenant_a, settings):
     assert client.post("/accounts/2fa/authenticate/",
                        {"code": pyotp.TOTP(secret).now()}).status_code == 429
     assert not client.get("/").wsgi_request.user.is_authenticated
+
+
+def test_the_admin_sign_in_cannot_skip_the_second_factor(tenant_a):
+    user = tenant_a.admin.user
+    TOTP.activate(user, generate_totp_secret())
+    client = host_client(tenant_a.host)
+    response = client.post("/admin/login/?next=/admin/", {"username": user.username, "password": PASSWORD,
+                                                          "next": "/admin/"})
+    assert response.status_code == 200 and "two-factor" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert _sign_in(client, user)["Location"] == "/accounts/2fa/authenticate/"

@@ -66,7 +66,8 @@ def test_signup_verification_and_handoff(platform):
     # Not signed in anywhere before verification.
     assert not client.get("/").wsgi_request.user.is_authenticated
     message = last_mail("zoe@zeta.test")
-    assert_mail_is_complete(message, "Platform", PLATFORM)
+    assert_mail_is_complete(message, "Zeta Widgets", tenant_host(account.account_number))
+    assert message.subject.startswith("[Zeta Widgets] ")
 
     response = _verify(client, "zoe@zeta.test")
     assert response.status_code == 302
