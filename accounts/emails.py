@@ -6,6 +6,7 @@ To send from a background task later, only the last line of ``send_mail`` change
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -23,14 +24,18 @@ def mail_context(request: HttpRequest | None, account: Any = None) -> dict[str, 
     host = request.get_host() if request is not None else settings.ROOT_DOMAIN
     if account is not None and request is not None and not getattr(account, "is_default_account", True):
         host = tenant_host(account.account_number)
-    return {"account": account, "mail_host": host.split(":")[0]}
+    host = host.split(":")[0]
+    name = account.company_name if account is not None else "Smarter"
+    # allauth's mail templates name ``current_site``: the account and its host.
+    return {"account": account, "mail_host": host,
+            "current_site": SimpleNamespace(name=name, domain=host)}
 
 
 def render_mail(template_prefix: str, to: str, context: dict[str, Any],
                 request: HttpRequest | None = None) -> EmailMultiAlternatives:
     """``<prefix>_subject.txt``, ``<prefix>_message.txt`` and ``<prefix>_message.html`` (or
     the text in ``emails/layout.html``), prefixed and signed with the account and host."""
-    ctx = {**mail_context(request, context.get("account")), **context}
+    ctx = {**context, **mail_context(request, context.get("account"))}
     account = ctx.get("account")
     subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", ctx, request).split())
     if account is not None and not subject.startswith("["):
