@@ -37,11 +37,14 @@ class PlatformSignupView(SignupView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         mandatory = EmailVerificationMethod.MANDATORY
+        email = form.cleaned_data["email"].strip().lower()
+        if not ratelimit.consume(self.request, action="signup_email", key=email):
+            return ratelimit.respond_429(self.request)  # per address, beside allauth's per IP
         try:
             if form.account_already_exists:
                 # The same answer as for a new address; allauth mails the owner instead.
                 return perform_login(self.request, Login(
-                    user=None, email=form.cleaned_data["email"], signup=True,
+                    user=None, email=email, signup=True,
                     email_verification=mandatory))
             self.user = form.save(self.request)
             remember_signup(self.request, self.user)

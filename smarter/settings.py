@@ -299,6 +299,7 @@ ACCOUNT_RATE_LIMITS = {
     "login": False,
     "login_failed": os.environ.get("MFA_RATE_LIMIT", "10/m/ip,5/300s/key"),
     "signup": os.environ.get("SIGNUP_RATE_LIMIT", "10/h/ip"),
+    "signup_email": os.environ.get("SIGNUP_EMAIL_RATE_LIMIT", "3/h/key"),
     "reset_password": os.environ.get("RESET_RATE_LIMIT", "20/m/ip,5/h/key"),
     "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
     "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),

@@ -157,6 +157,15 @@ def test_signup_is_rate_limited(platform, settings):
     assert not User.objects.filter(email="p9@zeta.test").exists()
 
 
+def test_signup_is_rate_limited_per_email_address(platform, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup_email": "1/h/key"}
+    assert _sign_up(host_client(PLATFORM)).status_code == 302
+    again = _sign_up(host_client(PLATFORM), dict(SIGNUP, company_name="Zeta Two"))
+    assert again.status_code == 429
+    assert _sign_up(host_client(PLATFORM), dict(SIGNUP, email="z2@zeta.test")).status_code == 302
+    assert len([m for m in mail.outbox if "zoe@zeta.test" in m.to]) == 1
+
+
 def test_session_cookie_domain_only_when_configured(platform, tenant_a, settings):
     client = host_client(tenant_a.host)
     response = client.post("/login/", {"login": tenant_a.member.user.username,
