@@ -138,6 +138,29 @@ def _sign_in(request: TenantRequest, user: Any) -> HttpResponse:
                                         email_verification=EmailVerificationMethod.NONE))
 
 
+def _new_or_passwordless_user(invitation: Invitation, existing: Any, data: dict[str, Any]) -> Any:
+    """Create the invited user (or give a password-less one a password) and join, at once."""
+    with transaction.atomic():
+        if existing is None:
+            user = get_user_model().objects.create_user(
+                username=invitation.email, email=invitation.email, password=data["password1"],
+                first_name=data["first_name"], last_name=data.get("last_name", ""))
+        else:
+            user = existing
+            user.set_password(data["password1"])
+            user.first_name = user.first_name or data["first_name"]
+            user.last_name = user.last_name or data.get("last_name", "")
+            user.save()
+        # The link reached this address: it is verified.
+        EmailAddress.objects.update_or_create(user=user, email=invitation.email,
+                                              defaults={"verified": True})
+        if not EmailAddress.objects.filter(user=user, primary=True).exists():
+            EmailAddress.objects.filter(user=user, email=invitation.email).update(primary=True)
+        if not service.join(invitation, user):
+            raise IntegrityError("invitation used meanwhile")
+    return user
+
+
 def accept(request: TenantRequest, token: str) -> HttpResponse:
     """Open an invitation: new people choose a password; existing users confirm with theirs;
     someone signed in as another address is refused."""
@@ -163,7 +186,7 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
                 return redirect("/")
             return _gone(request, invitation)
         return render(request, "accounts/invitation_accept.html", ctx)
-    if existing is not None:
+    if existing is not None and existing.has_usable_password():
         form: forms.Form = ExistingMemberForm(request.POST or None, request=request, user=existing)
         if request.method == "POST" and form.is_valid():
             if not service.join(invitation, existing):
@@ -172,20 +195,12 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         if is_rate_limited(form):
             return respond_429(request)
     else:
+        # A new person, or a user who never had a password: the link proves the address,
+        # as a password reset link would.
         form = NewMemberForm(request.POST or None, email=invitation.email)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    user = get_user_model().objects.create_user(
-                        username=invitation.email, email=invitation.email,
-                        password=data["password1"], first_name=data["first_name"],
-                        last_name=data.get("last_name", ""))
-                    # The link reached this address: it is verified.
-                    EmailAddress.objects.create(user=user, email=invitation.email,
-                                                verified=True, primary=True)
-                    if not service.join(invitation, user):
-                        raise IntegrityError("invitation used meanwhile")
+                user = _new_or_passwordless_user(invitation, existing, form.cleaned_data)
             except IntegrityError:
                 return _gone(request, invitation)
             return _sign_in(request, user)

@@ -217,3 +217,19 @@ def test_api_member_without_password_gets_the_mail_too(tenant_a, django_capture_
         response = api_for(tenant_a.admin).post("users/", {"email": "apinopw@alpha.test"})
     assert response.status_code == 201
     assert link_with(last_mail("apinopw@alpha.test"), "/accounts/password/reset/key/")
+
+
+def test_a_user_without_a_password_chooses_one_when_accepting(tenant_a, tenant_b):
+    user = tenant_b.member.user
+    user.set_unusable_password()
+    user.save()
+    _invite(tenant_a, user.email)
+    path = _accept_path(tenant_a, user.email)
+    client = host_client(tenant_a.host)
+    assert 'name="password1"' in client.get(path).content.decode()
+    response = client.post(path, {"first_name": "B", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert UserProfile.objects.filter(account=tenant_a.account, user=user).exists()
+    assert User.objects.filter(email__iexact=user.email).count() == 1
