@@ -7,8 +7,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
-from .forms import TenantAdminAuthenticationForm, is_rate_limited
+from .forms import TenantAdminAuthenticationForm
 from .permissions import is_account_admin
+from .ratelimit import is_rate_limited
 
 
 class TenantAdminSite(admin.AdminSite):

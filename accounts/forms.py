@@ -4,66 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 
-from smarter.client_ip import client_ip
-from tenancy.ratelimit import is_limited, record_failure
-
+from .membership import AmbiguousEmail, may_sign_in, user_for_email
 from .models import Account, AccountContact, UserProfile
-
-
-class LoginRateLimited(forms.ValidationError):
-    """Too many failed sign-ins for this account from this address."""
-
-
-def is_rate_limited(form: forms.Form) -> bool:
-    """Whether a sign-in form was refused because of the failure limit (answer 429)."""
-    return any(isinstance(e, LoginRateLimited) for e in form.non_field_errors().as_data())
+from .ratelimit import check_login_allowed, record_login_failure
 
 
 class TenantAuthenticationForm(AuthenticationForm):
-    """Sign-in that only admits active members of the host's account (or superusers).
-
-    Failed attempts are counted per account and client address; past
-    ``LOGIN_RATE_LIMIT`` in ``LOGIN_RATE_WINDOW`` seconds sign-in is refused.
-    """
+    """The Django admin's base sign-in: only active members of the host's account (or
+    superusers), counted against the one per-account, per-address failure limit."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_member": "This account does not have a member with these credentials.",
-        "rate_limited": "Too many failed attempts. Wait a few minutes and try again.",
+        "mfa": "This user signs in with two-factor authentication: use the sign-in page "
+               "(/login/?next=/admin/).",
     }
 
-    def _rate_key(self) -> str:
-        account = getattr(self.request, "account", None)
-        address = client_ip(self.request) if self.request is not None else "unknown"
-        return f"login:fail:{getattr(account, 'pk', 0)}:{address}"
-
     def clean(self) -> dict[str, Any]:
-        key = self._rate_key()
-        if is_limited(key, settings.LOGIN_RATE_LIMIT):
-            raise LoginRateLimited(self.error_messages["rate_limited"], code="rate_limited")
+        check_login_allowed(self.request)
         try:
             return super().clean()
         except forms.ValidationError:
-            record_failure(key, settings.LOGIN_RATE_WINDOW)
+            record_login_failure(self.request)
             raise
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if user.is_superuser:
-            return
-        account = getattr(self.request, "account", None)
-        ok = account is not None and UserProfile.objects.filter(
-            user=user, account=account, is_active=True
-        ).exists()
-        if not ok:
+        if not may_sign_in(user, getattr(self.request, "account", None)):
             raise forms.ValidationError(self.error_messages["not_member"], code="not_member")
+        if is_mfa_enabled(user):  # this form has no second step: allauth's sign-in has
+            raise forms.ValidationError(self.error_messages["mfa"], code="mfa")
 
 
 class TenantAdminAuthenticationForm(TenantAuthenticationForm):
@@ -91,7 +68,7 @@ class AccountDetailsForm(forms.ModelForm):
         model = Account
         fields = [
             "company_name", "phone_number", "address1", "address2", "city", "state",
-            "postal_code", "country", "language", "timezone", "currency",
+            "postal_code", "country", "language", "timezone", "currency", "require_mfa",
         ]
 
 
@@ -108,7 +85,7 @@ class AddMemberForm(forms.Form):
     role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER)
     password = forms.CharField(
         widget=forms.PasswordInput, required=False,
-        help_text="For a new user; leave empty to have them set it later.",
+        help_text="For a new user; leave empty to mail them a link to choose it.",
     )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
@@ -119,20 +96,14 @@ class AddMemberForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
     def _existing_user(self, email: str) -> Any:
-        """The user this email names: the one so named, else the only one with that email.
-
-        Raises ValidationError when several users share the email (never guess).
-        """
-        user_model = get_user_model()
-        user = user_model.objects.filter(username__iexact=email).order_by("pk").first()
-        if user is not None:
-            return user
-        matches = list(user_model.objects.filter(email__iexact=email).order_by("pk")[:2])
-        if len(matches) > 1:
+        """The user this email names (see ``user_for_email``); ValidationError when several
+        users share the email (never guess)."""
+        try:
+            return user_for_email(email)
+        except AmbiguousEmail:
             raise forms.ValidationError(
                 "Several users have this email address; ask a platform admin to add them."
-            )
-        return matches[0] if matches else None
+            ) from None
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -1,11 +1,9 @@
-"""Tenant sign-in and the account admin console (members, contacts, account details)."""
+"""The account admin console (members, contacts, account details); sign-in is allauth's."""
 
 from __future__ import annotations
 
 from django.apps import apps
 from django.contrib import messages
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, LogoutView
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,30 +16,11 @@ from .forms import (
     AddMemberForm,
     ContactForm,
     RoleForm,
-    TenantAuthenticationForm,
-    is_rate_limited,
 )
+from .invitations import send_welcome
 from .models import AccountContact, ApiKey, UserProfile
 from .models.ownership import MetaDataWithOwnershipModel
 from .permissions import account_admin_required
-
-
-class TenantLoginView(LoginView):
-    """Sign in on this tenant's host; 429 once the rate limit is hit."""
-
-    authentication_form = TenantAuthenticationForm
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = False
-
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_invalid(form)
-        if is_rate_limited(form):
-            response.status_code = 429
-        return response
-
-
-class TenantLogoutView(LogoutView):
-    template_name = "accounts/logged_out.html"
 
 
 @account_admin_required
@@ -75,7 +54,10 @@ def members(request: TenantRequest) -> HttpResponse:
         except IntegrityError:
             pass  # the form carries the error
         else:
-            messages.success(request, f"{profile.user.username} added.")
+            note = ""
+            if not profile.user.has_usable_password() and send_welcome(request, profile):
+                note = " We mailed them a link to choose their password."
+            messages.success(request, f"{profile.user.username} added.{note}")
             return redirect("members")
     return render(request, "accounts/members.html", {
         "members": _members(request).order_by("user__username"), "form": form,

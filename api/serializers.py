@@ -8,11 +8,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import Account, AccountContact, ApiKey, UserProfile
+from accounts.invitations import send_welcome
+from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
 from domains.models import Domain
 from workspaces.models import Workspace, validate_workspace_name
@@ -177,8 +178,13 @@ class UserProfileCreateSerializer(serializers.Serializer):
             else:
                 user.set_unusable_password()
             user.save()
-        return UserProfile.objects.create(user=user, account=self.context["account"],
-                                          role=validated_data["role"])
+        profile = UserProfile.objects.create(user=user, account=self.context["account"],
+                                             role=validated_data["role"])
+        request = self.context.get("request")
+        if created and not validated_data["password"] and request is not None:
+            # No admin flow may leave a member who can never sign in: mail a link.
+            transaction.on_commit(lambda: send_welcome(request._request, profile))
+        return profile
 
     def to_representation(self, instance: Any) -> Any:
         return UserProfileSerializer(instance, context=self.context).data
@@ -299,3 +305,17 @@ class DomainSerializer(StrictModelSerializer):
 
 class DomainCanonicalSerializer(serializers.Serializer):
     canonical = StrictBooleanField(help_text="true: the number host's pages redirect to this domain.")
+
+
+class InvitationSerializer(StrictModelSerializer):
+    status = serializers.CharField(read_only=True)
+    invited_by = serializers.CharField(source="invited_by.user.username", read_only=True, default=None,
+                                       allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "invited_by", "created_at", "sent_at", "expires_at",
+                  "accepted_at", "revoked_at"]
+        read_only_fields = ["id", "status", "invited_by", "created_at", "sent_at", "expires_at",
+                            "accepted_at", "revoked_at"]
+        extra_kwargs = {"email": {"max_length": 254}}

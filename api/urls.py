@@ -12,6 +12,7 @@ router.register("users", views.UserProfileViewSet, basename="api-user")
 router.register("workspaces", views.WorkspaceViewSet, basename="api-workspace")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("domains", views.DomainViewSet, basename="api-domain")
+router.register("invitations", views.InvitationViewSet, basename="api-invitation")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

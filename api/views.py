@@ -10,18 +10,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework import exceptions, generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import AccountContact, ApiKey, UserProfile
+from accounts import invitations
+from accounts.models import AccountContact, ApiKey, Invitation, UserProfile
 from domains.models import Domain
 from domains.verification import check_domain
 from domains.views import set_canonical
 from workspaces.models import Workspace
 
 from .errors import Conflict, error_body
-from .permissions import IsAccountAdminOrReadOnly, request_profile
+from .permissions import IsAccountAdminOrReadOnly, is_api_admin, request_profile
 from .serializers import (
     AccountSerializer,
     ApiKeyCreatedSerializer,
@@ -30,6 +31,7 @@ from .serializers import (
     ContactSerializer,
     DomainCanonicalSerializer,
     DomainSerializer,
+    InvitationSerializer,
     UserProfileCreateSerializer,
     UserProfileSerializer,
     WorkspaceSerializer,
@@ -288,6 +290,60 @@ class DomainViewSet(TenantMixin, viewsets.ModelViewSet):
             raise Conflict("Another change to the canonical domain happened at the same time.") from None
         domain.refresh_from_db()
         return Response(DomainSerializer(domain, context=self.get_serializer_context()).data)
+
+
+class IsAccountAdmin(IsAccountAdminOrReadOnly):
+    """Invitations carry addresses of people who are not members yet: admins only."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return super().has_permission(request, view) and is_api_admin(request)
+
+
+@extend_schema_view(
+    create=extend_schema(summary="Invite an address with a role; the invitation is mailed"),
+    destroy=extend_schema(summary="Revoke an invitation",
+                          responses={204: OpenApiResponse(description="Revoked")}),
+    resend=extend_schema(request=None, summary="Mail a new link (the old one stops working)"),
+)
+class InvitationViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Invitations of the account with their status (pending, accepted, expired, revoked)."""
+
+    queryset = Invitation.objects.none()  # the schema's path types; requests use get_queryset
+    serializer_class = InvitationSerializer
+    permission_classes = [IsAccountAdmin]
+
+    def get_queryset(self) -> QuerySet:
+        return (Invitation.objects.filter(account=self.request.account)
+                .select_related("invited_by__user").order_by("-created_at", "-id"))
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        try:
+            serializer.instance = invitations.invite(
+                self.request._request, self.request.account, data["email"],
+                data.get("role", UserProfile.ROLE_MEMBER), request_profile(self.request))
+        except invitations.SendLimited:
+            raise exceptions.Throttled() from None
+        except invitations.InvitationRefused as exc:
+            raise Conflict(str(exc), {"email": [str(exc)]}) from None
+
+    def perform_destroy(self, instance: Invitation) -> None:
+        try:
+            invitations.revoke(instance)
+        except invitations.InvitationRefused as exc:
+            raise Conflict(str(exc)) from None
+
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Any, pk: Any = None) -> Response:
+        invitation = self.get_object()
+        try:
+            invitations.resend(request._request, invitation)
+        except invitations.SendLimited:
+            raise exceptions.Throttled() from None
+        except invitations.InvitationRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(InvitationSerializer(invitation).data)
 
 
 @csrf_exempt

@@ -126,6 +126,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's assets served from here, not a CDN
     "csp",
     "api",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +144,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "middleware.mfa.RequireMfaMiddleware",
+    "middleware.ratelimit.RateLimitedFormMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -160,6 +166,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenancy.context_processors.tenant",
+                "accounts.context_processors.front_door",
             ],
         },
     },
@@ -335,9 +342,85 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-LOGIN_URL = "login"
+LOGIN_URL = "login"  # /login/ (allauth's sign-in, also at /accounts/login/)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- the front door: django-allauth (sign-in, sign-up, verification, reset, MFA)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapter.TenantAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms_signup.CompanySignupForm"
+ACCOUNT_FORMS = {
+    "reset_password": "accounts.forms_allauth.TenantResetPasswordForm",
+    "signup": "accounts.forms_allauth.TenantSignupForm",
+}
+# Existing members may have no verified address: verification is mandatory for sign-up only
+# (accounts.views_signup passes it), optional at sign-in.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False  # sign-up moves to the tenant host by hand-off
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
+# Sign-up is open on the bare domain unless an operator closes it.
+SIGNUP_OPEN = _env_bool("SIGNUP_OPEN", True)
+INVITATION_EXPIRY_DAYS = int(os.environ.get("INVITATION_EXPIRY_DAYS", "7"))
+HANDOFF_TTL = min(int(os.environ.get("HANDOFF_TTL", "60")), 60)  # seconds, at most 60
+# Password sign-in failures are counted by accounts.ratelimit (LOGIN_RATE_LIMIT per account
+# and address, one limiter for every sign-in path); allauth's "login_failed" still limits
+# MFA codes per user. Every limit answers 429.
+ACCOUNT_RATE_LIMITS = {
+    "login": False,
+    "login_failed": os.environ.get("MFA_RATE_LIMIT", "10/m/ip,5/300s/key"),
+    "signup": os.environ.get("SIGNUP_RATE_LIMIT", "10/h/ip"),
+    "signup_email": os.environ.get("SIGNUP_EMAIL_RATE_LIMIT", "3/h/key"),
+    "reset_password": os.environ.get("RESET_RATE_LIMIT", "20/m/ip,5/h/key"),
+    "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
+    "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
+
+# --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+
+
+def email_settings(url: str) -> dict:
+    """SMTP settings from ``smtp://user:pass@host:587`` (STARTTLS with ``?tls=1``) or
+    ``smtps://user:pass@host:465`` (implicit TLS). User and password are URL-decoded."""
+    from urllib.parse import parse_qs, unquote
+
+    parts = urlparse(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL must be smtp://[user:pass@]host[:port] or smtps://…")
+    query = parse_qs(parts.query)
+    ssl = parts.scheme == "smtps"
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if ssl else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_USE_TLS": not ssl and query.get("tls", ["0"])[0].lower() in {"1", "true", "yes"},
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
+if EMAIL_URL:
+    globals().update(email_settings(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Smarter <noreply@{ROOT_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -137,7 +137,7 @@ class Browser:
         origin = f"https://{self.host}"
         return self.request(
             "POST", "/login/",
-            body=urlencode({"username": username, "password": password,
+            body=urlencode({"login": username, "password": password,
                             "csrfmiddlewaretoken": match.group(1), "next": "/console/"}).encode(),
             **{"Content-Type": "application/x-www-form-urlencoded", "Origin": origin,
                "Referer": f"{origin}/login/"},

@@ -175,4 +175,4 @@ def test_admin_login_shares_the_login_rate_limit(tenant_a, settings, limit):
     assert "Too many failed attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # The tenant login page counts the same failures.
-    assert client.post("/login/", good).status_code == 429
+    assert client.post("/login/", {"login": good["username"], "password": PASSWORD}).status_code == 429

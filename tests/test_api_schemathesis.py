@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.models import AccountContact
+from accounts.models import AccountContact, Invitation
 from domains.models import Domain
 from smarter.wsgi import application
 from tenancy.cache import tenant_cache
@@ -74,7 +74,11 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings, dn
     other_key, _ = make_key(tenant_a.member, name="member key")
     workspace = Workspace.objects.create(user_profile=tenant_a.admin, name="team")
     contact = AccountContact.objects.filter(account=tenant_a.account, is_primary=False).first()
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "send_invitation": False}
+    invitation, _ = Invitation.issue(tenant_a.account, "fuzz@alpha.test", "member")
     existing = {
+        "/api/v1/invitations/{id}/": invitation.pk,
+        "/api/v1/invitations/{id}/resend/": invitation.pk,
         "/api/v1/contacts/{id}/": contact.pk,
         "/api/v1/users/{id}/": tenant_a.member.pk,
         "/api/v1/workspaces/{id}/": workspace.pk,
@@ -105,7 +109,7 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings, dn
                 _fuzz(st.one_of(strategies), checks, str(mode), base_url, auth, stats, failures)
 
     print(f"schemathesis: {stats}")  # noqa: T201 - shown with -s / on failure
-    assert stats["operations"] == 29
+    assert stats["operations"] == 34
     assert stats["examples"] >= stats["operations"] * 2 * 5
     assert not [s for s in stats["statuses"] if s >= 500]
     assert failures == [], "\n\n".join(failures)

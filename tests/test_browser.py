@@ -96,7 +96,7 @@ def _add_member_flow(page: Any, base: str, username: str, company: str, shot: Pa
     page.goto(f"{base}/")
     assert "/login/" in page.url
     assert page.get_by_role("heading", name=f"Sign in to {company}").is_visible()
-    page.fill("#id_username", username)
+    page.fill("#id_login", username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")

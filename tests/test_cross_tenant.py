@@ -152,7 +152,7 @@ def test_tenant_a_cannot_reach_tenant_b(tenant_a, tenant_b, world, role):
         assert response.status_code == 302 and "login" in response["Location"]
 
     # Signing in to B with A's credentials is refused.
-    login = host_client(tenant_b.host).post("/login/", {"username": user.username,
+    login = host_client(tenant_b.host).post("/login/", {"login": user.username,
                                                         "password": PASSWORD})
     assert login.status_code == 200 and not login.wsgi_request.user.is_authenticated
 

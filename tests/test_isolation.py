@@ -21,7 +21,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Account, AccountContact, UserProfile
+from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
 from domains.models import Domain
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
@@ -34,7 +34,9 @@ except ImportError:  # pragma: no cover
 
 ID_PARAMS = {"pk", "id", "object_id"}
 # A parameter name or regex group this file knows how to fill, beside the id ones.
-FIXED_PARAMS = {"app_label": "accounts", "url": ""}
+FIXED_PARAMS = {"app_label": "accounts", "url": "", "key": "x", "uidb36": "1"}
+# Emailed tokens: filled with B's live tokens (invitation, hand-off), which must not work on A's host.
+TOKEN_PARAMS = {"token"}
 PARAM_RE = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>(?:[^()]|\([^()]*\))*\)")
 
 
@@ -59,6 +61,7 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
         (("domain",), "domain"),  # before "workspace": console/domains/<pk>/workspace/
         (("apikey", "api-key", "api_key"), "apikey"),
         (("workspace",), "workspace"),
+        (("invitation",), "invitation"),
         (("contact",), "contact"),
         (("member", "userprofile"), "profile"),
         (("auth_user", "api-user", "users"), "user+profile"),
@@ -68,24 +71,28 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
             if kind == "user+profile":
                 return sorted(set(ids["user"]) | set(ids["profile"]))
             return ids[kind]
-    return sorted({i for v in ids.values() for i in v})
+    return sorted({i for k, v in ids.items() if k != "token" for i in v})
 
 
 def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
     """Concrete paths for one pattern; raises a clear AssertionError for an unknown parameter."""
     params = [m.group("name") or m.group("rname") for m in PARAM_RE.finditer(route)]
     unknown = [p for p in params if p not in ID_PARAMS and p not in FIXED_PARAMS
-               and p != "content_type_id"]
+               and p not in TOKEN_PARAMS and p != "content_type_id"]
     assert not unknown, (
         f"test_isolation cannot fill parameter(s) {unknown} of URL pattern {route!r} ({name}); "
         "teach tests/test_isolation.py how to fill them so the URL stays covered")
     values: list[int | str] = _kind_ids(route, name, ids) if any(p in ID_PARAMS for p in params) else [0]
+    if any(p in TOKEN_PARAMS for p in params):
+        values = list(ids.get("token", [])) or ["x"]
     paths = []
     for value in values:
         def fill(m: re.Match[str], value: int | str = value) -> str:
             p = m.group("name") or m.group("rname")
             if p in FIXED_PARAMS:
                 return FIXED_PARAMS[p]
+            if p in TOKEN_PARAMS:
+                return str(value)
             if p == "content_type_id":
                 return str(ids["content_type"][0]) if ids["content_type"] else "1"
             return str(value)
@@ -115,6 +122,8 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
                    if ApiKey is not None else []),
         "domain": list(Domain.objects.filter(account=acc).values_list("pk", flat=True)),
         "content_type": [ContentType.objects.get_for_model(Workspace).pk],
+        "invitation": list(Invitation.objects.filter(account=acc).values_list("pk", flat=True)),
+        "token": list(getattr(b, "tokens", [])),
     }
     return ids
 
@@ -131,6 +140,7 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
         "domains": list(Domain.objects.filter(account=account).order_by("pk").values_list(
             "pk", "hostname", "status", "token", "workspace_id", "is_canonical", "verified_at",
             "last_checked_at", "failing_since")),
+        "invitations": list(Invitation.objects.filter(account=account).order_by("pk").values_list()),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -145,6 +155,10 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
         Workspace.objects.create(user_profile=t.admin, name=tag)
         Workspace.objects.create(user_profile=t.member, name=f"{tag}-two")
         verified_domain(t.admin, f"{tag}.custom-{tag}.test")
+    # B's live emailed tokens: on A's host they must lead nowhere (404), and change nothing.
+    _, invite = Invitation.issue(tenant_b.account, "invitee@bravo.test", "admin", tenant_b.admin)
+    handoff = HandoffToken.issue(tenant_b.admin.user, tenant_b.account, tenant_b.host)
+    tenant_b.tokens = [invite, handoff]
     keys = {}
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
@@ -160,6 +174,7 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
     markers += list(Workspace.objects.filter(account=b.account).values_list("name", flat=True))
     for hostname, token in Domain.objects.filter(account=b.account).values_list("hostname", "token"):
         markers += [hostname, token]
+    markers += list(Invitation.objects.filter(account=b.account).values_list("email", flat=True))
     return sorted({m for m in markers if m})
 
 

@@ -161,7 +161,7 @@ def test_deactivated_account_is_404_at_once(tenant_a):
 
 def test_member_login_page_on_own_tenant(tenant_a):
     client = host_client(tenant_a.host)
-    response = client.post("/login/", {"username": tenant_a.member.user.username,
+    response = client.post("/login/", {"login": tenant_a.member.user.username,
                                        "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").wsgi_request.user_profile.pk == tenant_a.member.pk

@@ -67,13 +67,13 @@ def test_debug_off_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
 
 
 def _fail_login(client, username: str, ip: str) -> int:  # type: ignore[no-untyped-def]
-    response = client.post("/login/", {"username": username, "password": "wrong-password"},
+    response = client.post("/login/", {"login": username, "password": "wrong-password"},
                            REMOTE_ADDR=ip)
     return response.status_code
 
 
 def _limited(client, username: str, ip: str) -> bool:  # type: ignore[no-untyped-def]
-    response = client.post("/login/", {"username": username, "password": PASSWORD}, REMOTE_ADDR=ip)
+    response = client.post("/login/", {"login": username, "password": PASSWORD}, REMOTE_ADDR=ip)
     if response.status_code == 302:
         return False
     assert b"Too many failed attempts" in response.content or response.status_code == 200
@@ -125,7 +125,7 @@ def test_login_limit_behind_a_router_is_per_client(tenant_a) -> None:  # type: i
 
     def post(password: str, xff: str) -> bytes:
         response = host_client(tenant_a.host).post(
-            "/login/", {"username": username, "password": password},
+            "/login/", {"login": username, "password": password},
             REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=xff,
         )
         return response.content if response.status_code != 302 else b"signed in"

@@ -3,6 +3,8 @@
 from .account import Account, generate_account_number
 from .api_key import ApiKey
 from .contact import AccountContact
+from .handoff import HandoffToken
+from .invitation import AlreadyInvited, Invitation
 from .ownership import MetaDataWithOwnershipModel
 from .user_profile import (
     SmarterBaseModelManager,
@@ -14,6 +16,9 @@ __all__ = [
     "Account",
     "ApiKey",
     "AccountContact",
+    "AlreadyInvited",
+    "HandoffToken",
+    "Invitation",
     "MetaDataWithOwnershipModel",
     "SmarterBaseModelManager",
     "SmarterBaseQuerySetWithPermissions",

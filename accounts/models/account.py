@@ -47,6 +47,10 @@ class Account(models.Model):
     language = models.CharField(max_length=16, default="en-US")
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
+    require_mfa = models.BooleanField(
+        "Require two-factor authentication", default=False,
+        help_text="Members must set up an authenticator app before they can use this account.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,9 +1,10 @@
 """Patterns served on every host kind, and the error handlers."""
 
+from allauth.account import views as allauth_views
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from accounts import views_auth, views_invitations
 from smarter import views
 from workspaces.views import home
 
@@ -15,8 +16,15 @@ handler500 = views.server_error
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", account_views.TenantLoginView.as_view(), name="login"),
-    path("logout/", account_views.TenantLogoutView.as_view(), name="logout"),
+    # Sign-in and sign-out are allauth's (tenant rules in accounts.adapter); /login/ stays.
+    path("login/", allauth_views.login, name="login"),
+    path("logout/", allauth_views.logout, name="logout"),
+    path("accounts/signup/", views_auth.PlatformSignupView.as_view(), name="account_signup"),
+    path("accounts/handoff/<str:token>/", views_auth.handoff, name="account-handoff"),
+    path("accounts/find/", views_auth.find_accounts, name="find-accounts"),
+    path("accounts/find/sent/", views_auth.find_accounts_sent, name="find-accounts-sent"),
+    path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", views_invitations.accept, name="invitation-accept"),
     path("console/", include("accounts.urls")),
     path("console/workspaces/", include("workspaces.urls")),
     path("console/domains/", include("domains.urls")),

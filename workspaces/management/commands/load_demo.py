@@ -49,6 +49,10 @@ class Command(BaseCommand):
             f"  public workspace 'team'    http://{tenant_host(DEMO_ACCOUNT_NUMBER, 'team')}:{port}/\n"
             f"  private workspace 'secret' http://{tenant_host(DEMO_ACCOUNT_NUMBER, 'secret')}:{port}/\n"
             f"  account admin console      http://{tenant_host(DEMO_ACCOUNT_NUMBER)}:{port}/console/\n"
+            f"  sign up (new account)      http://{tenant_host()}:{port}/accounts/signup/"
+            f"{'' if settings.SIGNUP_OPEN else '  (closed: SIGNUP_OPEN is off)'}\n"
+            f"  find my accounts           http://{tenant_host()}:{port}/accounts/find/\n"
+            "Mails (verification, invitations, resets) are printed in this terminal.\n"
             f"Sign in as alice (account admin), bob (member) or admin (platform superuser);\n"
             f"demo password for all three: {DEMO_PASSWORD}\n"
         )

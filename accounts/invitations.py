@@ -1,0 +1,118 @@
+"""Inviting people to an account: shared by the console and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.core import ratelimit
+from django.http import HttpRequest
+
+from tenancy.hosts import tenant_url
+
+from .emails import send_mail
+from .membership import AmbiguousEmail, user_for_email
+from .models import Account, Invitation, UserProfile
+
+
+class InvitationRefused(Exception):
+    """The invitation cannot be sent (the message says why)."""
+
+
+class SendLimited(Exception):
+    """Too many invitation mails from this admin or to this address (429)."""
+
+
+def account_url(request: HttpRequest, account: Account) -> str:
+    """The account's own host (never a workspace host), on the request's scheme and port."""
+    return tenant_url(request, None if account.is_default_account else account.account_number)
+
+
+def accept_url(request: HttpRequest, account: Account, raw: str) -> str:
+    return f"{account_url(request, account)}invitations/{raw}/"
+
+
+def is_member(account: Account, email: str) -> bool:
+    try:
+        user = user_for_email(email)
+    except AmbiguousEmail:
+        return False
+    return user is not None and UserProfile.objects.filter(account=account, user=user).exists()
+
+
+def _check_send_limit(request: HttpRequest, email: str) -> None:
+    if not ratelimit.consume(request, action="send_invitation", key=email, user=request.user):
+        raise SendLimited(email)
+
+
+def _send(request: HttpRequest, invitation: Invitation, raw: str) -> None:
+    account = invitation.account
+    send_mail("accounts/email/invitation", invitation.email, {
+        "account": account, "invitation": invitation, "url": accept_url(request, account, raw),
+        "inviter": getattr(invitation.invited_by, "user", None),
+    }, request)
+
+
+def invite(request: HttpRequest, account: Account, email: str, role: str,
+           invited_by: UserProfile | None) -> Invitation:
+    """Create (or renew an expired) invitation and mail it.
+
+    Raises InvitationRefused for a member or a pending invitation, SendLimited past the limit.
+    """
+    from .models import AlreadyInvited
+
+    email = email.strip().lower()
+    if is_member(account, email):
+        raise InvitationRefused("This person is already a member of the account.")
+    _check_send_limit(request, email)
+    try:
+        invitation, raw = Invitation.issue(account, email, role, invited_by)
+    except AlreadyInvited:
+        raise InvitationRefused("This address has a pending invitation already; resend it instead.") from None
+    _send(request, invitation, raw)
+    return invitation
+
+
+def resend(request: HttpRequest, invitation: Invitation) -> None:
+    """A new link (the old one stops working) and expiry for a pending or expired invitation."""
+    if invitation.status not in (Invitation.PENDING, Invitation.EXPIRED):
+        raise InvitationRefused(f"This invitation was {invitation.status}; send a new one.")
+    _check_send_limit(request, invitation.email)
+    raw = invitation.renew()
+    _send(request, invitation, raw)
+
+
+def revoke(invitation: Invitation) -> None:
+    if invitation.status not in (Invitation.PENDING, Invitation.EXPIRED):
+        raise InvitationRefused(f"This invitation was {invitation.status} already.")
+    invitation.revoke()
+
+
+def join(invitation: Invitation, user: Any) -> bool:
+    """Consume the invitation and make ``user`` a member with its role; False if it was used,
+    revoked or expired meanwhile."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        if not invitation.mark_accepted(user):
+            return False
+        UserProfile.objects.get_or_create(user=user, account=invitation.account,
+                                          defaults={"role": invitation.role})
+    return True
+
+
+def send_welcome(request: HttpRequest, profile: UserProfile) -> bool:
+    """Mail a member added without a password a link (on the account's host) to choose one,
+    so no admin flow leaves a member who can never sign in. False when they have no email."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.urls import reverse
+
+    user, account = profile.user, profile.account
+    if not user.email:
+        return False
+    path = reverse("account_reset_password_from_key", kwargs={
+        "uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)})
+    send_mail("accounts/email/welcome", user.email, {
+        "account": account, "user": user, "url": account_url(request, account) + path.lstrip("/"),
+    }, request)
+    return True

@@ -1,0 +1,41 @@
+"""Who may sign in on a tenant's host, and which user an email address names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from .models import Account, UserProfile
+
+
+def may_sign_in(user: Any, account: Account | None) -> bool:
+    """Active platform superusers anywhere; others only as active members of ``account``."""
+    if user is None or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return account is not None and UserProfile.objects.filter(
+        user=user, account=account, is_active=True
+    ).exists()
+
+
+class AmbiguousEmail(Exception):
+    """Several users share the address: never guess which one is meant."""
+
+
+def user_for_email(email: str) -> Any | None:
+    """The user an address names: the one so named, else the only user with that address
+    (as User.email or as a verified allauth address). Raises AmbiguousEmail for several."""
+    from allauth.account.models import EmailAddress
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username__iexact=email).order_by("pk").first()
+    if user is not None:
+        return user
+    ids = set(user_model.objects.filter(email__iexact=email).values_list("pk", flat=True)[:2])
+    ids |= set(EmailAddress.objects.filter(email__iexact=email, verified=True)
+               .values_list("user_id", flat=True)[:2])
+    if len(ids) > 1:
+        raise AmbiguousEmail(email)
+    return user_model.objects.get(pk=ids.pop()) if ids else None

@@ -1,0 +1,141 @@
+"""Invitations to join an account: a single-use, expiring, revocable emailed token.
+
+Only the token's SHA-256 hash is stored; the raw token exists in the invitation mail only.
+The database keeps at most one open (neither accepted nor revoked) invitation per account
+and address.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .account import Account
+from .api_key import hash_key
+from .user_profile import UserProfile
+
+
+class AlreadyInvited(Exception):
+    """The address has a pending invitation to this account already."""
+
+
+class Invitation(models.Model):
+    PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES,
+                            default=UserProfile.ROLE_MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open_per_email",
+                violation_error_message="This address has a pending invitation already.",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="accounts_invitation_accepted_or_revoked",
+            ),
+            models.CheckConstraint(condition=Q(role__in=["admin", "member"]),
+                                   name="accounts_invitation_role"),
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="accounts_inv_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.account_id} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.ACCEPTED
+        if self.revoked_at is not None:
+            return self.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.EXPIRED
+        return self.PENDING
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.PENDING
+
+    @staticmethod
+    def _new_token() -> tuple[str, str]:
+        raw = secrets.token_urlsafe(32)
+        return raw, hash_key(raw)
+
+    @classmethod
+    def issue(cls, account: Account, email: str, role: str,
+              invited_by: UserProfile | None = None) -> tuple[Invitation, str]:
+        """A new invitation (or the address's expired one, renewed) and its raw token.
+
+        Raises AlreadyInvited when a pending invitation exists.
+        """
+        email = email.strip().lower()
+        with transaction.atomic():
+            open_ = (cls.objects.select_for_update()
+                     .filter(account=account, email=email, accepted_at__isnull=True,
+                             revoked_at__isnull=True).first())
+            if open_ is not None:
+                if open_.status == cls.PENDING:
+                    raise AlreadyInvited(email)
+                open_.role, open_.invited_by = role, invited_by
+                return open_, open_.renew()
+            raw, digest = cls._new_token()
+            invitation = cls.objects.create(
+                account=account, email=email, role=role, invited_by=invited_by,
+                token_hash=digest, expires_at=timezone.now() + cls.lifetime(),
+            )
+        return invitation, raw
+
+    @staticmethod
+    def lifetime() -> timedelta:
+        return timedelta(days=settings.INVITATION_EXPIRY_DAYS)
+
+    def renew(self) -> str:
+        """A fresh token and expiry (the old link stops working); the new raw token."""
+        raw, self.token_hash = self._new_token()
+        self.sent_at = timezone.now()
+        self.expires_at = self.sent_at + self.lifetime()
+        self.save()
+        return raw
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+    @classmethod
+    def find(cls, account: Any, raw: str) -> Invitation | None:
+        """The invitation of ``account`` with this raw token (any status), else None."""
+        if not isinstance(raw, str) or not 20 <= len(raw) <= 100:
+            return None
+        return cls.objects.filter(account=account, token_hash=hash_key(raw)).first()
+
+    def mark_accepted(self, user: Any) -> bool:
+        """Consume the invitation once (a concurrent second use gets False)."""
+        now = timezone.now()
+        done = type(self).objects.filter(
+            pk=self.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
+        ).update(accepted_at=now, accepted_by=user)
+        if done:
+            self.accepted_at, self.accepted_by = now, user
+        return bool(done)

@@ -1,0 +1,54 @@
+"""The one sign-in failure limiter, shared by every sign-in path (allauth's sign-in form, the
+Django admin's, accepting an invitation as an existing user): failed attempts are counted per
+account and client address; past ``LOGIN_RATE_LIMIT`` in ``LOGIN_RATE_WINDOW`` seconds
+sign-in is refused (answered 429). The counting is ``tenancy.ratelimit``'s, shared with
+the API keys' failure limit.
+
+Other limits (sign-up, reset, find-my-accounts, invitation sends, MFA codes) use allauth's
+rate limiter with the rates in ``ACCOUNT_RATE_LIMITS``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest
+
+from smarter.client_ip import client_ip
+from tenancy.ratelimit import is_limited, record_failure
+
+RATE_LIMITED_CODES = frozenset({"rate_limited", "too_many_login_attempts"})
+MESSAGE = "Too many failed attempts. Wait a few minutes and try again."
+
+
+class LoginRateLimited(forms.ValidationError):
+    """Too many failed sign-ins for this account from this address."""
+
+    def __init__(self) -> None:
+        super().__init__(MESSAGE, code="rate_limited")
+
+
+def _key(request: HttpRequest | None) -> str:
+    account = getattr(request, "account", None)
+    address = client_ip(request) if request is not None else "unknown"
+    return f"login:fail:{getattr(account, 'pk', 0)}:{address}"
+
+
+def check_login_allowed(request: HttpRequest | None) -> None:
+    """Raise LoginRateLimited once this account and address reached the failure limit."""
+    if is_limited(_key(request), settings.LOGIN_RATE_LIMIT):
+        raise LoginRateLimited()
+
+
+def record_login_failure(request: HttpRequest | None) -> None:
+    """Count one failed sign-in for this account and address."""
+    record_failure(_key(request), settings.LOGIN_RATE_WINDOW)
+
+
+def is_rate_limited(form: forms.BaseForm | None) -> bool:
+    """Whether a form was refused by a rate limit (its view answers 429)."""
+    if form is None or not hasattr(form, "errors"):
+        return False
+    return any(
+        e.code in RATE_LIMITED_CODES for errors in form.errors.as_data().values() for e in errors
+    )
