@@ -20,7 +20,7 @@ from .api_key import hash_key
 
 
 class HandoffToken(models.Model):
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     host = models.CharField(max_length=253)
@@ -29,6 +29,10 @@ class HandoffToken(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # redeemed on the tenant host: looked up with its account, so unique per account
+        # (every unique rule of a tenant table includes account_id, see tenancy/distribution.py)
+        constraints = [models.UniqueConstraint(fields=["account", "token_hash"],
+                                               name="accounts_handoff_token_per_account")]
         indexes = [models.Index(fields=["expires_at"], name="accounts_handoff_expires")]
 
     def __str__(self) -> str:

@@ -32,7 +32,7 @@ class Invitation(models.Model):
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES,
                             default=UserProfile.ROLE_MEMBER)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
     invited_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -46,6 +46,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # accepted on the inviting host only: looked up with its account
+            models.UniqueConstraint(fields=["account", "token_hash"],
+                                    name="accounts_invitation_token_per_account"),
             models.UniqueConstraint(
                 fields=["account", "email"],
                 condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
