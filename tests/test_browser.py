@@ -156,7 +156,7 @@ def test_every_page_runs_under_the_csp_without_violations(transactional_db, live
             _open(page, url)
         _open(page, f"{base}/no-such-page/", expect=404)
         _open(page, f"{base}/login/")
-        page.fill("#id_username", username)
+        page.fill("#id_login", username)
         page.fill("#id_password", PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{base}/")

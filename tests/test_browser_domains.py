@@ -32,7 +32,7 @@ def test_admin_brings_a_custom_domain(transactional_db, live_server, tenant_a, d
 
 def _domain_flow(page: Any, number_host: str, custom: str, tenant: Any, zone: Zone, shot: Any) -> None:
     page.goto(f"{number_host}/login/?next=/console/domains/")
-    page.fill("#id_username", tenant.admin.user.username)
+    page.fill("#id_login", tenant.admin.user.username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{number_host}/console/domains/")
@@ -70,7 +70,7 @@ def _domain_flow(page: Any, number_host: str, custom: str, tenant: Any, zone: Zo
     assert tenant.account.company_name in page.locator("header .brand").inner_text()
     # A session there is the domain's own: sign in on it, host-only, and reach the console.
     page.goto(f"{custom}/login/?next=/console/")
-    page.fill("#id_username", tenant.admin.user.username)
+    page.fill("#id_login", tenant.admin.user.username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{custom}/console/")

@@ -2,7 +2,7 @@
 
 from allauth.account import views as allauth_views
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts import views_auth, views_invitations
 from smarter import views
@@ -23,6 +23,8 @@ urlpatterns = [
     path("accounts/handoff/<str:token>/", views_auth.handoff, name="account-handoff"),
     path("accounts/find/", views_auth.find_accounts, name="find-accounts"),
     path("accounts/find/sent/", views_auth.find_accounts_sent, name="find-accounts-sent"),
+    re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", views_auth.confirm_email,
+            name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", views_invitations.accept, name="invitation-accept"),
     path("console/", include("accounts.urls")),
