@@ -9,21 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
-from tenancy.cache import tenant_cache
+from tenancy.cache import invalidate_with_commit
 
 #: Sent after a UserProfile is first saved. Arguments: ``user_profile``.
 user_profile_created = Signal()
 
 
-def _invalidate(*keys: str) -> None:
-    tenant_cache.invalidate(*keys)
-    if transaction.get_connection().in_atomic_block:
-        # Again once committed: another process may have reloaded the old row meanwhile.
-        transaction.on_commit(lambda: tenant_cache.invalidate(*keys))
+_invalidate = invalidate_with_commit
 
 
 @receiver(post_save, sender="accounts.Account")
@@ -31,12 +26,15 @@ def _invalidate(*keys: str) -> None:
 def account_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     from . import utils
 
-    _invalidate(
+    keys = [
         utils.account_pk_key(instance.pk),
         utils.account_number_key(instance.account_number),
         utils.DEFAULT_ACCOUNT_KEY,
         utils.admin_key(instance.pk),
-    )
+    ]
+    if kwargs.get("created"):  # every process's cached "unknown number" misses are stale
+        keys.append(utils.ACCOUNT_NUMBERS_KEY)
+    _invalidate(*keys)
 
 
 @receiver(post_save, sender="accounts.UserProfile")

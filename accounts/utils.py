@@ -42,6 +42,9 @@ def account_number_key(account_number: str) -> str:
 
 
 DEFAULT_ACCOUNT_KEY = "account:default"
+#: One shared key whose version token every process's cached unknown-number misses are
+#: checked against; bumped when an account is created (accounts.signals).
+ACCOUNT_NUMBERS_KEY = "account:numbers"
 
 
 def user_pk_key(user_id: int) -> str:
@@ -111,13 +114,18 @@ def get_cached_account(account_id: int | None = None, invalidate: bool = False) 
 def get_cached_account_by_number(
     account_number: str | None = None, invalidate: bool = False
 ) -> Account | None:
-    """The Account with this number (active or not), or None. Unknown numbers are cached too."""
+    """The Account with this number (active or not), or None.
+
+    Numbers come from request hosts, so unknown ones are cached per process only (never in
+    Redis) and are re-checked in every process as soon as any account is created.
+    """
     if not account_number:
         return None
     return tenant_cache.get_or_load(
         account_number_key(account_number),
         lambda: Account.objects.filter(account_number=account_number).first(),
         invalidate=invalidate,
+        miss_key=ACCOUNT_NUMBERS_KEY,
     )
 
 

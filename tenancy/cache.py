@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,23 +102,40 @@ class TwoLevelCache:
     """Versioned read-through cache over an in-process LRU and Django's cache."""
 
     def __init__(self, maxsize: int | None = None, ttl: float | None = None) -> None:
-        self.l1 = LRU(
-            maxsize if maxsize is not None else settings.TENANCY_L1_MAXSIZE,
-            ttl if ttl is not None else settings.TENANCY_L1_TTL,
-        )
+        size = maxsize if maxsize is not None else settings.TENANCY_L1_MAXSIZE
+        lifetime = ttl if ttl is not None else settings.TENANCY_L1_TTL
+        self.l1 = LRU(size, lifetime)
+        # Misses of lookups whose keys come from requests (unknown account numbers,
+        # workspace labels): process-local only, in their own bound so a flood of them
+        # cannot push real tenants out of ``l1``.
+        self.misses = LRU(size, lifetime)
 
     @staticmethod
     def _keys(key: str) -> tuple[str, str]:
         return f"{KEY_PREFIX}ver:{key}", f"{KEY_PREFIX}val:{key}"
 
-    def get_or_load(self, key: str, loader: Callable[[], T], *, invalidate: bool = False) -> T:
+    def get_or_load(
+        self,
+        key: str,
+        loader: Callable[[], T],
+        *,
+        invalidate: bool = False,
+        miss_key: str | None = None,
+    ) -> T:
         """The cached value of ``key``, loading (and caching) it when absent or stale.
 
         ``invalidate=True`` bypasses both levels, bumps the version everywhere and reloads.
-        ``None`` results are cached too, so unknown keys cost one load per TTL.
+        ``None`` results are cached too, so unknown keys cost one load per TTL. With
+        ``miss_key`` (for keys an unauthenticated client chooses), a ``None`` result
+        writes nothing to level 2: it is kept in this process's bounded ``misses`` map,
+        tagged with ``miss_key``'s version token, and served while that token is unchanged;
+        invalidating ``miss_key`` (e.g. on account creation) makes every process's misses
+        of that family stale at once.
         """
         if invalidate:
             self.invalidate(key)
+        if miss_key is not None:
+            return self._get_or_load_missable(key, loader, miss_key)
         local = self.l1.get(key)
         revalidate = settings.TENANCY_L1_REVALIDATE
         if local is not None and revalidate > 0 and time.monotonic() - local.confirmed < revalidate:
@@ -154,6 +172,50 @@ class TwoLevelCache:
             self.l1.set(key, token, value)
         return value
 
+    def _get_or_load_missable(self, key: str, loader: Callable[[], T], miss_key: str) -> T:
+        """``get_or_load`` for a key whose misses must not write level 2 (see there)."""
+        local = self.l1.get(key)
+        if local is not None:  # a known value: the ordinary token check
+            return self.get_or_load(key, loader)
+        ver_key, val_key = self._keys(key)
+        gen_key = self._keys(miss_key)[0]
+        miss = self.misses.get(key)
+        try:
+            if miss is not None:
+                if django_cache.get(gen_key) == miss.token:
+                    return None  # type: ignore[return-value]
+                self.misses.pop(key)
+            found = django_cache.get_many([ver_key, val_key, gen_key])
+        except Exception:  # noqa: BLE001 - any cache failure degrades to the database
+            logger.warning("cache unavailable reading %s; using the database", ver_key)
+            return loader()
+        token, stored, gen = found.get(ver_key), found.get(val_key), found.get(gen_key)
+        if token is not None and isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
+            self.l1.set(key, token, stored[1])
+            return stored[1]  # type: ignore[no-any-return]
+        if gen is None:
+            gen = self._new_token(gen_key)  # one shared key per family, never per miss
+        value = loader()
+        if value is None:
+            if gen is not None:
+                self.misses.set(key, gen, None)
+            return value
+        if token is None:
+            # No token was read before the load. Draw one now; if another process already
+            # set one, an invalidation may have raced the load: serve it, cache nothing.
+            token = secrets.token_hex(8)
+            try:
+                if not django_cache.add(ver_key, token, _token_ttl()):
+                    return value
+            except Exception:  # noqa: BLE001
+                return value
+        try:
+            django_cache.set(val_key, (token, value), settings.TENANCY_L2_TTL)
+        except Exception:  # noqa: BLE001
+            logger.warning("cache unavailable writing %s", val_key)
+        self.l1.set(key, token, value)
+        return value
+
     @staticmethod
     def _new_token(ver_key: str) -> str | None:
         token = secrets.token_hex(8)
@@ -168,6 +230,7 @@ class TwoLevelCache:
         """Make ``keys`` stale in every process: new version tokens, level-2 values dropped."""
         for key in keys:
             self.l1.pop(key)
+            self.misses.pop(key)
         if not keys:
             return
         try:
@@ -181,9 +244,18 @@ class TwoLevelCache:
     def clear_local(self) -> None:
         """Drop this process's level-1 entries (level 2 is left alone)."""
         self.l1.clear()
+        self.misses.clear()
 
 
 tenant_cache = TwoLevelCache()
+
+
+def invalidate_with_commit(*keys: str) -> None:
+    """Invalidate ``keys`` now and, inside a transaction, again once it commits: another
+    process may reload the old row (or cache a miss) between the save and the commit."""
+    tenant_cache.invalidate(*keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: tenant_cache.invalidate(*keys))
 
 
 class CacheOutageLogFilter(logging.Filter):
