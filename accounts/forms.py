@@ -12,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from smarter.client_ip import client_ip
+from tenancy.client_ip import client_ip
 
 from .models import Account, AccountContact, UserProfile
 

@@ -11,8 +11,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from middleware.tenant import TenantRequest
-
 from .forms import (
     AccountDetailsForm,
     AddMemberForm,
@@ -24,6 +22,7 @@ from .forms import (
 from .models import AccountContact, ApiKey, UserProfile
 from .models.ownership import MetaDataWithOwnershipModel
 from .permissions import account_admin_required
+from .requests import TenantRequest
 
 
 class TenantLoginView(LoginView):
