@@ -10,9 +10,11 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 PG = "postgres://postgres@127.0.0.1:5432/"
-DB = "smarter_bench"
-TENANTS_DB = "smarter_bench_tenants"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Overridable so runs sharing one machine's servers do not clobber each other.
+DB = os.environ.get("BENCH_DB", "smarter_bench")
+TENANTS_DB = os.environ.get("BENCH_TENANTS_DB", "smarter_bench_tenants")
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "15")
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
 def account_number(i: int) -> str:
@@ -52,3 +54,22 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def wait_for_push(timeout: float = 10.0) -> bool:
+    """In a Django process: wait until pushed invalidations are active (True), or return
+    False at once when they are switched off (the strict variant)."""
+    import time
+
+    from django.conf import settings
+
+    from tenancy.cache import tenant_cache
+
+    if not settings.TENANCY_PUSH_INVALIDATION:
+        return False
+    deadline = time.monotonic() + timeout
+    while not tenant_cache.push.active():
+        if time.monotonic() > deadline:
+            raise RuntimeError("push invalidation never became active")
+        time.sleep(0.01)
+    return True

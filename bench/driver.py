@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     BENCH,
     DB,
+    REDIS_DB,
     RESULTS,
     ROOT,
     TENANTS_DB,
@@ -59,7 +60,7 @@ def psql(db: str, *sql: str) -> None:
 def setup_product(accounts: int) -> None:
     log(f"product DB {DB}: migrate, initialise, seed {accounts} accounts")
     psql("postgres", f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}")
-    sh(["redis-cli", "-n", "15", "FLUSHDB"])
+    sh(["redis-cli", "-n", REDIS_DB, "FLUSHDB"])
     env = product_env(PLATFORM_ADMIN_PASSWORD="bench-password-123")
     sh([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env)
     sh([PY, "manage.py", "initialize_platform", "--no-input"], cwd=ROOT, env=env)
@@ -177,7 +178,7 @@ def bench_http(args) -> dict:
     variants = {
         "baseline": (product_server("baseline", "bench.settings_baseline", 18001, args.workers), host),
         "tenancy": (product_server("tenancy", "bench.settings_tenancy", 18002, args.workers), host),
-        "tenancy_revalidate": (product_server("tenancy_revalidate", "bench.settings_tenancy_revalidate",
+        "tenancy_strict": (product_server("tenancy_strict", "bench.settings_tenancy_strict",
                                               18003, args.workers), host),
         "django_tenants": (tenants_server(18004, args.workers), "t00001.localhost"),
     }
@@ -215,7 +216,7 @@ def bench_http(args) -> dict:
 def bench_inproc(args) -> dict:
     """Per-request cost through the WSGI handler in-process, interleaved processes."""
     host = tenant_host(1)
-    names = ["baseline", "tenancy", "tenancy_revalidate"]
+    names = ["baseline", "tenancy", "tenancy_strict"]
     us: dict[str, list[float]] = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else reversed(names):
@@ -231,7 +232,7 @@ def bench_inproc(args) -> dict:
 def profile(args) -> dict:
     host = tenant_host(1)
     files = {}
-    for name in ("baseline", "tenancy", "tenancy_revalidate"):
+    for name in ("baseline", "tenancy", "tenancy_strict"):
         path = RESULTS / f"profile_{name}.txt"
         sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n), "--profile", str(path)],
            env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
@@ -287,6 +288,31 @@ def bench_memory(args) -> dict:
     return out
 
 
+# --- 6: cross-process staleness ----------------------------------------------------------------
+def bench_staleness(args) -> dict:
+    """Process A (bench/staleness.py) changes, 2 gunicorn workers must refuse: push vs strict."""
+    sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
+       env=product_env(DJANGO_SETTINGS_MODULE="smarter.settings"))
+    out = {}
+    for name, extra in (("tenancy", {}), ("tenancy_strict", {"TENANCY_PUSH_INVALIDATION": "false"})):
+        srv = product_server(f"staleness_{name}", "smarter.settings", 18020, 2, **extra)
+        try:
+            srv.wait_ready(tenant_host(0))
+            env = product_env(DJANGO_SETTINGS_MODULE="smarter.settings", **extra)
+            out[name] = json.loads(sh([PY, str(BENCH / "staleness.py"), "smarter.settings",
+                                       str(srv.port), str(args.staleness_trials)], env=env, cwd=ROOT))
+        finally:
+            srv.stop()
+        log(f"staleness {name}: " + ", ".join(
+            f"{k} p50 {v['p50_ms']:.2f} ms p99 {v['p99_ms']:.2f} ms stale {v['stale_answers']}"
+            for k, v in out[name].items()))
+    return out
+
+
+def bench_l1map(args) -> dict:
+    return json.loads(sh([PY, str(BENCH / "l1map.py")], cwd=ROOT))
+
+
 # --- report -----------------------------------------------------------------------------------
 def machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
@@ -312,7 +338,7 @@ def machine() -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="small scales, short runs")
-    p.add_argument("--only", default="http,inproc,profile,micro,memory,scale",
+    p.add_argument("--only", default="http,inproc,profile,micro,memory,scale,staleness,l1map",
                    help="comma-separated subset")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     args = p.parse_args()
@@ -326,6 +352,7 @@ def main() -> None:
     args.scales = [10_000, 100_000] if q else [10_000, 100_000, 1_000_000]
     args.memory_tenants = 1000
     args.memory_requests = 3000 if q else 10_000
+    args.staleness_trials = 50 if q else 200
     only = set(args.only.split(","))
     RESULTS.mkdir(exist_ok=True)
     setup_tenants_venv()  # also before machine(): it reports django-tenants' version
@@ -347,6 +374,10 @@ def main() -> None:
         log("micro done")
     if "memory" in only:
         res["memory"] = bench_memory(args)
+    if "staleness" in only:
+        res["staleness"] = bench_staleness(args)
+    if "l1map" in only:
+        res["l1map"] = bench_l1map(args)
     if "scale" in only:
         res["scale"] = bench_scale(args)
         log("scale done")

@@ -112,9 +112,15 @@ class TwoLevelCache:
             self.invalidate(key)
         pushed = self.push.active()
         seq = self._seq  # before any read: an eviction from now on voids trust
-        with self._lock:
-            local = self.l1.get(key)
-            miss = self.misses.get(key) if local is None and miss_key is not None else None
+        with self._lock:  # [] not .get(): TTLCache.get costs two lookups
+            try:
+                local, miss = self.l1[key], None
+            except KeyError:
+                local = None
+                try:
+                    miss = self.misses[key] if miss_key is not None else None
+                except KeyError:
+                    miss = None
         if pushed:
             if local is not None and local.trusted:
                 return local.value  # type: ignore[no-any-return]

@@ -105,7 +105,14 @@ class PushChannel:
         try:
             from django_redis import get_redis_connection
 
-            get_redis_connection("default").publish(channel, json.dumps(keys))
+            client = get_redis_connection("default")
+            client.publish(channel, json.dumps(keys))
+            # Delivery barrier: Redis writes the publisher's reply and the subscribers'
+            # messages in the same event-loop pass, publisher possibly first. A command it
+            # answers after that pass proves every subscriber's copy has been written, so
+            # once this returns, a request another process receives afterwards finds the
+            # message on its subscriber socket (and falls back to Redis until applied).
+            client.ping()
         except Exception:  # noqa: BLE001 - the token bump in level 2 still holds
             logger.warning("could not publish the invalidation of %s", ", ".join(keys))
 
