@@ -341,11 +341,12 @@ def main() -> None:
     p.add_argument("--only", default="http,inproc,profile,micro,memory,scale,staleness,l1map",
                    help="comma-separated subset")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 7, quick 3)")
     args = p.parse_args()
     q = args.quick
     args.workers = 1
     args.connections = 4
-    args.rounds = 3 if q else 7
+    args.rounds = args.rounds or (3 if q else 7)
     args.seconds = 3 if q else 8
     args.inproc_n = 1000 if q else 3000
     args.accounts = 1000 if q else 10_000
