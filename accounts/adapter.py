@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from smarter.client_ip import client_ip
+from tenancy.client_ip import client_ip
 
 from . import emails
 from .membership import may_sign_in

@@ -9,13 +9,12 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from .caching import active_memberships
 from .models import Account, AccountContact, UserProfile
 
 
 def staff_account_ids(request: HttpRequest) -> list[int]:
     """Accounts the request's user administers, narrowed to the request's tenant."""
-    from .utils import active_memberships
-
     ids = {m.account_id for m in active_memberships(request.user) if m.is_staff}
     tenant = getattr(request, "account", None)
     if tenant is not None:

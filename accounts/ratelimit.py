@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 
-from smarter.client_ip import client_ip
+from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
 
 RATE_LIMITED_CODES = frozenset({"rate_limited", "too_many_login_attempts"})

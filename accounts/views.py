@@ -9,8 +9,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from middleware.tenant import TenantRequest
-
 from .forms import (
     AccountDetailsForm,
     AddMemberForm,
@@ -21,6 +19,7 @@ from .invitations import send_welcome
 from .models import AccountContact, ApiKey, UserProfile
 from .models.ownership import MetaDataWithOwnershipModel
 from .permissions import account_admin_required
+from .requests import TenantRequest
 
 
 @account_admin_required

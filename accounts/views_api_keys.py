@@ -11,10 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from middleware.tenant import TenantRequest
-
 from .models import ApiKey, UserProfile
 from .permissions import account_admin_required
+from .requests import TenantRequest
 
 
 class ApiKeyForm(forms.Form):

@@ -18,13 +18,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from middleware.tenant import TenantRequest
-
 from . import invitations as service
 from .membership import AmbiguousEmail, user_for_email
 from .models import Invitation, UserProfile
 from .permissions import account_admin_required
 from .ratelimit import check_login_allowed, is_rate_limited, record_login_failure
+from .requests import TenantRequest
 
 
 class InviteForm(forms.Form):

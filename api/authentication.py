@@ -12,7 +12,7 @@ from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey
 from accounts.models.api_key import split_key
-from smarter.client_ip import client_ip
+from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
 
 logger = logging.getLogger(__name__)

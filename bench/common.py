@@ -57,3 +57,22 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def wait_for_push(timeout: float = 10.0) -> bool:
+    """In a Django process: wait until pushed invalidations are active (True), or return
+    False at once when they are switched off (the strict variant)."""
+    import time
+
+    from django.conf import settings
+
+    from tenancy.cache import tenant_cache
+
+    if not settings.TENANCY_PUSH_INVALIDATION:
+        return False
+    deadline = time.monotonic() + timeout
+    while not tenant_cache.push.active():
+        if time.monotonic() > deadline:
+            raise RuntimeError("push invalidation never became active")
+        time.sleep(0.01)
+    return True

@@ -196,8 +196,8 @@ def bench_http(args) -> dict:
         "baseline": (product_server("baseline", "bench.settings_baseline", PORT_BASE + 1, args.workers),
                      host),
         "tenancy": (product_server("tenancy", "bench.settings_tenancy", PORT_BASE + 2, args.workers), host),
-        "tenancy_revalidate": (product_server("tenancy_revalidate", "bench.settings_tenancy_revalidate",
-                                              PORT_BASE + 3, args.workers), host),
+        "tenancy_strict": (product_server("tenancy_strict", "bench.settings_tenancy_strict",
+                                          PORT_BASE + 3, args.workers), host),
         "django_tenants": (tenants_server(PORT_BASE + 4, args.workers), "t00001.localhost"),
         # the same product as "tenancy", its account 1 reached on a verified custom domain
         "tenancy_custom_domain": (product_server("tenancy_custom_domain", "bench.settings_tenancy",
@@ -240,7 +240,7 @@ def bench_inproc(args) -> dict:
     runs = {  # name: (settings, host)
         "baseline": ("baseline", tenant_host(1)),
         "tenancy": ("tenancy", tenant_host(1)),
-        "tenancy_revalidate": ("tenancy_revalidate", tenant_host(1)),
+        "tenancy_strict": ("tenancy_strict", tenant_host(1)),
         "tenancy_custom_domain": ("tenancy", CUSTOM_DOMAIN),
     }
     names = list(runs)
@@ -260,7 +260,7 @@ def bench_inproc(args) -> dict:
 def profile(args) -> dict:
     host = tenant_host(1)
     files = {}
-    for name in ("baseline", "tenancy", "tenancy_revalidate"):
+    for name in ("baseline", "tenancy", "tenancy_strict"):
         path = RESULTS / f"profile_{name}.txt"
         sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n), "--profile", str(path)],
            env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}"), cwd=ROOT)
@@ -316,6 +316,31 @@ def bench_memory(args) -> dict:
     return out
 
 
+# --- 6: cross-process staleness ----------------------------------------------------------------
+def bench_staleness(args) -> dict:
+    """Process A (bench/staleness.py) changes, 2 gunicorn workers must refuse: push vs strict."""
+    sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
+       env=product_env(DJANGO_SETTINGS_MODULE="smarter.settings"))
+    out = {}
+    for name, extra in (("tenancy", {}), ("tenancy_strict", {"TENANCY_PUSH_INVALIDATION": "false"})):
+        srv = product_server(f"staleness_{name}", "smarter.settings", 18020, 2, **extra)
+        try:
+            srv.wait_ready(tenant_host(0))
+            env = product_env(DJANGO_SETTINGS_MODULE="smarter.settings", **extra)
+            out[name] = json.loads(sh([PY, str(BENCH / "staleness.py"), "smarter.settings",
+                                       str(srv.port), str(args.staleness_trials)], env=env, cwd=ROOT))
+        finally:
+            srv.stop()
+        log(f"staleness {name}: " + ", ".join(
+            f"{k} p50 {v['p50_ms']:.2f} ms p99 {v['p99_ms']:.2f} ms stale {v['stale_answers']}"
+            for k, v in out[name].items()))
+    return out
+
+
+def bench_l1map(args) -> dict:
+    return json.loads(sh([PY, str(BENCH / "l1map.py")], cwd=ROOT))
+
+
 # --- report -----------------------------------------------------------------------------------
 def machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
@@ -341,20 +366,22 @@ def machine() -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="small scales, short runs")
-    p.add_argument("--only", default="http,inproc,profile,micro,memory,scale",
+    p.add_argument("--only", default="http,inproc,profile,micro,memory,scale,staleness,l1map",
                    help="comma-separated subset")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 7, quick 3)")
     args = p.parse_args()
     q = args.quick
     args.workers = 1
     args.connections = 4
-    args.rounds = 3 if q else 7
+    args.rounds = args.rounds or (3 if q else 7)
     args.seconds = 3 if q else 8
     args.inproc_n = 1000 if q else 3000
     args.accounts = 1000 if q else 10_000
     args.scales = [10_000, 100_000] if q else [10_000, 100_000, 1_000_000]
     args.memory_tenants = 1000
     args.memory_requests = 3000 if q else 10_000
+    args.staleness_trials = 50 if q else 200
     only = set(args.only.split(","))
     RESULTS.mkdir(exist_ok=True)
     setup_tenants_venv()  # also before machine(): it reports django-tenants' version
@@ -376,6 +403,10 @@ def main() -> None:
         log("micro done")
     if "memory" in only:
         res["memory"] = bench_memory(args)
+    if "staleness" in only:
+        res["staleness"] = bench_staleness(args)
+    if "l1map" in only:
+        res["l1map"] = bench_l1map(args)
     if "scale" in only:
         res["scale"] = bench_scale(args)
         log("scale done")

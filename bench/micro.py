@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts import utils  # noqa: E402
 from accounts.models import Account, UserProfile  # noqa: E402
-from bench.common import account_number, median, tenant_host  # noqa: E402
+from bench.common import account_number, median, tenant_host, wait_for_push  # noqa: E402
 from tenancy.cache import tenant_cache  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -51,6 +51,7 @@ def per_call_ns(fn, n: int, before=None) -> float:
 
 
 def main() -> None:
+    push = wait_for_push()  # level-1 hits are measured as a long-running worker sees them
     number = account_number(1)
     account = Account.objects.get(account_number=number)
     profile = UserProfile.objects.select_related("user").get(account=account)
@@ -128,7 +129,7 @@ def main() -> None:
             utils.get_cached_default_account()
             utils.get_cached_profile(user.pk, account.pk)
     results_q["resolution_x100"] = len(ctx.captured_queries)
-    print(json.dumps({"ns_per_call": ns, "queries": results_q, "rounds": ROUNDS}))
+    print(json.dumps({"ns_per_call": ns, "queries": results_q, "rounds": ROUNDS, "push": push}))
 
 
 if __name__ == "__main__":

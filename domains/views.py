@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from accounts.permissions import account_admin_required
+from accounts.requests import TenantRequest
 from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
-from middleware.tenant import TenantRequest
 
 from .forms import DomainForm, WorkspaceChoiceForm
 from .models import Domain

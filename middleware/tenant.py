@@ -12,7 +12,7 @@ member of this tenant is treated as anonymous here, even if the session cookie i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -32,20 +32,6 @@ from accounts.utils import (
 from tenancy.allowed_hosts import is_statically_allowed, vouch
 from tenancy.context import tenant_context
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, parse_host
-
-if TYPE_CHECKING:
-    from accounts.models import UserProfile
-    from workspaces.models import Workspace
-
-
-class TenantRequest(HttpRequest):
-    """For type checking views on tenant hosts: what ``TenantHostMiddleware`` and
-    ``TenantMembershipMiddleware`` attach to every request they let through."""
-
-    host_info: HostInfo
-    account: Account
-    workspace: Workspace | None
-    user_profile: UserProfile | None
 
 
 class TenantHostMiddleware:

@@ -63,10 +63,9 @@ TENANCY_EXEMPT_PATHS = ("/healthz",)
 TENANCY_L1_MAXSIZE = int(os.environ.get("TENANCY_L1_MAXSIZE", "2048"))
 TENANCY_L1_TTL = float(os.environ.get("TENANCY_L1_TTL", "60"))
 TENANCY_L2_TTL = int(os.environ.get("TENANCY_L2_TTL", "600"))
-# Seconds a level-1 entry is served without re-checking its version in level 2: 0 (default)
-# means other processes' invalidations are seen on the very next read, at one cache round
-# trip per lookup; e.g. 1 bounds their staleness to 1 s and saves that round trip.
-TENANCY_L1_REVALIDATE = float(os.environ.get("TENANCY_L1_REVALIDATE", "0"))
+# On Redis, invalidations are pushed over pub/sub so level-1 hits need no round trip while
+# the subscription is healthy (tenancy/push.py); off = every read checks Redis.
+TENANCY_PUSH_INVALIDATION = _env_bool("TENANCY_PUSH_INVALIDATION", True)
 PLATFORM_ADMIN_USERNAME = os.environ.get("PLATFORM_ADMIN_USERNAME", "admin")
 PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL", "admin@localhost")
 PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD", "")

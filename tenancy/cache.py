@@ -1,16 +1,20 @@
 """Two-level cache for hot lookups (tenant by number, user by id, membership, ...).
 
-Level 1 is a bounded in-process LRU with a short TTL; level 2 is Django's cache (Redis in
-production). Each key has a *version token* stored in level 2. A value is stored in both
-levels tagged with the token it was loaded under and is only served while the token is
-unchanged, so :meth:`TwoLevelCache.invalidate` (a new token plus a level-2 delete) is seen
-by every process on its very next read, and a slow loader can never write back a stale
-value. If level 2 is down, lookups fall through to the loader (the database).
+Level 1 is a bounded in-process LRU with a TTL (cachetools); level 2 is Django's cache
+(Redis in production). Each key has a *version token* stored in level 2. A value is stored
+in both levels tagged with the token it was loaded under and is only served while the token
+is unchanged, so :meth:`TwoLevelCache.invalidate` (a new token plus a level-2 delete) makes
+every process reload, and a slow loader can never write back a stale value. If level 2 is
+down, lookups fall through to the loader (the database).
 
-That freshness costs one level-2 round trip per lookup. ``TENANCY_L1_REVALIDATE`` (seconds,
-default 0 = check on every read) lets an operator trade it for speed: a level-1 entry whose
-token was confirmed less than that long ago is served without asking level 2, so another
-process's invalidation is seen within that interval (this process's own: immediately).
+On Redis, invalidations are also pushed (:mod:`tenancy.push`): while this process's
+subscription is confirmed healthy, a level-1 hit is served with no round trip at all; at
+any other moment (not yet subscribed, connection lost, message pending, stalled thread)
+each read checks its key's token in level 2 as before. An entry is trusted without that
+check only if no eviction happened between the start of its load (or check) and its store
+into level 1 (a sequence number), so a push that overtakes a slow reader cannot leave the
+reader's stale value behind. With the in-process default cache there is no push and the
+token check is an in-memory read.
 """
 
 from __future__ import annotations
@@ -19,140 +23,174 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from django.core.signals import setting_changed
+from django.db import transaction
+
+from .push import PushChannel
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 KEY_PREFIX = "tenancy:v1:"
-_MISSING = object()
 
 
 def _token_ttl() -> int:
     """Lifetime of a version token in level 2.
 
-    Tokens must expire: keys can come from request hosts (unknown account numbers are
-    cached as misses), so tokens kept forever would grow level 2 without bound. An expired
-    token is harmless: the next reader draws a new one, which matches no cached value in
-    any process, so it only costs a reload.
+    Tokens must expire, or level 2 would keep one per key ever looked up. An expired token
+    is harmless: the next reader draws a new one, which matches no cached value in any
+    process, so it only costs a reload.
     """
     return 2 * max(int(settings.TENANCY_L2_TTL), int(settings.TENANCY_L1_TTL), 1)
 
 
+def _tagged(stored: Any, token: Any) -> bool:
+    return isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token
+
+
 class Entry:
-    """A level-1 entry: the value, the version token it was loaded under, and when that
-    token was last confirmed against level 2 (monotonic seconds)."""
+    """A level-1 entry: the value, the version token it was loaded under, and whether it
+    may be served without a token check while push is active."""
 
-    __slots__ = ("expires", "token", "value", "confirmed")
+    __slots__ = ("token", "value", "trusted")
 
-    def __init__(self, expires: float, token: Any, value: Any, confirmed: float) -> None:
-        self.expires = expires
+    def __init__(self, token: Any, value: Any, trusted: bool) -> None:
         self.token = token
         self.value = value
-        self.confirmed = confirmed
-
-
-class LRU:
-    """A thread-safe, size-bounded LRU map whose entries expire after ``ttl`` seconds."""
-
-    def __init__(self, maxsize: int, ttl: float) -> None:
-        self.maxsize = maxsize
-        self.ttl = ttl
-        self._data: OrderedDict[str, Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Entry | None:
-        """The live entry of ``key``, else None."""
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None:
-                return None
-            if entry.expires < time.monotonic():
-                del self._data[key]
-                return None
-            self._data.move_to_end(key)
-            return entry
-
-    def set(self, key: str, token: Any, value: Any) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._data[key] = Entry(now + self.ttl, token, value, now)
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def pop(self, key: str) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
+        self.trusted = trusted
 
 
 class TwoLevelCache:
     """Versioned read-through cache over an in-process LRU and Django's cache."""
 
-    def __init__(self, maxsize: int | None = None, ttl: float | None = None) -> None:
-        self.l1 = LRU(
-            maxsize if maxsize is not None else settings.TENANCY_L1_MAXSIZE,
-            ttl if ttl is not None else settings.TENANCY_L1_TTL,
-        )
+    def __init__(
+        self,
+        maxsize: int | None = None,
+        ttl: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        size = maxsize if maxsize is not None else settings.TENANCY_L1_MAXSIZE
+        lifetime = ttl if ttl is not None else settings.TENANCY_L1_TTL
+        self.l1: TTLCache[str, Entry] = TTLCache(size, lifetime, timer=timer)
+        # Misses of lookups whose keys come from requests (unknown account numbers,
+        # workspace labels): process-local only, in their own bound so a flood of them
+        # cannot push real tenants out of ``l1``.
+        self.misses: TTLCache[str, Entry] = TTLCache(size, lifetime, timer=timer)
+        self._miss_keys: set[str] = set()
+        self._lock = threading.Lock()  # cachetools maps are not thread-safe
+        self._seq = 0  # bumped by every local eviction, pushed or not
+        self.push = PushChannel(self)
 
     @staticmethod
     def _keys(key: str) -> tuple[str, str]:
         return f"{KEY_PREFIX}ver:{key}", f"{KEY_PREFIX}val:{key}"
 
-    def get_or_load(self, key: str, loader: Callable[[], T], *, invalidate: bool = False) -> T:
+    def get_or_load(
+        self,
+        key: str,
+        loader: Callable[[], T],
+        *,
+        invalidate: bool = False,
+        miss_key: str | None = None,
+    ) -> T:
         """The cached value of ``key``, loading (and caching) it when absent or stale.
 
         ``invalidate=True`` bypasses both levels, bumps the version everywhere and reloads.
-        ``None`` results are cached too, so unknown keys cost one load per TTL.
+        ``None`` results are cached too, so unknown keys cost one load per TTL. With
+        ``miss_key`` (for keys an unauthenticated client chooses), a ``None`` result
+        writes nothing to level 2: it is kept in this process's bounded ``misses`` map,
+        tagged with ``miss_key``'s version token, and served while that token is unchanged;
+        invalidating ``miss_key`` (e.g. on account creation) makes every process's misses
+        of that family stale at once.
         """
         if invalidate:
             self.invalidate(key)
-        local = self.l1.get(key)
-        revalidate = settings.TENANCY_L1_REVALIDATE
-        if local is not None and revalidate > 0 and time.monotonic() - local.confirmed < revalidate:
-            return local.value
+        pushed = self.push.active()
+        seq = self._seq  # before any read: an eviction from now on voids trust
+        with self._lock:  # [] not .get(): TTLCache.get costs two lookups
+            try:
+                local, miss = self.l1[key], None
+            except KeyError:
+                local = None
+                try:
+                    miss = self.misses[key] if miss_key is not None else None
+                except KeyError:
+                    miss = None
+        if pushed:
+            if local is not None and local.trusted:
+                return local.value  # type: ignore[no-any-return]
+            if miss is not None and miss.trusted:
+                return None  # type: ignore[return-value]
+        if local is not None or miss is not None:
+            check_key = self._keys(key if miss is None else miss_key)[0]  # type: ignore[arg-type]
+            try:
+                token = django_cache.get(check_key)
+            except Exception:  # noqa: BLE001 - any cache failure degrades to the database
+                logger.warning("cache unavailable reading %s; using the database", check_key)
+                return loader()
+            hit = local if local is not None else miss
+            if token is not None and token == hit.token:  # type: ignore[union-attr]
+                self._store(key, hit, pushed, seq, misses=miss is not None)  # type: ignore[arg-type]
+                return hit.value  # type: ignore[union-attr, no-any-return]
+        return self._load(key, loader, miss_key, pushed, seq)
+
+    def _load(
+        self, key: str, loader: Callable[[], T], miss_key: str | None, pushed: bool, seq: int
+    ) -> T:
+        """Level 2, else the loader; stores the result in level 1 (and 2 unless a miss)."""
         ver_key, val_key = self._keys(key)
-        try:
-            if local is not None:  # one round trip: is the local copy still current?
-                token, stored = django_cache.get(ver_key), None
-            else:  # one round trip for both the token and the shared value
-                found = django_cache.get_many([ver_key, val_key])
-                token, stored = found.get(ver_key), found.get(val_key)
-        except Exception:  # noqa: BLE001 - any cache failure degrades to the database
+        gen_key = self._keys(miss_key)[0] if miss_key is not None else None
+        try:  # one round trip for the token, the shared value (and the misses' token)
+            found = django_cache.get_many([ver_key, val_key] + ([gen_key] if gen_key else []))
+        except Exception:  # noqa: BLE001
             logger.warning("cache unavailable reading %s; using the database", ver_key)
             return loader()
-        if token is None:
-            token, stored = self._new_token(ver_key), None
-        if local is not None and local.token == token:
-            local.confirmed = time.monotonic()
-            return local.value
-        if local is not None:
-            try:
-                stored = django_cache.get(val_key)
-            except Exception:  # noqa: BLE001
-                stored = None
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
-            value = stored[1]
-        else:
+        token, stored = found.get(ver_key), found.get(val_key)
+        if token is not None and _tagged(stored, token):
+            value = stored[1]  # type: ignore[index]
+            self._store(key, Entry(token, value, False), pushed, seq)
+            return value  # type: ignore[no-any-return]
+        if gen_key is None:
+            if token is None:
+                token = self._new_token(ver_key)
             value = loader()
-            try:
-                django_cache.set(val_key, (token, value), settings.TENANCY_L2_TTL)
-            except Exception:  # noqa: BLE001
-                logger.warning("cache unavailable writing %s", val_key)
-        if token is not None:
-            self.l1.set(key, token, value)
+        else:
+            gen = found.get(gen_key) or self._new_token(gen_key)  # one key per family
+            value = loader()
+            if value is None:  # a miss: this process only, never level 2
+                if gen is not None:
+                    self._miss_keys.add(miss_key)  # type: ignore[arg-type]
+                    self._store(key, Entry(gen, None, False), pushed, seq, misses=True)
+                return value  # type: ignore[return-value]
+            if token is None:
+                # No token was read before the load. Draw one now; if another process set
+                # one meanwhile, an invalidation may have raced the load: cache nothing.
+                token = secrets.token_hex(8)
+                try:
+                    if not django_cache.add(ver_key, token, _token_ttl()):
+                        return value
+                except Exception:  # noqa: BLE001
+                    return value
+        if token is None:  # level 2 unavailable: nothing can vouch for the value later
+            return value
+        try:
+            django_cache.set(val_key, (token, value), settings.TENANCY_L2_TTL)
+        except Exception:  # noqa: BLE001
+            logger.warning("cache unavailable writing %s", val_key)
+        self._store(key, Entry(token, value, False), pushed, seq)
         return value
+
+    def _store(self, key: str, entry: Entry, pushed: bool, seq: int, misses: bool = False) -> None:
+        """Put ``entry`` in level 1, trusted only if push was active when the read started
+        and no eviction has happened since (checked under the lock evictions take)."""
+        with self._lock:
+            entry.trusted = pushed and seq == self._seq
+            (self.misses if misses else self.l1)[key] = entry
 
     @staticmethod
     def _new_token(ver_key: str) -> str | None:
@@ -165,9 +203,9 @@ class TwoLevelCache:
             return None
 
     def invalidate(self, *keys: str) -> None:
-        """Make ``keys`` stale in every process: new version tokens, level-2 values dropped."""
-        for key in keys:
-            self.l1.pop(key)
+        """Make ``keys`` stale in every process: new version tokens, level-2 values dropped,
+        and the keys pushed to the other processes' level 1."""
+        self.evict_local(list(keys))
         if not keys:
             return
         try:
@@ -177,13 +215,56 @@ class TwoLevelCache:
             django_cache.delete_many([self._keys(k)[1] for k in keys])
         except Exception:  # noqa: BLE001
             logger.warning("cache unavailable invalidating %s", ", ".join(keys))
+        self.push.publish(list(keys))
+
+    def evict_local(self, keys: list[str]) -> None:
+        """Drop ``keys`` from this process's level 1 (a pushed or local invalidation). Any
+        call, even with no keys, voids the trust of loads in flight."""
+        with self._lock:
+            self._seq += 1
+            for key in keys:
+                self.l1.pop(key, None)
+                self.misses.pop(key, None)
+                if key in self._miss_keys:  # every miss of that family is stale
+                    self.misses.clear()
+
+    def distrust_local(self) -> None:
+        """Make every level-1 entry pass its version-token check again before it is served
+        without one (on (re)subscription: pushes sent meanwhile were lost). Cheaper than
+        clearing: unchanged entries are confirmed by one token read, not reloaded."""
+        with self._lock:
+            self._seq += 1
+            for entries in (self.l1, self.misses):
+                for entry in entries.values():
+                    entry.trusted = False
 
     def clear_local(self) -> None:
         """Drop this process's level-1 entries (level 2 is left alone)."""
-        self.l1.clear()
+        with self._lock:
+            self._seq += 1
+            self.l1.clear()
+            self.misses.clear()
 
 
 tenant_cache = TwoLevelCache()
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    """Tests swap ``CACHES``: subscribe again for the new cache, forget level 1."""
+    if setting in {"CACHES", "TENANCY_PUSH_INVALIDATION"}:
+        tenant_cache.push.reset()
+        tenant_cache.clear_local()
+
+
+setting_changed.connect(_settings_changed)
+
+
+def invalidate_with_commit(*keys: str) -> None:
+    """Invalidate ``keys`` now and, inside a transaction, again once it commits: another
+    process may reload the old row (or cache a miss) between the save and the commit."""
+    tenant_cache.invalidate(*keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: tenant_cache.invalidate(*keys))
 
 
 class CacheOutageLogFilter(logging.Filter):

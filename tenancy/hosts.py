@@ -117,8 +117,14 @@ def _parse(host: str, root: str, environment: str) -> HostInfo:
 
 def parse_host(raw: str) -> HostInfo:
     """Parse a raw ``Host`` header value against this deployment's root and environment."""
-    host = normalize_host(raw)
-    return _parse(host, settings.ROOT_DOMAIN, settings.ENVIRONMENT)
+    return _parse_raw(raw, settings.ROOT_DOMAIN, settings.ENVIRONMENT)
+
+
+@lru_cache(maxsize=4096)
+def _parse_raw(raw: str, root: str, environment: str) -> HostInfo:
+    """Memoised per raw header value (bounded, per process): a warm host costs one lookup.
+    Malformed and unknown hosts raise, and exceptions are never cached."""
+    return _parse(normalize_host(raw), root, environment)
 
 
 def account_number_in_host(raw: str) -> str | None:

@@ -33,7 +33,7 @@ from accounts.utils import (
     get_cached_user_for_username,
 )
 from smarter.settings import redis_cache
-from tenancy.cache import KEY_PREFIX, LRU, TwoLevelCache, tenant_cache
+from tenancy.cache import KEY_PREFIX, TwoLevelCache, tenant_cache
 from tests.conftest import host_client
 from tests.services import stop_process, throwaway_redis
 from workspaces.models import Workspace
@@ -43,18 +43,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- the machinery ---------------------------------------------------------------------
-def test_lru_is_bounded_and_expires(monkeypatch):
+@pytest.mark.django_db
+def test_level_one_is_bounded_and_expires(settings):
+    settings.TENANCY_PUSH_INVALIDATION = False
     now = [1000.0]
-    monkeypatch.setattr("tenancy.cache.time.monotonic", lambda: now[0])
-    lru = LRU(maxsize=2, ttl=10)
-    lru.set("a", "t", 1)
-    lru.set("b", "t", 2)
-    entry = lru.get("a")  # a is now most recent
-    assert entry is not None and (entry.token, entry.value) == ("t", 1)
-    lru.set("c", "t", 3)
-    assert lru.get("b") is None and len(lru) == 2
+    two = TwoLevelCache(maxsize=2, ttl=10, timer=lambda: now[0])
+    for key in ("a", "b"):
+        two.get_or_load(key, lambda k=key: k)
+    assert two.get_or_load("a", lambda: "unused") == "a"  # a is now the most recent
+    two.get_or_load("c", lambda: "c")
+    assert set(two.l1) == {"a", "c"} and len(two.l1) == 2
     now[0] += 11
-    assert lru.get("a") is None and lru.get("c") is None
+    assert "a" not in two.l1 and "c" not in two.l1
 
 
 @pytest.mark.django_db
@@ -117,7 +117,8 @@ def counting_cache(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_round_trips_per_lookup(counting_cache):
+def test_round_trips_per_lookup(counting_cache, settings):
+    settings.TENANCY_PUSH_INVALIDATION = False  # strict mode: every read checks its token
     two = TwoLevelCache(maxsize=10, ttl=600)
     two.get_or_load("k", lambda: "v")
     counting_cache.calls.clear()
@@ -127,30 +128,6 @@ def test_round_trips_per_lookup(counting_cache):
     counting_cache.calls.clear()
     assert other.get_or_load("k", lambda: "unused") == "v"
     assert counting_cache.calls == ["get_many"]  # level-2 hit: token and value together
-
-
-@pytest.mark.django_db
-def test_revalidation_interval_bounds_staleness(monkeypatch, counting_cache, settings):
-    """With TENANCY_L1_REVALIDATE set, a level-1 hit skips level 2 for that long; this
-    process's own invalidations stay immediate, other processes' wait for the interval."""
-    settings.TENANCY_L1_REVALIDATE = 1.0
-    now = [1000.0]
-    monkeypatch.setattr("tenancy.cache.time.monotonic", lambda: now[0])
-    here, there = TwoLevelCache(maxsize=10, ttl=600), TwoLevelCache(maxsize=10, ttl=600)
-    assert here.get_or_load("k", lambda: "v1") == "v1"
-    counting_cache.calls.clear()
-    assert here.get_or_load("k", lambda: "unused") == "v1"
-    assert counting_cache.calls == []  # served from level 1 with no round trip
-    there.invalidate("k")  # another process changes the row
-    now[0] += 0.5
-    assert here.get_or_load("k", lambda: "v2") == "v1"  # stale, within the interval
-    now[0] += 0.6
-    assert here.get_or_load("k", lambda: "v2") == "v2"  # interval over: token re-checked
-    here.invalidate("k")  # this process's own change is seen at once
-    assert here.get_or_load("k", lambda: "v3") == "v3"
-    settings.TENANCY_L1_REVALIDATE = 0
-    there.invalidate("k")
-    assert here.get_or_load("k", lambda: "v4") == "v4"  # default: the very next read
 
 
 @pytest.mark.services

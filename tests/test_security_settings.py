@@ -109,7 +109,7 @@ def test_login_limit_is_per_account_and_ip(tenant_a, tenant_b) -> None:  # type:
 def test_client_ip_trusts_only_the_configured_proxies(proxies, xff, expected) -> None:  # type: ignore[no-untyped-def]
     from django.test import RequestFactory
 
-    from smarter.client_ip import client_ip
+    from tenancy.client_ip import client_ip
 
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=xff)
     with override_settings(TRUSTED_PROXIES=proxies):

@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from tenancy.cache import tenant_cache
+from tenancy.cache import invalidate_with_commit
 
 from .models import Workspace
-from .utils import workspace_key
+from .utils import workspace_key, workspace_names_key
 
 
 @receiver(pre_save, sender=Workspace)
@@ -28,4 +28,6 @@ def workspace_changed(sender: Any, instance: Workspace, **kwargs: Any) -> None:
     old = getattr(instance, "_old_name", None)
     if old:
         keys.add(workspace_key(instance.account_id, old))
-    tenant_cache.invalidate(*keys)
+    if kwargs.get("created") or (old and old != instance.name):  # a new name now resolves
+        keys.add(workspace_names_key(instance.account_id))
+    invalidate_with_commit(*keys)

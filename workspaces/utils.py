@@ -11,12 +11,22 @@ def workspace_key(account_id: int, name: str) -> str:
     return f"workspace:account:{int(account_id)}:name:{name}"
 
 
+def workspace_names_key(account_id: int) -> str:
+    """The key whose version the account's cached unknown-label misses are checked against."""
+    return f"workspace:account:{int(account_id)}:names"
+
+
 def get_cached_workspace(
     account_id: int, name: str, invalidate: bool = False
 ) -> Workspace | None:
-    """The workspace ``name`` of an account, or None. Host labels are already validated."""
+    """The workspace ``name`` of an account, or None. Host labels are already validated.
+
+    Names come from request hosts: unknown ones are cached per process only (never in
+    Redis), re-checked everywhere once a workspace of the account is created or renamed.
+    """
     return tenant_cache.get_or_load(
         workspace_key(account_id, name),
         lambda: Workspace.objects.filter(account_id=account_id, name=name).first(),
         invalidate=invalidate,
+        miss_key=workspace_names_key(account_id),
     )

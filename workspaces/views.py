@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import account_admin_required
-from middleware.tenant import TenantRequest
+from accounts.requests import TenantRequest
 from tenancy.hosts import tenant_url
 
 from .forms import WorkspaceForm

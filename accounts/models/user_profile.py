@@ -15,6 +15,16 @@ from django.db.models import Q
 from tenancy.context import get_current_account_id
 from tenancy.models import MetaDataModel
 
+from ..caching import (
+    active_memberships,
+    get_cached_account,
+    get_cached_admin_profile,
+    get_cached_profile,
+    get_cached_profile_by_pk,
+    get_cached_smarter_admin_user_profile,
+    get_cached_user_for_user_id,
+    get_cached_user_for_username,
+)
 from ..signals import user_profile_created
 from .account import Account
 from .contact import AccountContact
@@ -74,8 +84,6 @@ class SmarterBaseQuerySetWithPermissions(models.QuerySet):
 
     def with_read_permission_for(self, user: User | Any) -> SmarterBaseQuerySetWithPermissions:
         """Rows ``user`` may read: their accounts' rows plus the platform admin's rows."""
-        from ..utils import active_memberships, get_cached_smarter_admin_user_profile
-
         if not _is_live(user):
             return self.none()
         platform = get_cached_smarter_admin_user_profile()
@@ -94,8 +102,6 @@ class SmarterBaseQuerySetWithPermissions(models.QuerySet):
         self, user: User | Any
     ) -> SmarterBaseQuerySetWithPermissions:
         """Rows ``user`` may manage: staff their accounts' rows, others only their own."""
-        from ..utils import active_memberships
-
         if not _is_live(user):
             return self.none()
         if user.is_superuser:
@@ -279,15 +285,11 @@ class UserProfile(MetaDataModel):
     @property
     def cached_user(self) -> User:
         """The profile's user, from the two-level cache."""
-        from ..utils import get_cached_user_for_user_id
-
         return get_cached_user_for_user_id(user_id=self.user_id)  # type: ignore[return-value]
 
     @property
     def cached_account(self) -> Account:
         """The profile's account, from the two-level cache."""
-        from ..utils import get_cached_account
-
         return get_cached_account(account_id=self.account_id)  # type: ignore[return-value]
 
     @classmethod
@@ -304,13 +306,6 @@ class UserProfile(MetaDataModel):
     ) -> UserProfile | None:
         """A profile by pk, by (user or username, account), by user, by account (its first
         active admin's, as the seed's own tests use it), or by name; else None."""
-        from ..utils import (
-            get_cached_admin_profile,
-            get_cached_profile,
-            get_cached_profile_by_pk,
-            get_cached_user_for_username,
-        )
-
         if args and pk is None:
             pk = args[0]
         if pk is not None:
@@ -339,8 +334,6 @@ class UserProfile(MetaDataModel):
         cls, invalidate: bool = False, user: User | None = None, **kwargs: Any
     ) -> models.QuerySet[UserProfile]:
         """Profiles of ``user`` (ids from the cache), or all profiles when no user is given."""
-        from ..utils import active_memberships
-
         if user is None:
             return cls.objects.all()
         ids = [m.profile_id for m in active_memberships(user, invalidate=invalidate)]

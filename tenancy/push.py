@@ -1,0 +1,263 @@
+"""Pushed invalidations for :mod:`tenancy.cache`: Redis pub/sub, one subscriber per process.
+
+An invalidation publishes its keys (never values) on one channel named after the cache's
+key prefix and Redis db, so test runs sharing a server on different dbs stay apart. Each
+process runs one daemon thread, started lazily on first use and again after a fork (the
+pid is checked), that holds a dedicated connection subscribed to that channel and evicts
+the keys it receives from level 1.
+
+:meth:`PushChannel.active` says whether a level-1 entry may be served without asking
+Redis. It is true only while the subscription is confirmed AND nothing is waiting to be
+applied: the subscriber's socket has no unread bytes (a pending message, or the EOF of a
+killed connection or restarted server, makes it readable), the thread is not in the middle
+of applying messages, and its heartbeat (a PING answered on the subscribed connection every
+``heartbeat`` seconds) is recent, which also catches a stalled thread and a silently dead
+link. Whenever it is false the cache falls back to checking each key's version token in
+level 2. On every (re)subscription, before ``active`` turns true, the listener's level 1
+is distrusted: messages published while unsubscribed were lost, so each entry must pass
+its version-token check once more (as if level 1 were cleared, without the reloads).
+
+Chosen over Redis client-side caching (``CLIENT TRACKING``): tracking needs RESP3 and
+redis-py's cache support, which only work with Redis >= 7.4 (Debian 12 ships 7.0) and
+track the values' keys, while here the keys that matter are version tokens read with
+django-redis; pub/sub works on Redis 6/7, Heroku Redis and ``rediss://`` unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import threading
+import time
+from typing import Any, Protocol
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_MIN, BACKOFF_MAX = 0.05, 1.0  # seconds between reconnection attempts
+CLIENT_NAME = "tenancy-invalidations"  # shown in CLIENT LIST; CLIENT KILL can target it
+
+
+class Listener(Protocol):
+    """What the channel drives: the two-level cache."""
+
+    def evict_local(self, keys: list[str]) -> None: ...
+
+    def distrust_local(self) -> None: ...
+
+
+class Subscription:
+    """The state of one subscriber thread (one generation; replaced on settings change)."""
+
+    def __init__(self, channel: str, connection_factory: Any) -> None:
+        self.channel = channel
+        self.connection_factory = connection_factory
+        self.healthy = False  # subscription confirmed on the current connection
+        self.busy = False  # reading/applying messages right now
+        self.sock: Any = None
+        self.last_pong = float("-inf")
+        self.stopped = threading.Event()
+        self.unpaused = threading.Event()
+        self.unpaused.set()
+
+
+class PushChannel:
+    """Publishes invalidated keys and keeps one subscriber thread per process."""
+
+    def __init__(self, listener: Listener, heartbeat: float = 1.0) -> None:
+        self.listener = listener
+        self.heartbeat = heartbeat
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._sub: Subscription | None = None
+
+    # --- readers -----------------------------------------------------------------------
+    def active(self) -> bool:
+        """True when a level-1 entry may be served with no Redis round trip (see module)."""
+        if self._pid != os.getpid():
+            self._start()
+            return False
+        sub = self._sub
+        if sub is None or not sub.healthy:
+            return False
+        try:  # first the socket, then ``busy``: the thread sets busy before it reads
+            if select.select([sub.sock], [], [], 0)[0]:
+                return False
+        except (OSError, ValueError):  # closed under us: the connection is being replaced
+            return False
+        if sub.busy or not sub.healthy:
+            return False
+        return time.monotonic() - sub.last_pong < 2.5 * self.heartbeat
+
+    def publish(self, keys: list[str]) -> None:
+        """Tell every process to evict ``keys`` (after level 2 was updated)."""
+        sub = self._sub if self._pid == os.getpid() else None
+        if sub is None:
+            target = _target()
+            if target is None:
+                return
+            channel = target[0]
+        else:
+            channel = sub.channel
+        try:
+            from django_redis import get_redis_connection
+
+            client = get_redis_connection("default")
+            client.publish(channel, json.dumps(keys))
+            # Delivery barrier: Redis writes the publisher's reply and the subscribers'
+            # messages in the same event-loop pass, publisher possibly first. A command it
+            # answers after that pass proves every subscriber's copy has been written, so
+            # once this returns, a request another process receives afterwards finds the
+            # message on its subscriber socket (and falls back to Redis until applied).
+            client.ping()
+        except Exception:  # noqa: BLE001 - the token bump in level 2 still holds
+            logger.warning("could not publish the invalidation of %s", ", ".join(keys))
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._sub = None  # a forked child never uses its parent's connection
+            target = _target()
+            if target is not None:
+                sub = Subscription(*target)
+                threading.Thread(
+                    target=self._run, args=(sub,), name="tenancy-invalidations", daemon=True
+                ).start()
+                self._sub = sub
+            self._pid = os.getpid()
+
+    def reset(self) -> None:
+        """Stop this process's subscriber; the next :meth:`active` starts one for the
+        current settings (called when ``CACHES`` changes, e.g. in tests)."""
+        with self._lock:
+            if self._sub is not None:
+                self._sub.stopped.set()
+                self._sub.unpaused.set()
+            self._sub, self._pid = None, None
+
+    def pause(self) -> None:
+        """For tests: stall the subscriber thread (it stops reading and heartbeating)."""
+        if self._sub is not None:
+            self._sub.unpaused.clear()
+
+    def resume(self) -> None:
+        if self._sub is not None:
+            self._sub.unpaused.set()
+
+    # --- the subscriber thread -----------------------------------------------------------
+    def _run(self, sub: Subscription) -> None:
+        backoff, reported = BACKOFF_MIN, False
+        while not sub.stopped.is_set():
+            conn = None
+            try:
+                conn = sub.connection_factory()
+                self._subscribe(sub, conn)
+                if reported:
+                    logger.warning("cache invalidation push restored")
+                backoff, reported = BACKOFF_MIN, False
+                self._listen(sub, conn)
+            except Exception as exc:  # noqa: BLE001 - any failure: fall back, reconnect
+                if not reported and not sub.stopped.is_set():
+                    logger.warning(
+                        "cache invalidation push unavailable (%s); every cached read checks "
+                        "Redis until it is back", exc
+                    )
+                    reported = True
+            finally:
+                sub.healthy = False
+                self.listener.evict_local([])  # bumps the sequence: loads in flight untrusted
+                if conn is not None:
+                    try:
+                        conn.disconnect()
+                    except Exception:  # noqa: BLE001, S110
+                        pass
+            sub.stopped.wait(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def _subscribe(self, sub: Subscription, conn: Any) -> None:
+        conn.connect()
+        conn.send_command("CLIENT", "SETNAME", CLIENT_NAME)
+        conn.read_response(push_request=True)
+        conn.send_command("SUBSCRIBE", sub.channel)
+        reply = conn.read_response(push_request=True)  # RESP3 (redis-py's default): a push
+        if not (isinstance(reply, list) and _text(reply[0]) == "subscribe"):
+            raise ConnectionError(f"unexpected SUBSCRIBE reply {reply!r}")
+        sub.sock = conn._sock  # the raw socket, polled by readers (never read by them)
+        # Messages published while we were not subscribed are lost: no level-1 entry from
+        # before this point is served again without its version-token check.
+        self.listener.distrust_local()
+        sub.last_pong = time.monotonic()
+        sub.healthy = True
+
+    def _listen(self, sub: Subscription, conn: Any) -> None:
+        next_ping = time.monotonic() + self.heartbeat
+        while not sub.stopped.is_set():
+            wait = max(0.0, next_ping - time.monotonic())
+            readable = select.select([sub.sock], [], [], wait)[0]
+            sub.unpaused.wait()  # test hook: a stalled thread reads nothing
+            if readable:
+                sub.busy = True  # before consuming a byte (see active())
+                try:
+                    while True:
+                        self._handle(sub, conn.read_response(push_request=True))
+                        if not conn.can_read(timeout=0):
+                            break
+                finally:
+                    sub.busy = False
+            if time.monotonic() >= next_ping:
+                conn.send_command("PING")
+                next_ping = time.monotonic() + self.heartbeat
+
+    def _handle(self, sub: Subscription, reply: Any) -> None:
+        if isinstance(reply, bytes | str) and _text(reply).upper() == "PONG":  # RESP3's PING
+            sub.last_pong = time.monotonic()
+            return
+        if not isinstance(reply, list) or not reply:
+            raise ConnectionError(f"unexpected reply {reply!r}")
+        kind = _text(reply[0])
+        if kind == "message":
+            keys = json.loads(reply[2])
+            self.listener.evict_local([str(k) for k in keys])
+        elif kind == "pong":
+            sub.last_pong = time.monotonic()
+        else:
+            raise ConnectionError(f"unexpected message {kind!r}")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _target() -> tuple[str, Any] | None:
+    """``(channel, connection factory)`` for the default cache, or None when it is not
+    django-redis or push is switched off (then every read checks its version token)."""
+    if not settings.TENANCY_PUSH_INVALIDATION:
+        return None
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is a dependency
+        return None
+    if not isinstance(backend, RedisCache):
+        return None
+    try:
+        pool = backend.client.get_client(write=True).connection_pool
+    except Exception:  # noqa: BLE001
+        logger.warning("cache invalidation push: no Redis client; reads check Redis")
+        return None
+    db = pool.connection_kwargs.get("db", 0)
+    channel = f"{backend.key_prefix}:tenancy:invalidate:db{db}"
+
+    def connection() -> Any:
+        # A dedicated connection (not from the pool) with the pool's address, TLS and
+        # socket timeouts; the thread waits with select(), so the timeout bounds each read.
+        return pool.connection_class(**pool.connection_kwargs)
+
+    return channel, connection
