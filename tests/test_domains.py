@@ -205,7 +205,8 @@ def test_the_claim_table_holds_the_platform_wide_rule(tenant_a, tenant_b) -> Non
     assert HostnameClaim.objects.get().account_id == tenant_b.account.pk
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite cannot add a foreign key to an existing table")
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite cannot add a foreign key to an existing table")
 def test_no_domain_without_its_accounts_claim_on_postgresql(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
     Domain(hostname=HOST, user_profile=tenant_a.admin).save()
     with pytest.raises(IntegrityError, match="domains_domain_claim"), transaction.atomic():
