@@ -101,7 +101,6 @@ class Domain(MetaDataWithOwnershipModel):
                 "account", Lower("hostname"), name="domains_unique_hostname_per_account",
                 violation_error_message=ALREADY_REGISTERED,
             ),
-
             models.CheckConstraint(condition=Q(hostname=Lower("hostname")),
                                    name="domains_hostname_lower_case"),
             models.CheckConstraint(condition=Q(status__in=["pending", "verified", "suspended"]),
