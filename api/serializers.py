@@ -15,7 +15,7 @@ from rest_framework import serializers
 from accounts.invitations import send_welcome
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
-from domains.models import Domain
+from domains.models import ALREADY_REGISTERED, Domain, hostname_taken
 from workspaces.models import Workspace, validate_workspace_name
 
 from .errors import Conflict
@@ -297,9 +297,8 @@ class DomainSerializer(StrictModelSerializer):
             host = normalize_custom_domain(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
-        if Domain.objects.filter(hostname__iexact=host).exists():
-            raise Conflict("This domain is already registered on the platform.",
-                           {"hostname": ["This domain is already registered on the platform."]})
+        if hostname_taken(host):
+            raise Conflict(ALREADY_REGISTERED, {"hostname": [ALREADY_REGISTERED]})
         return host
 
 

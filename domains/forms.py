@@ -9,7 +9,7 @@ from django import forms
 from workspaces.models import Workspace
 
 from .hostnames import normalize_custom_domain
-from .models import Domain
+from .models import ALREADY_REGISTERED, hostname_taken
 
 
 class WorkspaceChoiceForm(forms.Form):
@@ -31,6 +31,6 @@ class DomainForm(WorkspaceChoiceForm):
 
     def clean_hostname(self) -> str:
         host = normalize_custom_domain(self.cleaned_data["hostname"])
-        if Domain.objects.filter(hostname__iexact=host).exists():
-            raise forms.ValidationError("This domain is already registered on the platform.")
+        if hostname_taken(host):
+            raise forms.ValidationError(ALREADY_REGISTERED)
         return host

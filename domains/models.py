@@ -7,11 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from accounts.models import MetaDataWithOwnershipModel
+from accounts.models import Account, MetaDataWithOwnershipModel
 from workspaces.models import Workspace
 
 from .hostnames import BUCKETS, bucket_of, normalize_custom_domain, validate_custom_domain
@@ -24,10 +24,47 @@ def new_token() -> str:
     return "smarter-verify-" + secrets.token_hex(16)
 
 
+ALREADY_REGISTERED = "This domain is already registered on the platform."
+
+
+class HostnameClaim(models.Model):
+    """The platform-wide register of custom hostnames: one row per hostname, naming its account.
+
+    A hostname is unique across all accounts, but ``Domain`` is distributed by ``account_id``
+    and can only be unique per account; this small table holds the global rule (its unique
+    index) and is what routing reads first, before the account is known. A claim is written in
+    the same transaction as its domain (``Domain.save``) and removed with it
+    (``domains.signals``); on PostgreSQL the domain's ``(account_id, hostname)`` references it,
+    so no domain exists without its account's claim.
+    """
+
+    distribution_reference_reason = (
+        "the routing table of custom hostnames, read before the account is known, and the one "
+        "place a hostname is unique across all accounts (Domain is unique per account only)"
+    )
+
+    hostname = models.CharField(max_length=253, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, db_index=False, related_name="+")
+    bucket = models.PositiveIntegerField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # the target of the domains' (account_id, hostname) foreign key
+            models.UniqueConstraint(fields=["account", "hostname"], name="domains_claim_account_hostname"),
+            models.CheckConstraint(condition=Q(hostname=Lower("hostname")),
+                                   name="domains_claim_hostname_lower_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
 class Domain(MetaDataWithOwnershipModel):
     """A hostname owned by an account, optionally serving one of its workspaces.
 
-    Unique across the platform (case-insensitively, by the database). ``pending`` until the
+    Unique across the platform (case-insensitively, by the database through its
+    :class:`HostnameClaim`; the domain table itself is unique per account). ``pending`` until the
     TXT record ``_smarter-challenge.<hostname>`` carries ``token``; ``verified`` domains are
     routed; a verified domain whose record disappears is ``suspended`` after the grace period.
     """
@@ -61,8 +98,8 @@ class Domain(MetaDataWithOwnershipModel):
         ordering = ["hostname"]
         constraints = [
             models.UniqueConstraint(
-                Lower("hostname"), name="domains_unique_hostname",
-                violation_error_message="This domain is already registered on the platform.",
+                "account", Lower("hostname"), name="domains_unique_hostname_per_account",
+                violation_error_message=ALREADY_REGISTERED,
             ),
             models.CheckConstraint(condition=Q(hostname=Lower("hostname")),
                                    name="domains_hostname_lower_case"),
@@ -95,23 +132,36 @@ class Domain(MetaDataWithOwnershipModel):
         ]
 
     def clean(self) -> None:
-        """Form validation (admin): the workspace must be one of the owner's account."""
+        """Form validation (admin): a new hostname must be unclaimed, the workspace one of the
+        owner's account."""
+        if self._state.adding and self.hostname:
+            try:
+                taken = hostname_taken(normalize_custom_domain(self.hostname))
+            except ValidationError:
+                taken = False  # the field's validator reports the malformed name
+            if taken:
+                raise ValidationError({"hostname": ALREADY_REGISTERED})
         if self.workspace_id is not None and self.user_profile_id is not None:
             account_id = self.user_profile.account_id
             if not Workspace.objects.filter(pk=self.workspace_id, account_id=account_id).exists():
                 raise ValidationError({"workspace": "Choose a workspace of the domain's account."})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Normalise the hostname, keep it immutable, and keep the workspace in the account."""
+        """Normalise the hostname, keep it immutable, keep the workspace in the account, and
+        write the hostname's claim in the same transaction (IntegrityError when another domain
+        holds it)."""
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and not {"hostname", "workspace"} & set(update_fields):
+        if update_fields is not None and not {"hostname", "workspace", "user_profile",
+                                              "account"} & set(update_fields):
             super().save(*args, **kwargs)  # a status change: nothing below can be affected
             return
         self.hostname = normalize_custom_domain(self.hostname)
+        stored_account = None
         if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).values_list("hostname", flat=True).first()
-            if stored is not None and stored != self.hostname:
+            stored = type(self).objects.filter(pk=self.pk).values_list("hostname", "account_id").first()
+            if stored is not None and stored[0] != self.hostname:
                 raise ValidationError("A domain's hostname cannot change; remove it and add the new one.")
+            stored_account = stored[1] if stored is not None else None
         self.bucket = bucket_of(self.hostname)
         if self.workspace_id is not None and self.user_profile_id is not None:
             in_account = Workspace.objects.filter(
@@ -119,4 +169,15 @@ class Domain(MetaDataWithOwnershipModel):
             ).exists()
             if not in_account:
                 raise ValidationError("The workspace must belong to the domain's account.")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)  # sets account_id from the owner
+            if stored_account is None:
+                HostnameClaim.objects.create(hostname=self.hostname, account_id=self.account_id,
+                                             bucket=self.bucket)
+            elif stored_account != self.account_id:  # handed to another account: its claim too
+                HostnameClaim.objects.filter(hostname=self.hostname).update(account_id=self.account_id)
+
+
+def hostname_taken(hostname: str) -> bool:
+    """Whether a (normalised) hostname is claimed by any account: one reference-table read."""
+    return HostnameClaim.objects.filter(hostname=hostname).exists()

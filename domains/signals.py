@@ -1,4 +1,5 @@
-"""Invalidate cached domain routes whenever a domain, or a workspace one serves, changes.
+"""Invalidate cached domain routes whenever a domain, or a workspace one serves, changes;
+release a removed domain's hostname claim.
 
 Invalidated at once and again after commit, so another process can never reload and cache
 the old rows between the invalidation and the commit.
@@ -15,7 +16,7 @@ from django.dispatch import receiver
 from tenancy.cache import tenant_cache
 from workspaces.models import Workspace
 
-from .models import Domain
+from .models import Domain, HostnameClaim
 from .routing import bucket_key, canonical_key
 
 
@@ -29,6 +30,13 @@ def _invalidate(*keys: str) -> None:
 @receiver(post_delete, sender=Domain)
 def domain_changed(sender: Any, instance: Domain, **kwargs: Any) -> None:
     _invalidate(bucket_key(instance.bucket), canonical_key(instance.account_id))
+
+
+@receiver(post_delete, sender=Domain)
+def release_claim(sender: Any, instance: Domain, **kwargs: Any) -> None:
+    """The hostname is free again, in the deleting transaction (also for queryset and cascade
+    deletes, which send this signal for every row)."""
+    HostnameClaim.objects.filter(hostname=instance.hostname, account_id=instance.account_id).delete()
 
 
 @receiver(post_save, sender=Workspace)

@@ -209,6 +209,7 @@ def snapshot() -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     from accounts.models import Account, AccountContact, UserProfile
+    from domains.models import Domain, HostnameClaim
 
     accounts = {}
     for account in Account.objects.order_by("id"):
@@ -236,6 +237,10 @@ def snapshot() -> dict[str, Any]:
             u.username for u in users if not UserProfile.objects.filter(user=u).exists()
         ),
         "members_without_contact": missing_contacts,
+        "domains": sorted((d.hostname, d.account.company_name)
+                          for d in Domain.objects.select_related("account")),
+        "claims": sorted((c.hostname, c.account.company_name)
+                         for c in HostnameClaim.objects.select_related("account")),
     }
 
 
@@ -403,6 +408,7 @@ def assert_consistent(snap: dict[str, Any]) -> None:
     assert snap["users_without_profile"] == [], snap
     assert snap["members_without_contact"] == [], snap
     assert snap["default_accounts"] <= 1, snap
+    assert snap["domains"] == snap["claims"], snap  # every domain has its account's claim, no more
     for name, account in snap["accounts"].items():
         if account["contacts"]:
             assert sum(account["contacts"].values()) == 1, (name, account)
@@ -545,4 +551,7 @@ def test_api_two_accounts_claim_the_same_domain_one_wins_other_gets_409(race_db:
     winner, snap = one_created_one_conflict(results)
     assert results[winner]["body"]["hostname"] == "race.example.org"
     assert results[winner]["body"]["status"] == "pending"
+    winner_account = ["Acme Race", "Blank Race"][winner]
+    # the claim table decided: one claim, the winner's, and no domain row of the loser
+    assert snap["claims"] == snap["domains"] == [("race.example.org", winner_account)], snap
     assert_consistent(snap)

@@ -15,6 +15,7 @@ from django.test.utils import isolate_apps
 from taggit.models import Tag
 
 from accounts.models import Account, AccountContact, ApiKey, UserProfile
+from domains.models import Domain, HostnameClaim
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
@@ -27,9 +28,11 @@ postgres_only = pytest.mark.skipif(
 def test_every_product_tenant_table_can_be_distributed():
     result = plan()
     assert result.violations == []
-    assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace}
+    assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain}
     reference = result.tables(REFERENCE)
-    assert {Account, User, Tag} <= set(reference)
+    assert {Account, User, Tag, HostnameClaim} <= set(reference)
+    assert "before the account is known" in result.reasons[HostnameClaim]
+    assert reference.index(Account) < reference.index(HostnameClaim)
     assert reference.index(User) < reference.index(UserProfile._meta.get_field("tags")
                                                     .remote_field.through)
     assert "django_session" in {m._meta.db_table for m in result.tables(LOCAL)}
@@ -37,6 +40,7 @@ def test_every_product_tenant_table_can_be_distributed():
     distributed = result.tables(DISTRIBUTED)
     assert distributed.index(UserProfile) < distributed.index(Workspace)
     assert distributed.index(UserProfile) < distributed.index(ApiKey)
+    assert distributed.index(Workspace) < distributed.index(Domain)
 
 
 def test_check_and_plan_command_pass_on_the_product(db):
@@ -147,6 +151,28 @@ def test_owned_rows_stay_in_their_owners_account(tenant_a, tenant_b):
         with pytest.raises(IntegrityError, match="owner_same_account"), transaction.atomic():
             model.objects.filter(pk=pk).update(account=tenant_b.account)
             connection.check_constraints()  # the keys are deferred to commit otherwise
+
+
+@postgres_only
+def test_a_domain_serves_only_a_workspace_of_its_account(tenant_a, tenant_b):
+    """The composite key (account_id, workspace_id) -> workspace (account_id, id) holds what
+    Domain.save() checks, also for writes that bypass it."""
+    theirs = Workspace.objects.create(user_profile=tenant_b.admin, name="theirs")
+    domain = Domain(hostname="app.alpha-corp.test", user_profile=tenant_a.admin)
+    domain.save()
+    with pytest.raises(IntegrityError, match="workspace_same_account"), transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).update(workspace=theirs)
+        connection.check_constraints()
+    with pytest.raises(IntegrityError, match="owner_same_account"), transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).update(user_profile=tenant_b.admin)
+        connection.check_constraints()
+    mine = Workspace.objects.create(user_profile=tenant_a.admin, name="mine")
+    Domain.objects.filter(pk=domain.pk).update(workspace=mine)
+    connection.check_constraints()
+    mine.delete()  # Django sets the domain's workspace to NULL first: the key allows that
+    connection.check_constraints()
+    domain.refresh_from_db()
+    assert domain.workspace_id is None
 
 
 def test_api_key_prefixes_are_unique_per_account(tenant_a, tenant_b):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from domains.models import Domain
+from domains.models import Domain, HostnameClaim
 from tests.conftest import PASSWORD, host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.domain_support import bucket_keys
@@ -169,6 +169,68 @@ def test_unique_hostname_ignores_case_in_the_database(tenant_a, tenant_b) -> Non
             " %s, %s, '', '', '1.0.0', '{}', '', '')",
             [HOST.upper(), tenant_b.admin.pk, tenant_b.account.pk, timezone.now(), timezone.now()],
         )
+
+
+def insert_domain(hostname: str, owner) -> None:  # type: ignore[no-untyped-def]
+    """A domain row by straight SQL: no save(), so no claim is written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO domains_domain (hostname, status, token, is_canonical, bucket, user_profile_id,"
+            " account_id, created_at, updated_at, name, description, version, annotations,"
+            " last_check_detail, cname_target) VALUES (%s, 'pending', 't', false, 1, %s, %s,"
+            " %s, %s, '', '', '1.0.0', '{}', '', '')",
+            [hostname, owner.pk, owner.account_id, timezone.now(), timezone.now()],
+        )
+
+
+def test_the_claim_table_holds_the_platform_wide_rule(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    """The domain table (distributed by account) is unique per account; the hostname claim
+    (a reference table) is what keeps a name to one account across the platform."""
+    domain = Domain(hostname=HOST.upper() + ".", user_profile=tenant_a.admin)
+    domain.save()
+    assert list(HostnameClaim.objects.values_list("hostname", "account_id")) == [(HOST, tenant_a.account.pk)]
+    with pytest.raises(IntegrityError), transaction.atomic():  # B's domain row is fine, its claim is not
+        Domain(hostname=HOST, user_profile=tenant_b.admin).save()
+    assert not Domain.objects.filter(account=tenant_b.account).exists()  # rolled back together
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HostnameClaim.objects.create(hostname=HOST, account=tenant_b.account, bucket=0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HostnameClaim.objects.create(hostname=HOST.upper(), account=tenant_b.account, bucket=0)
+    with pytest.raises(IntegrityError), transaction.atomic():  # the same account twice
+        insert_domain(HOST, tenant_a.admin)
+
+    Domain.objects.filter(pk=domain.pk).delete()  # a queryset delete releases the claim too
+    assert not HostnameClaim.objects.exists()
+    Domain(hostname=HOST, user_profile=tenant_b.admin).save()  # now B may take it
+    assert HostnameClaim.objects.get().account_id == tenant_b.account.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="SQLite cannot add a foreign key to an existing table")
+def test_no_domain_without_its_accounts_claim_on_postgresql(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    Domain(hostname=HOST, user_profile=tenant_a.admin).save()
+    with pytest.raises(IntegrityError, match="domains_domain_claim"), transaction.atomic():
+        insert_domain(HOST, tenant_b.admin)  # A's claim, not B's
+        connection.check_constraints()  # the key is deferred to commit otherwise
+    with pytest.raises(IntegrityError, match="domains_domain_claim"), transaction.atomic():
+        HostnameClaim.objects.all().delete()
+        connection.check_constraints()
+
+
+def test_a_domain_handed_over_to_another_account_moves_its_claim(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    domain = Domain(hostname=HOST, user_profile=tenant_a.admin)
+    domain.save()
+    domain.user_profile = tenant_b.admin
+    domain.save()
+    assert HostnameClaim.objects.get().account_id == tenant_b.account.pk
+    connection.check_constraints()
+
+
+def test_admin_refuses_a_name_claimed_by_another_account(tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]
+    Domain(hostname=HOST, user_profile=tenant_a.admin).save()
+    with pytest.raises(ValidationError) as exc:
+        Domain(hostname=HOST.upper(), user_profile=tenant_b.admin).full_clean()
+    assert exc.value.message_dict["hostname"] == ["This domain is already registered on the platform."]
 
 
 @pytest.mark.parametrize("name", [

@@ -37,6 +37,9 @@ class Workspace(MetaDataWithOwnershipModel):
                 fields=["account", "name"], name="workspaces_unique_name_per_account",
                 violation_error_message="This account already has a workspace of that name.",
             ),
+            # the target of (account_id, workspace_id) foreign keys (custom domains): a row
+            # can only name a workspace of its own account, and the key carries account_id
+            models.UniqueConstraint(fields=["account", "id"], name="workspaces_workspace_account_id"),
         ]
 
     def __str__(self) -> str:
