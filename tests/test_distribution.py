@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import isolate_apps
 from taggit.models import Tag
 
-from accounts.models import Account, AccountContact, ApiKey, UserProfile
+from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation, UserProfile
 from domains.models import Domain, HostnameClaim
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
@@ -28,7 +28,8 @@ postgres_only = pytest.mark.skipif(
 def test_every_product_tenant_table_can_be_distributed():
     result = plan()
     assert result.violations == []
-    assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain}
+    assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
+                                               Invitation, HandoffToken}
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)
     assert "before the account is known" in result.reasons[HostnameClaim]

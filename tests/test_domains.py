@@ -260,11 +260,11 @@ def test_session_made_on_the_custom_domain_is_host_only(tenant_a, verified, sett
     settings.SESSION_COOKIE_DOMAIN = settings.CSRF_COOKIE_DOMAIN = ".localhost"  # shared on purpose
     client = host_client(HOST)
     assert client.get("/login/").cookies["csrftoken"]["domain"] == ""
-    resp = client.post("/login/", {"username": "alpha-admin", "password": PASSWORD})
+    resp = client.post("/login/", {"login": "alpha-admin", "password": PASSWORD})
     assert resp.status_code == 302
     assert resp.cookies["sessionid"]["domain"] == ""  # host-only on the custom domain
     assert client.get("/console/").status_code == 200
-    number_host = host_client(tenant_a.host).post("/login/", {"username": "alpha-admin",
+    number_host = host_client(tenant_a.host).post("/login/", {"login": "alpha-admin",
                                                              "password": PASSWORD})
     assert number_host.cookies["sessionid"]["domain"] == ".localhost"  # the operator's choice stays
 
@@ -273,7 +273,7 @@ def test_https_csrf_checks_the_origin_against_the_custom_domain(tenant_a, verifi
     def login(**headers: str) -> int:
         client = Client(HTTP_HOST=HOST, enforce_csrf_checks=True)
         token = client.get("/login/", secure=True).cookies["csrftoken"].value
-        resp = client.post("/login/", {"username": "alpha-admin", "password": PASSWORD,
+        resp = client.post("/login/", {"login": "alpha-admin", "password": PASSWORD,
                                        "csrfmiddlewaretoken": token}, secure=True, **headers)
         return resp.status_code
 

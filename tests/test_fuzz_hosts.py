@@ -192,9 +192,9 @@ def test_custom_domain_hosts_never_500_and_only_the_verified_one_is_served(tenan
 def test_unknown_custom_hosts_stay_bounded_in_both_cache_levels(names: list[str]) -> None:
     import domains.hostnames
 
-    l1 = tenant_cache.l1
-    old, old_buckets = l1.maxsize, domains.hostnames.BUCKETS
-    l1.maxsize, domains.hostnames.BUCKETS = 8, 4
+    old, old_buckets = tenant_cache.l1, domains.hostnames.BUCKETS
+    tenant_cache.l1 = l1 = TTLCache(8, 600)
+    domains.hostnames.BUCKETS = 4
     try:
         for name in names:
             assert host_client(name).get("/").status_code in (400, 404)
@@ -203,5 +203,5 @@ def test_unknown_custom_hosts_stay_bounded_in_both_cache_levels(names: list[str]
         assert len({k.rsplit(":", 1)[-1] for k in keys}) <= 4  # level 2: one key per bucket
         assert not any(name in k for k in keys for name in names)
     finally:
-        l1.maxsize, domains.hostnames.BUCKETS = old, old_buckets
+        tenant_cache.l1, domains.hostnames.BUCKETS = old, old_buckets
         tenant_cache.clear_local()
