@@ -4,6 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from audit.api import AuditEventViewSet
+from lifecycle.api import ExportViewSet
+
 from . import views
 
 router = SimpleRouter()
@@ -11,6 +14,8 @@ router.register("contacts", views.ContactViewSet, basename="api-contact")
 router.register("users", views.UserProfileViewSet, basename="api-user")
 router.register("workspaces", views.WorkspaceViewSet, basename="api-workspace")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("audit-events", AuditEventViewSet, basename="api-audit-event")
+router.register("exports", ExportViewSet, basename="api-export")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

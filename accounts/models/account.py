@@ -49,6 +49,11 @@ class Account(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When an account admin closed it: inactive since, and purged "
+        "ACCOUNT_CLOSURE_RETENTION_DAYS later unless a platform superuser restores it.",
+    )
 
     class Meta:
         ordering = ["account_number"]
@@ -64,10 +69,27 @@ class Account(models.Model):
                 & Q(account_number__length=14),
                 name="accounts_account_number_format",
             ),
+            models.CheckConstraint(
+                condition=Q(is_default_account=False) | Q(closed_at__isnull=True),
+                name="accounts_account_default_never_closed",
+                violation_error_message="The default account can never be closed.",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(is_active=False),
+                name="accounts_account_closed_is_inactive",
+                violation_error_message="A closed account is inactive; restore it instead.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.company_name} ({self.account_number})"
+
+    def clean(self) -> None:
+        """Forms (the admin) get the constraints' messages instead of a database error."""
+        if self.closed_at is not None and self.is_active:
+            raise ValidationError("A closed account is inactive; restore it instead.")
+        if self.closed_at is not None and self.is_default_account:
+            raise ValidationError("The default account can never be closed.")
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Generate the number on first save; refuse to change it afterwards."""

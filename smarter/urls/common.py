@@ -19,6 +19,8 @@ urlpatterns = [
     path("logout/", account_views.TenantLogoutView.as_view(), name="logout"),
     path("console/", include("accounts.urls")),
     path("console/workspaces/", include("workspaces.urls")),
+    path("console/audit/", include("audit.urls")),
+    path("console/", include("lifecycle.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]
