@@ -22,6 +22,8 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Account, AccountContact, UserProfile
+from audit.models import AuditEvent
+from lifecycle.models import DataExport
 from tests.conftest import host_client
 from workspaces.models import Workspace
 
@@ -54,6 +56,8 @@ def all_patterns() -> list[tuple[str, str]]:
 def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
     text = f"{route} {name}".lower()
     for keys, kind in (
+        (("audit",), "auditevent"),
+        (("export",), "export"),
         (("apikey", "api-key", "api_key"), "apikey"),
         (("workspace",), "workspace"),
         (("contact",), "contact"),
@@ -111,6 +115,8 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "apikey": (list(ApiKey.objects.filter(account=acc).values_list("pk", flat=True))
                    if ApiKey is not None else []),
         "content_type": [ContentType.objects.get_for_model(Workspace).pk],
+        "auditevent": list(AuditEvent.objects.filter(account=acc).values_list("pk", flat=True)),
+        "export": list(DataExport.objects.filter(account=acc).values_list("pk", flat=True)),
     }
     return ids
 
@@ -124,6 +130,8 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
             "pk", "username", "email", "password", "is_active", "is_staff", "is_superuser")),
         "contacts": list(AccountContact.objects.filter(account=account).order_by("pk").values_list()),
         "workspaces": list(Workspace.objects.filter(account=account).order_by("pk").values_list()),
+        "exports": list(DataExport.objects.filter(account=account).order_by("pk").values_list()),
+        "closed": list(Account.objects.filter(pk=account.pk).values_list("is_active", "closed_at")),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -137,6 +145,7 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     for t, tag in ((tenant_a, "alphaspace"), (tenant_b, "zqbravospace")):
         Workspace.objects.create(user_profile=t.admin, name=tag)
         Workspace.objects.create(user_profile=t.member, name=f"{tag}-two")
+    DataExport.objects.create(account=tenant_b.account, requested_by=tenant_b.admin)
     keys = {}
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
@@ -156,6 +165,9 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
 def test_every_pattern_is_walked() -> None:
     routes = [r for r, _ in all_patterns()]
     assert any("console/members/" in r for r in routes)
+    for new in ("console/audit/", "console/exports/<int:pk>/download/", "console/close/",
+                "api/v1/^audit-events/$", "api/v1/^exports/(?P<pk>[^/.]+)/$"):
+        assert new in routes, new
     assert any(r.startswith("admin/") for r in routes)
     assert len(routes) > 30
 
