@@ -79,6 +79,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action} {self.target_kind}:{self.target_id} by {self.actor}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit events are append-only")
+
     @property
     def actor(self) -> str:
         """A readable actor: user, key, or the command/task that made the change."""
@@ -87,11 +95,3 @@ class AuditEvent(models.Model):
         if self.actor_username:
             return self.actor_username
         return f"{self.source}:{self.source_label}" if self.source_label else self.source
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("audit events are append-only")

@@ -40,10 +40,11 @@ _cascades: ContextVar[dict[int, Counter[str]] | None] = ContextVar("audit_cascad
 
 
 def audited_fields(model: type[models.Model]) -> list[models.Field]:
-    """Concrete, non-secret, compared fields of ``model``."""
+    """Concrete, non-secret, compared fields of ``model`` (the key is the event's target id)."""
     return [
         f for f in model._meta.concrete_fields
-        if f.name not in IGNORED_FIELDS and not any(m in f.name.lower() for m in SECRET_MARKERS)
+        if f.name not in IGNORED_FIELDS and not f.primary_key
+        and not any(m in f.name.lower() for m in SECRET_MARKERS)
     ]
 
 

@@ -36,4 +36,4 @@ class CloseAccountForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         if self.account.is_default_account:
             raise forms.ValidationError("The platform's default account can never be closed.")
-        return super().clean()
+        return super().clean() or {}

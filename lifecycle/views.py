@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
@@ -40,7 +41,7 @@ def exports(request: TenantRequest) -> HttpResponse:
 
 @require_GET
 @account_admin_required
-def export_download(request: TenantRequest, pk: int) -> HttpResponse:
+def export_download(request: TenantRequest, pk: int) -> HttpResponseBase:
     """The mailed link: this account's admins, this account's host, a valid token, 24 h."""
     export = get_object_or_404(DataExport, pk=pk, account=request.account)
     if not export.token_matches(request.GET.get("token", "")):

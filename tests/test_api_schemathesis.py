@@ -35,6 +35,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import AccountContact
+from audit.models import AuditEvent
+from lifecycle.models import DataExport
 from smarter.wsgi import application
 from tenancy.cache import tenant_cache
 from workspaces.models import Workspace
@@ -70,7 +72,10 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings):
     other_key, _ = make_key(tenant_a.member, name="member key")
     workspace = Workspace.objects.create(user_profile=tenant_a.admin, name="team")
     contact = AccountContact.objects.filter(account=tenant_a.account, is_primary=False).first()
+    export = DataExport.objects.create(account=tenant_a.account, requested_by=tenant_a.admin)
     existing = {
+        "/api/v1/audit-events/{id}/": AuditEvent.objects.filter(account=tenant_a.account).first().pk,
+        "/api/v1/exports/{id}/": export.pk,
         "/api/v1/contacts/{id}/": contact.pk,
         "/api/v1/users/{id}/": tenant_a.member.pk,
         "/api/v1/workspaces/{id}/": workspace.pk,
@@ -98,7 +103,7 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings):
                 _fuzz(st.one_of(strategies), checks, str(mode), base_url, auth, stats, failures)
 
     print(f"schemathesis: {stats}")  # noqa: T201 - shown with -s / on failure
-    assert stats["operations"] == 22
+    assert stats["operations"] == 27
     assert stats["examples"] >= stats["operations"] * 2 * 5
     assert not [s for s in stats["statuses"] if s >= 500]
     assert failures == [], "\n\n".join(failures)

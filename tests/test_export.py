@@ -119,7 +119,8 @@ def test_link_expires_after_24_hours_and_the_cleanup_deletes_the_file(tenant_a, 
 def test_the_storage_is_not_served(tenant_a):
     request_via_console(tenant_a)
     export = DataExport.objects.get(account=tenant_a.account)
-    for path in (f"/media/{export.file_name}", f"/{export.file_name}", f"/static/../media/{export.file_name}"):
+    name = export.file_name
+    for path in (f"/media/{name}", f"/{name}", f"/static/../media/{name}"):
         assert host_client(tenant_a.host, tenant_a.admin.user).get(path).status_code == 404
 
 

@@ -84,13 +84,6 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.company_name} ({self.account_number})"
 
-    def clean(self) -> None:
-        """Forms (the admin) get the constraints' messages instead of a database error."""
-        if self.closed_at is not None and self.is_active:
-            raise ValidationError("A closed account is inactive; restore it instead.")
-        if self.closed_at is not None and self.is_default_account:
-            raise ValidationError("The default account can never be closed.")
-
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Generate the number on first save; refuse to change it afterwards."""
         original = getattr(self, "_original_account_number", None)
@@ -102,6 +95,13 @@ class Account(models.Model):
         else:
             self._save_with_new_number(*args, **kwargs)
         self._original_account_number = self.account_number
+
+    def clean(self) -> None:
+        """Forms (the admin) get the constraints' messages instead of a database error."""
+        if self.closed_at is not None and self.is_active:
+            raise ValidationError("A closed account is inactive; restore it instead.")
+        if self.closed_at is not None and self.is_default_account:
+            raise ValidationError("The default account can never be closed.")
 
     @classmethod
     def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]
