@@ -31,12 +31,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
+from tenancy.operation import current_operation
+
 from .recorder import action_name, is_suppressed, kind_of, record
 
 SECRET_MARKERS = ("hash", "password", "secret", "token")
 IGNORED_FIELDS = {"updated_at", "created_at", "last_used_at", "last_login"}
 _saving: ContextVar[tuple[Any, ...]] = ContextVar("audit_saving", default=())
-_cascades: ContextVar[dict[int, Counter[str]] | None] = ContextVar("audit_cascades", default=None)
+_cascades: ContextVar[dict[tuple[str, Any], Counter[str]] | None] = ContextVar(
+    "audit_cascades", default=None
+)
 
 
 def audited_fields(model: type[models.Model]) -> list[models.Field]:
@@ -123,16 +127,25 @@ def _cascade_root(instance: models.Model, origin: Any) -> Any:
     return origin if model in _registered and model is not type(instance) else None
 
 
-def _on_pre_delete(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:
-    """Count rows deleted by cascade against their root."""
-    root = _cascade_root(instance, origin)
-    if is_suppressed() or root is None:
-        return
+def _cascade_counts() -> dict[tuple[str, Any], Counter[str]]:
+    """Cascade counters of the current operation (or of this context outside one)."""
+    op = current_operation()
+    if op is not None:
+        return op.state.setdefault("audit_cascades", {})  # type: ignore[no-any-return]
     cascades = _cascades.get()
     if cascades is None:
         cascades = {}
         _cascades.set(cascades)
-    cascades.setdefault(id(root), Counter())[kind_of(sender)] += 1
+    return cascades
+
+
+def _on_pre_delete(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:
+    """Count rows deleted by cascade against their root row."""
+    root = _cascade_root(instance, origin)
+    if is_suppressed() or not isinstance(root, models.Model):
+        return
+    counts = _cascade_counts().setdefault((kind_of(type(root)), root.pk), Counter())
+    counts[kind_of(sender)] += 1
 
 
 def _on_post_delete(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:
@@ -144,7 +157,7 @@ def _on_post_delete(sender: Any, instance: models.Model, origin: Any = None, **k
     changes: dict[str, Any] = {
         k: [v, None] for k, v in _values(instance, audited_fields(sender)).items()
     }
-    cascade = (_cascades.get() or {}).pop(id(instance), None)
+    cascade = _cascade_counts().pop((kind, instance.pk), None)
     if cascade:
         changes["cascade"] = dict(sorted(cascade.items()))
     # The account's own deletion: its events go with it, so this one is platform-level.

@@ -228,3 +228,16 @@ def test_api_lists_own_events_paginated_and_filtered(tenant_a, tenant_b, setting
     assert api.post("audit-events/", {}).status_code == 405
     assert_error(api_for(tenant_a.member).get("audit-events/"), 403)
     assert UserProfile.objects.filter(account=tenant_a.account).count() == 2
+
+
+def test_admin_bulk_delete_writes_one_event_per_selected_row(tenant_a):
+    rows = [Workspace.objects.create(user_profile=tenant_a.admin, name=f"bulk-{i}") for i in range(3)]
+    client = host_client(tenant_a.host, tenant_a.admin.user)
+    start = mark()
+    response = client.post("/admin/workspaces/workspace/", {
+        "action": "delete_selected", "_selected_action": [w.pk for w in rows], "post": "yes",
+    })
+    assert response.status_code == 302
+    events = events_since(start)
+    assert sorted(e.target_id for e in events) == sorted(str(w.pk) for w in rows)
+    assert {(e.action, e.source, e.actor_username) for e in events} == {("deleted", "admin", "alpha-admin")}

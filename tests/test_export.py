@@ -155,3 +155,13 @@ def test_an_admin_without_email_is_told_why(tenant_a):
     response = client.post("/console/exports/", follow=True)
     assert "no email address" in response.content.decode()
     assert not DataExport.objects.exists()
+
+
+def test_one_export_at_a_time(tenant_a):
+    from tests.api_support import assert_error
+
+    DataExport.objects.create(account=tenant_a.account, requested_by=tenant_a.admin)
+    assert_error(api_for(tenant_a.admin).post("exports/"), 409, "conflict")
+    response = host_client(tenant_a.host, tenant_a.admin.user).post("/console/exports/", follow=True)
+    assert "already being prepared" in response.content.decode()
+    assert DataExport.objects.filter(account=tenant_a.account).count() == 1
