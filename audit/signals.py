@@ -28,7 +28,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from tenancy.operation import current_operation
@@ -167,7 +167,9 @@ def _on_post_delete(sender: Any, instance: models.Model, origin: Any = None, **k
 
 
 def _mark_saving(model: type[models.Model]) -> None:
-    """Wrap ``model.save`` so rows saved inside it are known to be its side effects."""
+    """Wrap ``model.save``: one transaction for the row, its side effects and its event (also
+    in autocommit mode), and rows saved inside it are known to be its side effects.
+    (Deletions need no wrapper: Django's collector already sends post_delete in its transaction.)"""
     if getattr(model.__dict__.get("save"), "_audit_marks", False):
         return
     original = model.save
@@ -176,7 +178,9 @@ def _mark_saving(model: type[models.Model]) -> None:
     def save(self: models.Model, *args: Any, **kwargs: Any) -> None:
         token = _saving.set((*_saving.get(), self))
         try:
-            original(self, *args, **kwargs)
+            using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+            with transaction.atomic(using=using, savepoint=False):
+                original(self, *args, **kwargs)
         finally:
             _saving.reset(token)
 

@@ -241,3 +241,17 @@ def test_admin_bulk_delete_writes_one_event_per_selected_row(tenant_a):
     events = events_since(start)
     assert sorted(e.target_id for e in events) == sorted(str(w.pk) for w in rows)
     assert {(e.action, e.source, e.actor_username) for e in events} == {("deleted", "admin", "alpha-admin")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_change_and_event_commit_together_even_in_autocommit(tenant_a, monkeypatch):
+    ws = Workspace.objects.create(user_profile=tenant_a.admin, name="atomic-ws")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit storage down")
+
+    monkeypatch.setattr("audit.signals.record", broken)
+    ws.name = "renamed-ws"
+    with pytest.raises(RuntimeError):
+        ws.save()
+    assert Workspace.objects.get(pk=ws.pk).name == "atomic-ws"  # no change without its event
