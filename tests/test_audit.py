@@ -255,3 +255,14 @@ def test_change_and_event_commit_together_even_in_autocommit(tenant_a, monkeypat
     with pytest.raises(RuntimeError):
         ws.save()
     assert Workspace.objects.get(pk=ws.pk).name == "atomic-ws"  # no change without its event
+
+
+def test_platform_superusers_key_on_the_api_host_sees_every_account(platform, tenant_a, tenant_b):
+    Workspace.objects.create(user_profile=tenant_b.admin, name="bravo-ws")
+    body = api_for(platform.admin).get("audit-events/", {"target_kind": "workspaces.workspace",
+                                                         "page_size": 200}).json()
+    assert "bravo-ws" in {r["target_repr"] for r in body["results"]}
+    assert tenant_b.account.account_number in {r["account"] for r in body["results"]}
+    # ... while a tenant admin's key never does.
+    body = api_for(tenant_a.admin).get("audit-events/", {"target_kind": "workspaces.workspace"}).json()
+    assert body["count"] == 0

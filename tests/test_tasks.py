@@ -99,3 +99,21 @@ def test_database_backend_worker_runs_the_task_in_its_tenant(two_tenants_with_wo
     assert done.status == "SUCCESSFUL", done.errors
     assert done.return_value["names"] == ["bravo-one", "bravo-two"]
     assert done.return_value["tenant"] == b.account.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_lifecycle_prunes_finished_task_results_with_the_database_backend(tenant_a, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS_BACKEND = "database"
+    with override_settings(TASKS=DB_TASKS):
+        old = send_email.enqueue(tenant_a.account.pk, "s", "b", ["x@alpha.test"])
+        call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+        DBTaskResult.objects.filter(id=old.id).update(finished_at=timezone.now() - timedelta(days=2))
+        call_command("run_lifecycle")
+        assert not DBTaskResult.objects.filter(id=old.id).exists()
+        # run_lifecycle's own tasks wait for the worker
+        assert DBTaskResult.objects.filter(status="READY").count() == 2

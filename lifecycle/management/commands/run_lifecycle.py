@@ -2,13 +2,17 @@
 
 * a purge task for every closed account whose retention period is over;
 * the audit log's retention purge;
-* the deletion of expired export files.
+* the deletion of expired export files;
+* with the database task backend, the pruning of finished task results older than a day
+  (their arguments hold mail bodies and account ids: they are not kept).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts.models import Account
@@ -29,3 +33,5 @@ class Command(BaseCommand):
         purge_audit_events.enqueue()
         delete_expired_exports.enqueue()
         self.stdout.write(f"{len(due)} account purge(s), the audit purge and the export cleanup enqueued")
+        if settings.TASKS_BACKEND == "database":
+            call_command("prune_db_task_results", min_age_days=1, stdout=self.stdout, stderr=self.stderr)
