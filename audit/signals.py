@@ -179,8 +179,11 @@ def _mark_saving(model: type[models.Model]) -> None:
         token = _saving.set((*_saving.get(), self))
         try:
             using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-            with transaction.atomic(using=using, savepoint=False):
-                original(self, *args, **kwargs)
+            if transaction.get_connection(using).in_atomic_block:
+                original(self, *args, **kwargs)  # already one transaction with its event
+            else:
+                with transaction.atomic(using=using):
+                    original(self, *args, **kwargs)
         finally:
             _saving.reset(token)
 
