@@ -65,7 +65,9 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     )
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith("postgres"):
-        env["DATABASE_URL"] = _fresh_postgres_database(database_url, "smarter_deploy_test")
+        # Named after the run's own database, so parallel runs on one server never share it.
+        name = (urlparse(database_url).path.lstrip("/") or "smarter") + "_deploy_test"
+        env["DATABASE_URL"] = _fresh_postgres_database(database_url, name)
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy.sqlite3'}"
     if os.environ.get("REDIS_URL"):
