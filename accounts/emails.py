@@ -1,7 +1,8 @@
 """Every outgoing mail goes through :func:`send_mail`: text and HTML, naming the account and
 its host. allauth's mails arrive here through ``TenantAccountAdapter.send_mail``.
 
-To send from a background task later, only the last line of ``send_mail`` changes.
+Mails leave the request path: :func:`send_mail` renders the message and enqueues it on the
+``send_email`` task (``accounts.tasks``), in the caller's transaction, for the mail's account.
 """
 
 from __future__ import annotations
@@ -54,5 +55,14 @@ def render_mail(template_prefix: str, to: str, context: dict[str, Any],
 
 def send_mail(template_prefix: str, to: str, context: dict[str, Any],
               request: HttpRequest | None = None) -> None:
-    """Render and send one mail (see :func:`render_mail`)."""
-    render_mail(template_prefix, to, context, request).send()
+    """Render one mail (see :func:`render_mail`) and hand it to the ``send_email`` task of
+    the account it speaks for (the default account's for platform mail)."""
+    from .caching import get_cached_default_account
+    from .tasks import send_email
+
+    message = render_mail(template_prefix, to, context, request)
+    account = mail_context(request, context.get("account"))["account"]
+    account_id = account.pk if account is not None else get_cached_default_account().pk
+    html = next((str(body) for body, mime in message.alternatives if mime == "text/html"), "")
+    send_email.enqueue(account_id, message.subject, message.body, list(message.to),
+                       html_body=html, from_email=message.from_email)

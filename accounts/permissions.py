@@ -8,7 +8,8 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 
 def is_account_admin(request: HttpRequest) -> bool:
@@ -22,11 +23,11 @@ def is_account_admin(request: HttpRequest) -> bool:
     return profile is not None and profile.is_active and profile.is_staff
 
 
-def account_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def account_admin_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Strangers go to this tenant's login page; signed-in non-admins get 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_account_admin(request):

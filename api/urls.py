@@ -4,6 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from audit.api import AuditEventViewSet
+from lifecycle.api import ExportViewSet
+
 from . import views
 
 router = SimpleRouter()
@@ -13,6 +16,8 @@ router.register("workspaces", views.WorkspaceViewSet, basename="api-workspace")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("domains", views.DomainViewSet, basename="api-domain")
 router.register("invitations", views.InvitationViewSet, basename="api-invitation")
+router.register("audit-events", AuditEventViewSet, basename="api-audit-event")
+router.register("exports", ExportViewSet, basename="api-export")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -128,6 +128,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
+    "audit",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +150,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "middleware.mfa.RequireMfaMiddleware",
     "middleware.ratelimit.RateLimitedFormMiddleware",
+    "middleware.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -340,6 +345,33 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- background tasks (django-tasks): "database" queues them in the database for the
+# Procfile's worker (manage.py db_worker); "immediate" runs each one in-process at once.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND") or ("immediate" if DEBUG or TESTING else "database")
+if TASKS_BACKEND not in {"immediate", "database"}:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate or database, got {TASKS_BACKEND!r}")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TASKS_BACKEND == "immediate"
+        else "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# --- tenant lifecycle: audit log, data exports, account closure
+# Models whose every change through the ORM writes one audit event ("app_label.Model").
+AUDIT_LOG_MODELS = [
+    "accounts.Account", "accounts.UserProfile", "accounts.AccountContact", "accounts.ApiKey",
+    "workspaces.Workspace", "accounts.Invitation", "domains.Domain",
+]
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
+ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))
+EXPORT_LINK_HOURS = int(os.environ.get("EXPORT_LINK_HOURS", "24"))
+# Exports are written to the default storage under MEDIA_ROOT, which is never served
+# (no MEDIA_URL route): they are downloaded only through the console's checked view.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 
 LOGIN_URL = "login"  # /login/ (allauth's sign-in, also at /accounts/login/)
 LOGIN_REDIRECT_URL = "/"

@@ -36,6 +36,12 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
 
 @pytest.fixture(autouse=True)
+def _private_media_root(settings, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Files the suite stores (data exports) go to a temporary MEDIA_ROOT, not the checkout."""
+    settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
+
+
+@pytest.fixture(autouse=True)
 def _clean_caches() -> Iterator[None]:
     """Each test starts with empty caches: the database is rolled back between tests."""
     cache.clear()

@@ -35,7 +35,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import AccountContact, Invitation
+from audit.models import AuditEvent
 from domains.models import Domain
+from lifecycle.models import DataExport
 from smarter.wsgi import application
 from tenancy.cache import tenant_cache
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
@@ -76,9 +78,12 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings, dn
     contact = AccountContact.objects.filter(account=tenant_a.account, is_primary=False).first()
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "send_invitation": False}
     invitation, _ = Invitation.issue(tenant_a.account, "fuzz@alpha.test", "member")
+    export = DataExport.objects.create(account=tenant_a.account, requested_by=tenant_a.admin)
     existing = {
         "/api/v1/invitations/{id}/": invitation.pk,
         "/api/v1/invitations/{id}/resend/": invitation.pk,
+        "/api/v1/audit-events/{id}/": AuditEvent.objects.filter(account=tenant_a.account).first().pk,
+        "/api/v1/exports/{id}/": export.pk,
         "/api/v1/contacts/{id}/": contact.pk,
         "/api/v1/users/{id}/": tenant_a.member.pk,
         "/api/v1/workspaces/{id}/": workspace.pk,
@@ -109,7 +114,7 @@ def test_schemathesis_against_the_served_schema(tenant_a, tenant_b, settings, dn
                 _fuzz(st.one_of(strategies), checks, str(mode), base_url, auth, stats, failures)
 
     print(f"schemathesis: {stats}")  # noqa: T201 - shown with -s / on failure
-    assert stats["operations"] == 34
+    assert stats["operations"] == 39
     assert stats["examples"] >= stats["operations"] * 2 * 5
     assert not [s for s in stats["statuses"] if s >= 500]
     assert failures == [], "\n\n".join(failures)

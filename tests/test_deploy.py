@@ -207,3 +207,82 @@ def test_cache_works_over_rediss_with_self_signed_certificate(tls_redis: int, tm
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "over-tls"
+
+
+ENQUEUE = """
+import django; django.setup()
+from accounts.models import Account
+from accounts.provisioning import add_member, ensure_default_account
+from lifecycle.models import DataExport
+from lifecycle.tasks import export_account
+from tests.test_tasks import scoped_workspace_names
+from workspaces.models import Workspace
+
+default, _ = ensure_default_account()
+add_member(default, "root", superuser=True)
+ids = []
+for tag in ("alpha", "bravo"):
+    account = Account.objects.create(company_name=tag.title())
+    admin, _ = add_member(account, tag + "-admin", admin=True, email=tag + "@example.org")
+    Workspace.objects.create(user_profile=admin, name=tag + "-one")
+    Workspace.objects.create(user_profile=admin, name=tag + "-two")
+    ids.append(scoped_workspace_names.enqueue(account.pk, "root").id)
+export = DataExport.objects.create(account=account, requested_by=admin)
+ids.append(export_account.enqueue(account.pk, export.pk, "https://bravo.example/").id)
+print(" ".join(ids))
+"""
+
+RESULTS = """
+import django, json, sys; django.setup()
+from django_tasks_db.models import DBTaskResult
+from lifecycle.models import DataExport
+rows = {str(r.id): [r.status, r.return_value if r.status == "SUCCESSFUL" else None]
+        for r in DBTaskResult.objects.all()}
+print(json.dumps({"tasks": rows, "exports": list(DataExport.objects.values_list("status", "file_name"))}))
+"""
+
+
+def test_procfile_worker_runs_queued_tasks_each_in_its_tenant(tmp_path: Path):
+    """Production settings queue tasks in the database; the Procfile's worker line runs them."""
+    env = production_env(tmp_path)
+    env.update(MEDIA_ROOT=str(tmp_path / "media"),
+               EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    manage(env, "migrate", "--noinput", "-v0")
+    queued = subprocess.run([PYTHON, "-c", ENQUEUE], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert queued.returncode == 0, queued.stderr
+    alpha_id, bravo_id, export_id = queued.stdout.split()
+
+    def results() -> dict:
+        out = subprocess.run([PYTHON, "-c", RESULTS], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60, check=True)
+        return json.loads(out.stdout)
+
+    assert {v[0] for v in results()["tasks"].values()} == {"READY"}  # nothing runs in-process
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    argv = shlex.split(lines["worker"].strip())
+    assert argv[:3] == ["python", "manage.py", "db_worker"]
+    worker = subprocess.Popen([PYTHON, *argv[1:]], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        state = results()
+        while time.monotonic() < deadline:
+            state = results()
+            if len(state["tasks"]) == 4 and all(v[0] != "READY" and v[0] != "RUNNING"
+                                                for v in state["tasks"].values()):
+                break
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+    tasks = state["tasks"]
+    assert tasks[alpha_id] == ["SUCCESSFUL", {"tenant": tasks[alpha_id][1]["tenant"],
+                                              "names": ["alpha-one", "alpha-two"],
+                                              "operation": ["task", "scoped_workspace_names"]}]
+    assert tasks[bravo_id][1]["names"] == ["bravo-one", "bravo-two"]
+    assert tasks[export_id] == ["SUCCESSFUL", "ready"]
+    # The export's mail went through its own task (send_email), also run by the worker.
+    assert sorted(v[0] for v in tasks.values()) == ["SUCCESSFUL"] * 4
+    [(status, name)] = state["exports"]
+    assert status == "ready" and (tmp_path / "media" / name).is_file()

@@ -22,7 +22,9 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
+from audit.models import AuditEvent
 from domains.models import Domain
+from lifecycle.models import DataExport
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
 from workspaces.models import Workspace
@@ -59,6 +61,8 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
     text = f"{route} {name}".lower()
     for keys, kind in (
         (("domain",), "domain"),  # before "workspace": console/domains/<pk>/workspace/
+        (("audit",), "auditevent"),
+        (("export",), "export"),
         (("apikey", "api-key", "api_key"), "apikey"),
         (("workspace",), "workspace"),
         (("invitation",), "invitation"),
@@ -124,6 +128,8 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "content_type": [ContentType.objects.get_for_model(Workspace).pk],
         "invitation": list(Invitation.objects.filter(account=acc).values_list("pk", flat=True)),
         "token": list(getattr(b, "tokens", [])),
+        "auditevent": list(AuditEvent.objects.filter(account=acc).values_list("pk", flat=True)),
+        "export": list(DataExport.objects.filter(account=acc).values_list("pk", flat=True)),
     }
     return ids
 
@@ -141,6 +147,8 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
             "pk", "hostname", "status", "token", "workspace_id", "is_canonical", "verified_at",
             "last_checked_at", "failing_since")),
         "invitations": list(Invitation.objects.filter(account=account).order_by("pk").values_list()),
+        "exports": list(DataExport.objects.filter(account=account).order_by("pk").values_list()),
+        "closed": list(Account.objects.filter(pk=account.pk).values_list("is_active", "closed_at")),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -159,6 +167,7 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     _, invite = Invitation.issue(tenant_b.account, "invitee@bravo.test", "admin", tenant_b.admin)
     handoff = HandoffToken.issue(tenant_b.admin.user, tenant_b.account, tenant_b.host)
     tenant_b.tokens = [invite, handoff]
+    DataExport.objects.create(account=tenant_b.account, requested_by=tenant_b.admin)
     keys = {}
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
@@ -181,6 +190,9 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
 def test_every_pattern_is_walked() -> None:
     routes = [r for r, _ in all_patterns()]
     assert any("console/members/" in r for r in routes)
+    for new in ("console/audit/", "console/exports/<int:pk>/download/", "console/close/",
+                "api/v1/^audit-events/$", "api/v1/^exports/(?P<pk>[^/.]+)/$"):
+        assert new in routes, new
     assert any(r.startswith("admin/") for r in routes)
     assert any(r.startswith("console/domains/") for r in routes)
     assert any(r.startswith("api/v1/") and "domains" in r for r in routes)

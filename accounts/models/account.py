@@ -53,6 +53,11 @@ class Account(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When an account admin closed it: inactive since, and purged "
+        "ACCOUNT_CLOSURE_RETENTION_DAYS later unless a platform superuser restores it.",
+    )
 
     class Meta:
         ordering = ["account_number"]
@@ -67,6 +72,16 @@ class Account(models.Model):
                 condition=Q(account_number__regex=ACCOUNT_NUMBER_PATTERN)
                 & Q(account_number__length=14),
                 name="accounts_account_number_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default_account=False) | Q(closed_at__isnull=True),
+                name="accounts_account_default_never_closed",
+                violation_error_message="The default account can never be closed.",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(is_active=False),
+                name="accounts_account_closed_is_inactive",
+                violation_error_message="A closed account is inactive; restore it instead.",
             ),
         ]
 
@@ -84,6 +99,13 @@ class Account(models.Model):
         else:
             self._save_with_new_number(*args, **kwargs)
         self._original_account_number = self.account_number
+
+    def clean(self) -> None:
+        """Forms (the admin) get the constraints' messages instead of a database error."""
+        if self.closed_at is not None and self.is_active:
+            raise ValidationError("A closed account is inactive; restore it instead.")
+        if self.closed_at is not None and self.is_default_account:
+            raise ValidationError("The default account can never be closed.")
 
     @classmethod
     def from_db(cls, db, field_names, values):  # type: ignore[no-untyped-def]

@@ -30,6 +30,8 @@ urlpatterns = [
     path("console/", include("accounts.urls")),
     path("console/workspaces/", include("workspaces.urls")),
     path("console/domains/", include("domains.urls")),
+    path("console/audit/", include("audit.urls")),
+    path("console/", include("lifecycle.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]

@@ -1,0 +1,46 @@
+"""Filtering audit events by query parameters: shared by the console page and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from .models import AuditEvent
+
+
+class AuditFilterForm(forms.Form):
+    """``action``, ``target_kind``, ``target_id``, ``actor`` (username), ``source``,
+    ``since``/``until`` (dates, inclusive)."""
+
+    action = forms.CharField(required=False, max_length=64)
+    target_kind = forms.CharField(required=False, max_length=100)
+    target_id = forms.CharField(required=False, max_length=64)
+    actor = forms.CharField(required=False, max_length=150)
+    source = forms.ChoiceField(required=False, choices=[("", "any")] + [
+        (s, s) for s in ("console", "api", "admin", "web", "command", "task", "system")
+    ])
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        """``events`` narrowed by the valid fields (call after ``is_valid()``)."""
+        data: dict[str, Any] = self.cleaned_data
+        for name in ("action", "target_kind", "target_id", "source"):
+            if data.get(name):
+                events = events.filter(**{name: data[name]})
+        if data.get("actor"):
+            events = events.filter(actor_username=data["actor"])
+        if data.get("since"):
+            events = events.filter(created_at__date__gte=data["since"])
+        if data.get("until"):
+            events = events.filter(created_at__date__lte=data["until"])
+        return events
+
+
+def visible_events(account_id: int, user: Any, is_default_account: bool) -> QuerySet[AuditEvent]:
+    """Events of ``account_id``; a platform superuser on the default account's host sees all."""
+    if user.is_superuser and is_default_account:
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.filter(account_id=account_id)

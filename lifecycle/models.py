@@ -1,0 +1,50 @@
+"""A data export an account admin requested: a zip in the (never publicly served) storage."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account, UserProfile
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class DataExport(models.Model):
+    """One export. Its download link carries a token whose SHA-256 only is stored."""
+
+    PENDING, READY, FAILED, EXPIRED = "pending", "ready", "failed", "expired"
+    STATUS_CHOICES = [(s, s) for s in (PENDING, READY, FAILED, EXPIRED)]
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    requested_by = models.ForeignKey(UserProfile, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField(default=0)
+    token_hash = models.CharField(max_length=64, blank=True, default="")
+    error = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="lifecycle_export_account")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of account {self.account_id} ({self.status})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.status == self.READY and self.expires_at is not None
+            and self.expires_at > timezone.now() and bool(self.file_name)
+        )
+
+    def token_matches(self, raw: str) -> bool:
+        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(raw or ""))

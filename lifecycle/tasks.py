@@ -1,0 +1,92 @@
+"""Lifecycle tasks: the export, the purge of a closed account, expired exports' cleanup."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.tasks import send_email
+from tenancy.tasks import platform_task, tenant_task
+
+from .closure import purge_account, purge_due
+from .export import write_export
+from .models import DataExport, hash_token
+
+logger = logging.getLogger(__name__)
+
+
+@tenant_task
+def export_account(account_id: int, export_id: int, link_base: str) -> str:
+    """Write the zip, then mail the requester a link (``link_base`` + path + token) valid
+    ``EXPORT_LINK_HOURS``. Returns the export's status."""
+    export = DataExport.objects.select_related("account", "requested_by__user").get(
+        pk=export_id, account_id=account_id
+    )
+    if export.status != DataExport.PENDING:
+        return export.status
+    account = export.account
+    try:
+        with tempfile.TemporaryFile() as out:
+            write_export(account, out)
+            out.seek(0)
+            name = default_storage.save(
+                f"exports/{account.account_number}/{uuid.uuid4().hex}.zip", File(out)
+            )
+            size = default_storage.size(name)
+    except Exception as exc:  # noqa: BLE001 - recorded on the export, shown to the admin
+        logger.exception("export %s of account %s failed", export.pk, account.account_number)
+        DataExport.objects.filter(pk=export.pk).update(status=DataExport.FAILED, error=str(exc)[:255],
+                                                       finished_at=timezone.now())
+        return DataExport.FAILED
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    DataExport.objects.filter(pk=export.pk).update(
+        status=DataExport.READY, file_name=name, size=size, token_hash=hash_token(token),
+        finished_at=now, expires_at=now + timedelta(hours=settings.EXPORT_LINK_HOURS),
+    )
+    user = export.requested_by.user if export.requested_by else None
+    if user is not None and user.email:
+        context = {
+            "account": account, "user": user, "hours": settings.EXPORT_LINK_HOURS,
+            "link": f"{link_base.rstrip('/')}/console/exports/{export.pk}/download/?token={token}",
+        }
+        send_email.enqueue(
+            account_id, f"Your data export of {account.company_name} is ready",
+            render_to_string("lifecycle/export_email.txt", context), [user.email],
+            html_body=render_to_string("lifecycle/export_email.html", context),
+        )
+    return DataExport.READY
+
+
+@tenant_task
+def purge_closed_account(account_id: int) -> dict[str, int]:
+    """Purge a closed account whose retention period is over; anything else is left alone
+    (it may have been restored since the purge was scheduled)."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None or not purge_due(account):
+        return {}
+    return purge_account(account_id)
+
+
+@platform_task
+def delete_expired_exports() -> int:
+    """Delete the files of exports whose link expired; the rows stay, marked expired."""
+    done = 0
+    expired = DataExport.objects.filter(status=DataExport.READY, expires_at__lte=timezone.now())
+    for export in expired:
+        if export.file_name:
+            default_storage.delete(export.file_name)
+        DataExport.objects.filter(pk=export.pk).update(status=DataExport.EXPIRED, file_name="",
+                                                       token_hash="")
+        done += 1
+    return done

@@ -1,0 +1,72 @@
+"""Console pages: request and download data exports, close the account."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import account_admin_required
+from accounts.requests import TenantRequest
+from audit.recorder import record
+
+from .closure import ClosureError, close_account
+from .forms import CloseAccountForm
+from .models import DataExport
+from .requests import ExportRefused, request_export
+
+
+@account_admin_required
+def exports(request: TenantRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            request_export(request, request.user_profile)
+        except ExportRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Export requested: you will get an email with a download "
+                                      "link as soon as it is ready.")
+        return redirect("exports")
+    rows = DataExport.objects.filter(account=request.account).select_related("requested_by__user")
+    return render(request, "lifecycle/exports.html", {
+        "exports": rows[:50], "hours": settings.EXPORT_LINK_HOURS,
+    })
+
+
+@require_GET
+@account_admin_required
+def export_download(request: TenantRequest, pk: int) -> HttpResponseBase:
+    """The mailed link: this account's admins, this account's host, a valid token, 24 h."""
+    export = get_object_or_404(DataExport, pk=pk, account=request.account)
+    if not export.token_matches(request.GET.get("token", "")):
+        raise Http404("No such export.")
+    if not export.is_downloadable:
+        return render(request, "lifecycle/export_gone.html", status=410)
+    with transaction.atomic():
+        record("export.downloaded", account_id=request.account.pk, target_kind="lifecycle.dataexport",
+               target_id=export.pk, target_repr=str(export))
+    name = f"export-{request.account.account_number}-{export.pk}.zip"
+    return FileResponse(default_storage.open(export.file_name, "rb"), as_attachment=True,
+                        filename=name, content_type="application/zip")
+
+
+@account_admin_required
+def account_close(request: TenantRequest) -> HttpResponse:
+    form = CloseAccountForm(request.POST or None, account=request.account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = close_account(request.account)
+        except ClosureError as exc:
+            form.add_error(None, str(exc))
+        else:
+            logout(request)
+            return render(request, "lifecycle/closed.html", {"closed_account": account})
+    return render(request, "lifecycle/close.html", {
+        "form": form, "retention_days": settings.ACCOUNT_CLOSURE_RETENTION_DAYS,
+    })

@@ -1,0 +1,54 @@
+"""Background tasks that run inside one tenant's context (Django's tasks framework).
+
+``@tenant_task`` makes a django-tasks ``Task`` of a module-level function whose first
+argument is an account id. Whichever backend runs it (the immediate one in-process, the
+database worker in production), the function runs inside :func:`tenancy.context.tenant_context`
+for that account and as one :mod:`tenancy.operation` (source ``task``), so permission-scoped
+querysets and the audit log behave exactly as in a request of that tenant.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django_tasks import task
+
+from .context import tenant_context
+from .operation import operation
+
+R = TypeVar("R")
+
+
+def tenant_task(
+    function: Callable[..., R] | None = None, **options: Any
+) -> Any:
+    """Decorate ``f(account_id, *args, **kwargs)`` as a Task run in that tenant's context.
+
+    ``options`` go to ``django_tasks.task`` (``priority``, ``queue_name``, ``backend``).
+    Arguments must be JSON-serialisable (the database backend stores them).
+    """
+
+    def decorate(func: Callable[..., R]) -> Any:
+        @functools.wraps(func)
+        def run(account_id: int, *args: Any, **kwargs: Any) -> R:
+            if isinstance(account_id, bool) or not isinstance(account_id, int):
+                raise TypeError(f"{func.__name__}: the first argument must be an account id")
+            with tenant_context(account_id), operation("task", label=func.__name__):
+                return func(account_id, *args, **kwargs)
+
+        return task(**options)(run)
+
+    return decorate(function) if function is not None else decorate
+
+
+def platform_task(function: Callable[..., R]) -> Any:
+    """A Task that is not about one tenant (e.g. the retention purges), run as an operation."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> R:
+        with tenant_context(None), operation("task", label=function.__name__):
+            return function(*args, **kwargs)
+
+    return task(run)
