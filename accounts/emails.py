@@ -18,6 +18,9 @@ from django.template.loader import render_to_string
 
 from tenancy.hosts import tenant_host
 
+from .caching import get_cached_default_account
+from .tasks import send_email
+
 
 def mail_context(request: HttpRequest | None, account: Any = None) -> dict[str, Any]:
     """The account a mail speaks for (the request's unless given) and its host."""
@@ -57,9 +60,6 @@ def send_mail(template_prefix: str, to: str, context: dict[str, Any],
               request: HttpRequest | None = None) -> None:
     """Render one mail (see :func:`render_mail`) and hand it to the ``send_email`` task of
     the account it speaks for (the default account's for platform mail)."""
-    from .caching import get_cached_default_account
-    from .tasks import send_email
-
     message = render_mail(template_prefix, to, context, request)
     account = mail_context(request, context.get("account"))["account"]
     account_id = account.pk if account is not None else get_cached_default_account().pk

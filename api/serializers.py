@@ -289,10 +289,11 @@ class DomainSerializer(StrictModelSerializer):
         account = self.context.get("account")
         if account is not None:
             self.fields["workspace"].queryset = Workspace.objects.filter(account=account)  # type: ignore[attr-defined]
-        if self.instance is not None and not isinstance(self.instance, (list, models.QuerySet)):
-            self.fields["hostname"].read_only = True
 
     def validate_hostname(self, value: str) -> str:
+        if self.instance is not None:  # set once: a typed hostname on update is an error, not ignored
+            raise serializers.ValidationError(
+                "The hostname cannot be changed: add the new domain and remove this one.")
         try:
             host = normalize_custom_domain(value)
         except DjangoValidationError as exc:

@@ -40,7 +40,7 @@ def test_admin_audits_exports_and_closes_the_account(transactional_db, live_serv
 
 def _flow(page: Any, base: str, username: str, number: str, shot: Any) -> None:
     page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
+    page.fill("#id_login", username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")

@@ -13,12 +13,13 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account, AccountContact, ApiKey
+from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation
 from audit.models import AuditEvent
 from lifecycle.closure import account_columns
 from lifecycle.models import DataExport
 from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
+from tests.domain_support import verified_domain
 from workspaces.models import Workspace
 
 User = get_user_model()
@@ -37,6 +38,9 @@ def _seed(tenant, tag):
     AccountContact.objects.create(account=tenant.account, email=f"extra@{tag}.test")
     _, raw = make_key(tenant.admin)
     DataExport.objects.create(account=tenant.account, requested_by=tenant.admin)
+    Invitation.issue(tenant.account, f"invitee@{tag}.test", "member", tenant.admin)
+    HandoffToken.issue(tenant.admin.user, tenant.account, tenant.host)
+    verified_domain(tenant.admin, f"app.{tag}-closure.test")  # with its hostname claim
     return raw
 
 

@@ -15,7 +15,9 @@ from django.test.utils import isolate_apps
 from taggit.models import Tag
 
 from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation, UserProfile
+from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
+from lifecycle.models import DataExport
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
@@ -29,7 +31,7 @@ def test_every_product_tenant_table_can_be_distributed():
     result = plan()
     assert result.violations == []
     assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
-                                               Invitation, HandoffToken}
+                                               Invitation, HandoffToken, AuditEvent, DataExport}
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)
     assert "before the account is known" in result.reasons[HostnameClaim]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
@@ -82,7 +83,7 @@ def test_send_email_task_sends_the_built_message(tenant_a):
     [message] = mail.outbox
     assert (message.subject, message.body, message.to) == ("Subject line", "plain body", ["to@alpha.test"])
     assert message.alternatives[0][0] == "<p>html body</p>"
-    assert message.from_email.startswith("no-reply@")
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
 
 
 @pytest.mark.django_db(transaction=True)
