@@ -19,7 +19,7 @@ class CompanySignupForm(forms.Form):
     """
 
     company_name = forms.CharField(max_length=255, label="Company name")
-    first_name = forms.CharField(max_length=150, label="Your name")
+    first_name = forms.CharField(max_length=150, label="First name")
     last_name = forms.CharField(max_length=150, label="Last name", required=False)
 
     def clean_company_name(self) -> str:

@@ -84,7 +84,7 @@ def invitation_revoke(request: TenantRequest, pk: int) -> HttpResponse:
 
 
 class NewMemberForm(forms.Form):
-    first_name = forms.CharField(max_length=150, label="Your name")
+    first_name = forms.CharField(max_length=150, label="First name")
     last_name = forms.CharField(max_length=150, required=False)
     password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput(
         attrs={"autocomplete": "new-password"}))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -137,9 +139,14 @@ def test_forked_gunicorn_workers_subscribe_and_see_pushes(tmp_path):
         try:
             with gunicorn(env, tmp_path / "gunicorn.log", workers=2) as port:
                 browser = Browser(port, tenant.host)
-                for _ in range(40):  # reaches both workers
-                    assert browser.get("/").status == 200
-                assert redis.command("PUBSUB", "NUMSUB", CHANNEL).endswith(b":2\r\n")
+                # Sequential requests may all be accepted by one worker: send them concurrently
+                # (a busy worker leaves the next connection to the other) until both subscribed.
+                deadline = time.monotonic() + 20
+                with ThreadPoolExecutor(8) as pool:
+                    while not redis.command("PUBSUB", "NUMSUB", CHANNEL).endswith(b":2\r\n"):
+                        assert time.monotonic() < deadline, "a worker never subscribed"
+                        statuses = pool.map(lambda _: Browser(port, tenant.host).get("/").status, range(16))
+                        assert set(statuses) == {200}
                 for _ in range(10):
                     before = reads(redis)
                     replies = [browser.get("/").status for _ in range(20)]
