@@ -1,9 +1,9 @@
 -- Bench tenants: :n accounts 9000-0000-0000.., one member user + profile each (idempotent).
 INSERT INTO accounts_account (account_number, is_default_account, is_active, company_name,
     phone_number, address1, address2, city, state, postal_code, country, language, timezone,
-    currency, created_at, updated_at)
+    currency, created_at, updated_at, require_mfa)
 SELECT '9' || lpad((i / 10000)::text, 3, '0') || '-0000-' || lpad((i % 10000)::text, 4, '0'),
-       false, true, 'Bench ' || i, '', '', '', '', '', '', '', '', '', '', now(), now()
+       false, true, 'Bench ' || i, '', '', '', '', '', '', '', '', '', '', now(), now(), false
 FROM generate_series(0, :n - 1) AS i
 ON CONFLICT DO NOTHING;
 

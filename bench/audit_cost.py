@@ -1,7 +1,7 @@
 """The audit log's cost per write: a Workspace update (one ``save()``) and a create, with the
 audit signals connected vs. disconnected, timed side by side in interleaved rounds (median).
 
-Usage: DATABASE_URL=sqlite:////tmp/audit-bench.sqlite3 python bench/audit.py [--quick]
+Usage: DATABASE_URL=sqlite:////tmp/audit-bench.sqlite3 python bench/audit_cost.py [--quick]
 (migrates that database first; any DATABASE_URL works). Prints one JSON object.
 """
 
