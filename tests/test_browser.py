@@ -54,7 +54,8 @@ class PolicyRecorder:
 
 @contextmanager
 def chromium_page() -> Iterator[Any]:
-    """A page in headless Chromium whose ``page.policy`` records CSP violations. Playwright's
+    """A page in headless Chromium whose ``page.policy`` records CSP violations (none may be
+    left when the block ends). Playwright's
     sync API runs an event loop in this thread, so the test touches the database only before
     and after this block."""
     from playwright.sync_api import sync_playwright
@@ -68,6 +69,7 @@ def chromium_page() -> Iterator[Any]:
             page = context.new_page()
             page.policy = PolicyRecorder(page)
             yield page
+            page.policy.assert_clean()  # every browser test: no CSP/Permissions-Policy report
         finally:
             context.close()
             browser.close()
