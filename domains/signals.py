@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from tenancy.cache import tenant_cache
+from tenancy.cache import invalidate_with_commit
 from workspaces.models import Workspace
 
 from .models import Domain, HostnameClaim
 from .routing import bucket_key, canonical_key
 
 
-def _invalidate(*keys: str) -> None:
-    tenant_cache.invalidate(*keys)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: tenant_cache.invalidate(*keys))
-
-
 @receiver(post_save, sender=Domain)
 @receiver(post_delete, sender=Domain)
 def domain_changed(sender: Any, instance: Domain, **kwargs: Any) -> None:
-    _invalidate(bucket_key(instance.bucket), canonical_key(instance.account_id))
+    invalidate_with_commit(bucket_key(instance.bucket), canonical_key(instance.account_id))
 
 
 @receiver(post_delete, sender=Domain)
@@ -46,4 +39,4 @@ def workspace_changed(sender: Any, instance: Workspace, **kwargs: Any) -> None:
     rows = Domain.objects.filter(workspace_id=instance.pk).values_list("bucket", "account_id")
     keys = {k for bucket, account in rows for k in (bucket_key(bucket), canonical_key(account))}
     if keys:
-        _invalidate(*sorted(keys))
+        invalidate_with_commit(*sorted(keys))
