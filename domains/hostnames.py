@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +51,7 @@ def validate_custom_domain(value: str) -> None:
     normalize_custom_domain(value)
 
 
+@lru_cache(maxsize=4096)  # asked for the host of every custom-domain request
 def bucket_of(hostname: str) -> int:
     """The routing-cache bucket of a normalised hostname (stable across processes)."""
     digest = hashlib.sha256(hostname.encode("ascii")).digest()

@@ -5,18 +5,22 @@ unknown or inactive account or workspace a 404, a host outside the platform is s
 as a verified custom domain (an unverified one 404, any other host 400), the URLconf is
 the one ``smarter.hosts`` names for the host's kind (the host is parsed once, here), and the tenant is set in
 :mod:`tenancy.context` for the whole request (cleared afterwards, also on exceptions).
+While pushed invalidations are active, a host's resolved route is remembered per process
+and served until any level-1 eviction (see ``_routes``): a warm request makes one map read.
 ``TenantMembershipMiddleware`` runs after auth: a signed-in user who is not an active
 member of this tenant is treated as anonymous here, even if the session cookie is shared.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
@@ -30,8 +34,41 @@ from accounts.utils import (
     get_cached_profile,
 )
 from tenancy.allowed_hosts import is_statically_allowed, vouch
-from tenancy.context import tenant_context
+from tenancy.cache import tenant_cache
+from tenancy.context import reset_current_account_id, set_current_account_id
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, parse_host
+
+
+class Route(NamedTuple):
+    """What a host resolves to: served as ``info`` by ``account`` (and ``workspace``), with
+    the account's canonical domain where a number host should redirect to it."""
+
+    info: HostInfo
+    account: Account
+    workspace: Any
+    canonical: Any  # domains.routing.CanonicalDomain | None; number hosts only
+
+
+class Memo(NamedTuple):
+    route: Route
+    stamp: int  # tenancy.cache.TwoLevelCache.stamp() taken before the route's lookups
+    expires: float
+
+
+#: raw Host header -> route, per process. A route is derived from several cached lookups
+#: (account, workspace, canonical domain, custom domain); while push invalidation is active
+#: and nothing was evicted since (``tenant_cache.unchanged_since``) every one of them would
+#: answer the same, so a warm request reads this one map. Bounded (emptied when full: the
+#: raw header is the client's), emptied on any settings change, and each route lives at
+#: most ``TENANCY_L1_TTL`` like the entries it comes from.
+_routes: dict[str, Memo] = {}
+
+
+def _settings_changed(**kwargs: Any) -> None:
+    _routes.clear()
+
+
+setting_changed.connect(_settings_changed)
 
 
 class TenantHostMiddleware:
@@ -60,18 +97,52 @@ class TenantHostMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.rstrip("/") in settings.TENANCY_EXEMPT_PATHS:
             return self.get_response(request)
+        # The Host as get_host() reads it, before its ALLOWED_HOSTS check (Django's own
+        # helper): a custom domain is resolved here first, then vouched for.
+        raw = request._get_raw_host()  # type: ignore[attr-defined]
+        memo = _routes.get(raw)
+        if memo is not None and tenant_cache.unchanged_since(memo.stamp) and time.monotonic() < memo.expires:
+            route = memo.route
+        else:
+            route = self.route(request, raw)
+        if route.info.custom_domain:
+            response = self.serve(request, route)
+            if response.cookies:
+                host_only_cookies(response)
+            return response
+        if route.canonical is not None and request.method in ("GET", "HEAD"):
+            redirect = self.canonical_redirect(request, route)
+            if redirect is not None:
+                return redirect
+        return self.serve(request, route)
+
+    def route(self, request: HttpRequest, raw: str) -> Route:
+        """Resolve ``raw`` through the cached lookups (remembered when push allows it);
+        raise DisallowedHost (400) or Http404 for a host that is not served."""
+        stamp = tenant_cache.stamp()  # before any lookup
         try:
-            # The Host as get_host() reads it, before its ALLOWED_HOSTS check (Django's own
-            # helper): a custom domain is resolved here first, then vouched for.
-            info = parse_host(request._get_raw_host())  # type: ignore[attr-defined]
+            info = parse_host(raw)
         except MalformedHost as exc:
             raise DisallowedHost(f"Malformed host: {exc}") from None
         except UnknownHost:  # under the platform's root, which is always allowed
             raise Http404("No site is served at this address.") from None
-        outside = info.kind == "platform" and info.host != settings.ROOT_DOMAIN
-        if outside and not is_statically_allowed(info.host):
-            return self.serve_custom_domain(request, info)
-        request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
+        if not is_statically_allowed(info.host):
+            if info.kind == "platform" and info.host != settings.ROOT_DOMAIN:
+                route = self.custom_domain_route(info)
+            else:
+                request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
+                route = self.platform_route(info)
+        else:
+            route = self.platform_route(info)
+        if stamp is not None and tenant_cache.unchanged_since(stamp):
+            if len(_routes) >= settings.TENANCY_L1_MAXSIZE:
+                _routes.clear()
+            _routes[raw] = Memo(route, stamp, time.monotonic() + settings.TENANCY_L1_TTL)
+        return route
+
+    def platform_route(self, info: HostInfo) -> Route:
+        """A host under the platform's root (or statically allowed): its account by number,
+        or the default account."""
         if info.kind == "tenant":
             account = get_cached_account_by_number(info.account_number)
         else:
@@ -82,11 +153,26 @@ class TenantHostMiddleware:
         if account is None or not account.is_active:
             raise Http404("No such account.")
         workspace = self.workspace(account, info.workspace)
-        if info.kind == "tenant" and request.method in ("GET", "HEAD"):
-            redirect = self.canonical_redirect(request, account, info.workspace)
-            if redirect is not None:
-                return redirect
-        return self.serve(request, info, account, workspace)
+        canonical = self.resolve_canonical(account.pk) if info.kind == "tenant" else None
+        return Route(info, account, workspace, canonical)
+
+    def custom_domain_route(self, info: HostInfo) -> Route:
+        """A host outside the platform: a verified custom domain serves its account
+        (workspace) like its number host; a registered but unverified one is a 404; any
+        other host is not allowed (400)."""
+        domain = self.resolve_domain(info.host)
+        if domain is None:
+            raise DisallowedHost(f"Invalid HTTP_HOST header: {info.host!r}: not a platform host "
+                                 "or a verified custom domain.")
+        if not domain.verified:
+            raise Http404("This domain is not verified.")
+        account = get_cached_account(domain.account_id)
+        if account is None or not account.is_active:
+            raise Http404("No such account.")
+        workspace = self.workspace(account, domain.workspace)
+        info = HostInfo(host=info.host, kind="tenant", account_number=account.account_number,
+                        workspace=domain.workspace, custom_domain=True)
+        return Route(info, account, workspace, None)
 
     def workspace(self, account: Account, name: str | None) -> Any:
         """The named workspace of ``account`` (None for no name); 404 if there is none."""
@@ -97,44 +183,27 @@ class TenantHostMiddleware:
             raise Http404("No such workspace.")
         return workspace
 
-    def serve(self, request: HttpRequest, info: HostInfo, account: Account, workspace: Any) -> HttpResponse:
+    def serve(self, request: HttpRequest, route: Route) -> HttpResponse:
+        info = route.info
+        vouch(request)  # the host is allowed (checked by route()): later get_host()s need not ask
         request.urlconf = self.urlconf_by_kind[info.kind]  # type: ignore[attr-defined]
         request.host_info = info  # type: ignore[attr-defined]
-        request.account = account  # type: ignore[attr-defined]
-        request.workspace = workspace  # type: ignore[attr-defined]
+        request.account = route.account  # type: ignore[attr-defined]
+        request.workspace = route.workspace  # type: ignore[attr-defined]
         request.user_profile = None  # type: ignore[attr-defined]
-        with tenant_context(account.pk):
+        token = set_current_account_id(route.account.pk)  # tenant_context, without its generator
+        try:
             return self.get_response(request)
+        finally:
+            reset_current_account_id(token)
 
-    def serve_custom_domain(self, request: HttpRequest, info: HostInfo) -> HttpResponse:
-        """A host outside the platform: a verified custom domain serves its account
-        (workspace) like its number host; a registered but unverified one is a 404; any
-        other host is not allowed (400)."""
-        route = self.resolve_domain(info.host)
-        if route is None:
-            raise DisallowedHost(f"Invalid HTTP_HOST header: {info.host!r}: not a platform host "
-                                 "or a verified custom domain.")
-        if not route.verified:
-            raise Http404("This domain is not verified.")
-        account = get_cached_account(route.account_id)
-        if account is None or not account.is_active:
-            raise Http404("No such account.")
-        workspace = self.workspace(account, route.workspace)
-        info = HostInfo(host=info.host, kind="tenant", account_number=account.account_number,
-                        workspace=route.workspace, custom_domain=True)
-        with vouch(info.host):
-            request.get_host()  # Django's own check passes now, and on every later call
-            response = self.serve(request, info, account, workspace)
-        host_only_cookies(response)
-        return response
-
-    def canonical_redirect(self, request: HttpRequest, account: Account,
-                           workspace: str | None) -> HttpResponse | None:
+    @staticmethod
+    def canonical_redirect(request: HttpRequest, route: Route) -> HttpResponse | None:
         """On a number host, a redirect to the account's canonical domain for its pages."""
-        if request.path_info.startswith(settings.CUSTOM_DOMAIN_CANONICAL_EXEMPT):
-            return None
-        canonical = self.resolve_canonical(account.pk)
-        if canonical is None or canonical.workspace != workspace:
+        canonical = route.canonical
+        if canonical.workspace != route.info.workspace or request.path_info.startswith(
+            settings.CUSTOM_DOMAIN_CANONICAL_EXEMPT
+        ):
             return None
         port = request.get_port()
         default = "443" if request.is_secure() else "80"

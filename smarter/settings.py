@@ -248,6 +248,9 @@ else:
         }
     }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# django-redis's default, stated: its per-request close() looks this up in settings, and a
+# missing setting costs an AttributeError on every request (keep pooled connections open).
+DJANGO_REDIS_CLOSE_CONNECTION = False
 DJANGO_REDIS_LOGGER = "tenancy.cache"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

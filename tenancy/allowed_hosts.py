@@ -9,24 +9,24 @@ imported lazily: the settings module cannot import apps) whether *this* host is 
 It never matches ``*`` or a malformed host and matches no host it is not asked about, so
 it is not a wildcard. Static entries come first, so platform hosts never reach it.
 
-Inside :func:`vouch` (the tenant middleware, once it has resolved the host itself) the
-current host matches without asking the predicate again, so the request's later
-``get_host()`` calls (CSRF, CommonMiddleware, absolute URLs) cost nothing.
+Once the tenant middleware has checked a request's host itself, :func:`vouch` marks it as
+allowed, so the request's later ``get_host()`` calls (CommonMiddleware, CSRF, absolute
+URLs) neither scan the entries nor, for a custom domain, ask the predicate again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .hosts import MalformedHost, normalize_host
 
-_vouched: ContextVar[str | None] = ContextVar("vouched_host", default=None)
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 
 class RuntimeAllowedHost(str):
@@ -50,8 +50,6 @@ class RuntimeAllowedHost(str):
             return str.__eq__(self, other)
         if other == "*" or not other:
             return False
-        if other == _vouched.get():
-            return True
         try:
             host = normalize_host(other)
         except MalformedHost:
@@ -68,19 +66,44 @@ class RuntimeAllowedHost(str):
         return import_string(self.predicate_path)
 
 
+#: host -> statically allowed, per process. Asked on every request (the tenant middleware);
+#: bounded because clients choose hosts: emptied when full, and on any ALLOWED_HOSTS change.
+_static_answers: dict[str, bool] = {}
+_STATIC_ANSWERS_MAX = 4096
+
+
 def is_statically_allowed(host: str) -> bool:
     """True if a static ``ALLOWED_HOSTS`` pattern (not a run-time entry) matches ``host``."""
+    try:
+        return _static_answers[host]
+    except KeyError:
+        pass
     from django.http.request import validate_host  # not at import: settings import this module
 
     static = [p for p in settings.ALLOWED_HOSTS if not isinstance(p, RuntimeAllowedHost)]
-    return validate_host(host, static)
+    allowed = validate_host(host, static)
+    if len(_static_answers) >= _STATIC_ANSWERS_MAX:
+        _static_answers.clear()
+    _static_answers[host] = allowed
+    return allowed
 
 
-@contextmanager
-def vouch(host: str) -> Iterator[None]:
-    """Within the block, ``host`` (already resolved by the caller) is an allowed host."""
-    token = _vouched.set(host)
-    try:
-        yield
-    finally:
-        _vouched.reset(token)
+def _allowed_hosts_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ALLOWED_HOSTS":
+        _static_answers.clear()
+
+
+setting_changed.connect(_allowed_hosts_changed)
+
+
+def vouch(request: HttpRequest) -> None:
+    """Answer every ``get_host()`` of ``request`` with its host, unchecked: the caller has
+    just established that the host is allowed, by the same rules (a static pattern, or the
+    very lookup the run-time entry makes for a verified custom domain) on the host parsed
+    by rules stricter than Django's.
+
+    Without this, each of Django's later checks (CommonMiddleware, CSRF, absolute URLs)
+    scans the entries again, and for a custom domain asks the predicate again.
+    """
+    host = request._get_raw_host()  # type: ignore[attr-defined]  # what get_host() returns
+    request.get_host = lambda: host  # type: ignore[method-assign]

@@ -217,6 +217,21 @@ class TwoLevelCache:
             logger.warning("cache unavailable invalidating %s", ", ".join(keys))
         self.push.publish(list(keys))
 
+    def stamp(self) -> int | None:
+        """A mark of this process's level 1 as it is now, for values *derived* from several
+        lookups (the tenant middleware's host routes); None when push is not active.
+
+        Take it before the lookups; the derived value may be kept while
+        :meth:`unchanged_since` holds: push still active and nothing evicted since (pushed,
+        local, or every entry distrusted on resubscription), so each of those lookups would
+        answer the same. Only lookups through this cache may go into such a value.
+        """
+        return self._seq if self.push.active() else None
+
+    def unchanged_since(self, stamp: int | None) -> bool:
+        """True while a value derived after ``stamp`` (see :meth:`stamp`) is still exact."""
+        return stamp is not None and stamp == self._seq and self.push.active()
+
     def evict_local(self, keys: list[str]) -> None:
         """Drop ``keys`` from this process's level 1 (a pushed or local invalidation). Any
         call, even with no keys, voids the trust of loads in flight."""

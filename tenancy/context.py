@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _current_account_id: ContextVar[int | None] = ContextVar("current_account_id", default=None)
 
@@ -25,3 +25,13 @@ def tenant_context(account_id: int | None) -> Iterator[None]:
         yield
     finally:
         _current_account_id.reset(token)
+
+
+def set_current_account_id(account_id: int | None) -> Token[int | None]:
+    """:func:`tenant_context` for the request hot path (no generator): the caller must
+    pass the token to :func:`reset_current_account_id` in a ``finally``."""
+    return _current_account_id.set(account_id)
+
+
+def reset_current_account_id(token: Token[int | None]) -> None:
+    _current_account_id.reset(token)

@@ -2,9 +2,9 @@
 
 An invalidation publishes its keys (never values) on one channel named after the cache's
 key prefix and Redis db, so test runs sharing a server on different dbs stay apart. Each
-process runs one daemon thread, started lazily on first use and again after a fork (the
-pid is checked), that holds a dedicated connection subscribed to that channel and evicts
-the keys it receives from level 1.
+process runs one daemon thread, started lazily on first use and again after a fork (an
+``os.register_at_fork`` hook forgets the parent's), that holds a dedicated connection
+subscribed to that channel and evicts the keys it receives from level 1.
 
 :meth:`PushChannel.active` says whether a level-1 entry may be served without asking
 Redis. It is true only while the subscription is confirmed AND nothing is waiting to be
@@ -31,6 +31,7 @@ import os
 import select
 import threading
 import time
+import weakref
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -58,6 +59,7 @@ class Subscription:
         self.healthy = False  # subscription confirmed on the current connection
         self.busy = False  # reading/applying messages right now
         self.sock: Any = None
+        self.poller: Any = None  # select.poll() on ``sock``: cheaper per read than select()
         self.last_pong = float("-inf")
         self.stopped = threading.Event()
         self.unpaused = threading.Event()
@@ -71,30 +73,42 @@ class PushChannel:
         self.listener = listener
         self.heartbeat = heartbeat
         self._lock = threading.Lock()
-        self._pid: int | None = None
+        self._pid: int | None = None  # the process the subscriber runs in; None: none yet
         self._sub: Subscription | None = None
+        _after_fork.add(self)
 
     # --- readers -----------------------------------------------------------------------
     def active(self) -> bool:
-        """True when a level-1 entry may be served with no Redis round trip (see module)."""
-        if self._pid != os.getpid():
+        """True when a level-1 entry may be served with no Redis round trip (see module).
+
+        On the hot path of every cached read: one ``poll`` of the subscriber's socket, no
+        other system call (a fork is noticed by :func:`os.register_at_fork`, not getpid()).
+        """
+        if self._pid is None:
             self._start()
             return False
         sub = self._sub
         if sub is None or not sub.healthy:
             return False
+        poller = sub.poller
         try:  # first the socket, then ``busy``: the thread sets busy before it reads
-            if select.select([sub.sock], [], [], 0)[0]:
+            if poller is None or poller.poll(0):  # data, EOF, hang-up or a closed socket
                 return False
         except (OSError, ValueError):  # closed under us: the connection is being replaced
             return False
-        if sub.busy or not sub.healthy:
+        if sub.busy or not sub.healthy:  # also catches a descriptor reused after a close
             return False
         return time.monotonic() - sub.last_pong < 2.5 * self.heartbeat
 
+    def forked(self) -> None:
+        """In a forked child: the parent's subscriber thread and connection are not ours;
+        the next :meth:`active` starts this process's own."""
+        self._lock = threading.Lock()  # the parent may have held it while forking
+        self._sub, self._pid = None, None
+
     def publish(self, keys: list[str]) -> None:
         """Tell every process to evict ``keys`` (after level 2 was updated)."""
-        sub = self._sub if self._pid == os.getpid() else None
+        sub = self._sub if self._pid is not None else None
         if sub is None:
             target = _target()
             if target is None:
@@ -119,9 +133,8 @@ class PushChannel:
     # --- lifecycle ---------------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid is not None:
                 return
-            self._sub = None  # a forked child never uses its parent's connection
             target = _target()
             if target is not None:
                 sub = Subscription(*target)
@@ -188,6 +201,9 @@ class PushChannel:
         if not (isinstance(reply, list) and _text(reply[0]) == "subscribe"):
             raise ConnectionError(f"unexpected SUBSCRIBE reply {reply!r}")
         sub.sock = conn._sock  # the raw socket, polled by readers (never read by them)
+        poller = select.poll()
+        poller.register(sub.sock, select.POLLIN)
+        sub.poller = poller
         # Messages published while we were not subscribed are lost: no level-1 entry from
         # before this point is served again without its version-token check.
         self.listener.distrust_local()
@@ -227,6 +243,18 @@ class PushChannel:
             sub.last_pong = time.monotonic()
         else:
             raise ConnectionError(f"unexpected message {kind!r}")
+
+
+_after_fork: weakref.WeakSet[PushChannel] = weakref.WeakSet()
+
+
+def _forked_child() -> None:
+    for channel in list(_after_fork):
+        channel.forked()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; gunicorn and multiprocessing fork with os.fork
+    os.register_at_fork(after_in_child=_forked_child)
 
 
 def _text(value: Any) -> str:

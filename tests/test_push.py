@@ -173,3 +173,79 @@ def test_an_unknown_number_created_elsewhere_is_seen_under_push(redis, other):
     assert tenant_cache.misses["n1"].trusted
     other.invalidate(family)  # e.g. an account was created in another process
     assert tenant_cache.get_or_load("n1", lambda: "created", miss_key=family) == "created"
+
+
+# --- the tenant middleware's route memo (one map read per warm request under push) ----------
+
+@pytest.fixture
+def lookups(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """Account numbers the tenant middleware looks up (each a cached lookup, not a memo hit)."""
+    import middleware.tenant as tenant_middleware
+
+    seen: list[str] = []
+    real = tenant_middleware.get_cached_account_by_number
+
+    def counted(number: str):  # type: ignore[no-untyped-def]
+        seen.append(number)
+        return real(number)
+
+    monkeypatch.setattr(tenant_middleware, "get_cached_account_by_number", counted)
+    return seen
+
+
+def warm_route(client, lookups: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Push active and the client's host served from the route memo (no lookup at all)."""
+    wait_for(tenant_cache.push.active)
+    for _ in range(3):  # a route resolved while a message was in flight is not remembered
+        assert client.get("/").status_code == 200
+    lookups.clear()
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+    assert lookups == []
+
+
+def test_a_warm_host_is_served_from_its_route_until_another_process_changes_it(
+    redis, other, lookups, tenant_a
+):
+    from accounts.caching import account_number_key, account_pk_key
+    from accounts.models import Account
+    from tests.conftest import host_client
+
+    client = host_client(tenant_a.host)
+    warm_route(client, lookups)
+    account = tenant_a.account
+    Account.objects.filter(pk=account.pk).update(is_active=False)  # another process saves ...
+    other.invalidate(account_number_key(account.account_number), account_pk_key(account.pk))
+    assert client.get("/").status_code == 404  # ... and the very next request sees it
+    assert lookups == [account.account_number]
+
+
+def test_the_route_memo_is_not_used_while_push_is_down(redis, other, lookups, tenant_a):
+    from tests.conftest import host_client
+
+    client = host_client(tenant_a.host)
+    warm_route(client, lookups)
+    tenant_cache.push.pause()
+    try:
+        other.invalidate("unrelated")  # a message waits unread: push is not trusted now
+        assert not tenant_cache.push.active()
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+        assert len(lookups) == 3  # every request resolved its host again
+    finally:
+        tenant_cache.push.resume()
+
+
+def test_the_route_memo_is_bounded_and_follows_settings(redis, lookups, tenant_a, settings):
+    import middleware.tenant as tenant_middleware
+    from tests.conftest import host_client
+
+    settings.TENANCY_L1_MAXSIZE = 16
+    wait_for(tenant_cache.push.active)
+    for port in range(1, 101):  # every port is another raw Host header
+        assert host_client(f"{tenant_a.host}:{port}").get("/").status_code == 200
+        assert len(tenant_middleware._routes) <= 16
+    client = host_client(tenant_a.host)
+    warm_route(client, lookups)
+    settings.ALLOWED_HOSTS = ["localhost"]  # the operator no longer serves the subdomains
+    assert client.get("/").status_code == 400
