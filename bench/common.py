@@ -18,6 +18,8 @@ REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
 # A verified custom domain of bench account 1 (created by driver.setup_product).
 CUSTOM_DOMAIN = "app.bench-1.test"
+# The header bench.stacks routes to the baseline handler (the product's stack without tenancy).
+BASELINE_HEADER = ("X-Bench-Stack", "baseline")
 
 
 def account_number(i: int) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import http.client
 import json
+import os
 import platform
 import re
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
+    BASELINE_HEADER,
     BENCH,
     CUSTOM_DOMAIN,
     DB,
@@ -152,9 +154,9 @@ def get(port: int, host: str, path: str = "/") -> int:
         conn.close()
 
 
-def product_server(name: str, settings: str, port: int, workers: int, **env: str) -> Server:
-    cmd = [GUNICORN, "smarter.wsgi:application", "-w", str(workers), "-k", "sync",
-           "--log-level", "warning"]
+def product_server(name: str, settings: str, port: int, workers: int,
+                   app: str = "smarter.wsgi:application", **env: str) -> Server:
+    cmd = [GUNICORN, app, "-w", str(workers), "-k", "sync", "--log-level", "warning"]
     return Server(name, port, cmd, product_env(DJANGO_SETTINGS_MODULE=settings, **env), ROOT)
 
 
@@ -172,16 +174,28 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
-def wrk(port: int, host: str, seconds: int, connections: int) -> dict:
+def wrk(port: int, host: str, seconds: int, connections: int, *headers: str) -> dict:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = sh([WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Host: {host}",
-              f"http://127.0.0.1:{port}/"])
+              *extra, f"http://127.0.0.1:{port}/"])
     if "Non-2xx" in out:
         raise RuntimeError(f"non-2xx responses from port {port}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"]),
+    return {"rps": rps, "requests": requests, "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"]),
             "socket_errors": errors.group(1) if errors else ""}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (the kernel's count: time a noisy
+    neighbour steals from the machine is not in it, unlike wall-clock requests/s)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- 1 + 2: request overhead --------------------------------------------------------------------
@@ -191,32 +205,48 @@ def ratio(runs: list[dict], base: list[dict], key: str) -> float:
 
 
 def bench_http(args) -> dict:
+    """Each variant is (server, Host, extra headers). Baseline, tenancy and the custom domain
+    are one gunicorn worker running ``bench.stacks`` (both stacks side by side, the baseline
+    chosen by a header), so no process-to-process difference enters their ratios; the strict
+    variant (push off, read at start-up) and django-tenants have servers of their own."""
     host = tenant_host(1)
+    side_by_side = product_server("side_by_side", "bench.settings_tenancy", PORT_BASE + 1, args.workers,
+                                  app="bench.stacks:application")
+    servers = [
+        side_by_side,
+        product_server("tenancy_strict", "bench.settings_tenancy_strict", PORT_BASE + 3, args.workers),
+        tenants_server(PORT_BASE + 4, args.workers),
+        product_server("tenancy_lean", "bench.settings_tenancy_lean", PORT_BASE + 5, args.workers),
+    ]
+    baseline_header = "{}: {}".format(*BASELINE_HEADER)
     variants = {
-        "baseline": (product_server("baseline", "bench.settings_baseline", PORT_BASE + 1, args.workers),
-                     host),
-        "tenancy": (product_server("tenancy", "bench.settings_tenancy", PORT_BASE + 2, args.workers), host),
-        "tenancy_strict": (product_server("tenancy_strict", "bench.settings_tenancy_strict",
-                                          PORT_BASE + 3, args.workers), host),
-        "django_tenants": (tenants_server(PORT_BASE + 4, args.workers), "t00001.localhost"),
-        # the same product as "tenancy", its account 1 reached on a verified custom domain
-        "tenancy_custom_domain": (product_server("tenancy_custom_domain", "bench.settings_tenancy",
-                                                 PORT_BASE + 5, args.workers), CUSTOM_DOMAIN),
+        "baseline": (side_by_side, host, (baseline_header,)),
+        "tenancy": (side_by_side, host, ()),
+        # the same product and worker, its account 1 reached on a verified custom domain
+        "tenancy_custom_domain": (side_by_side, CUSTOM_DOMAIN, ()),
+        "tenancy_strict": (servers[1], host, ()),
+        "django_tenants": (servers[2], "t00001.localhost", ()),
+        # the tenant middlewares on exactly django-tenants' middleware list (like for like)
+        "tenancy_lean": (servers[3], host, ()),
     }
     rounds: dict[str, list[dict]] = {k: [] for k in variants}
     try:
-        for _name, (srv, h) in variants.items():
+        for srv, h, headers in variants.values():
             srv.wait_ready(h)
-            wrk(srv.port, h, 2, args.connections)  # warm: tenant in L1/L2, connections open
+            wrk(srv.port, h, 2, args.connections, *headers)  # warm: tenant in L1/L2
+        workers = {srv.name: srv.worker_pids() for srv in servers}
         for r in range(args.rounds):
             order = list(variants) if r % 2 == 0 else list(reversed(variants))
             for name in order:
-                srv, h = variants[name]
-                rounds[name].append(wrk(srv.port, h, args.seconds, args.connections))
+                srv, h, headers = variants[name]
+                cpu = cpu_seconds(workers[srv.name])
+                run = wrk(srv.port, h, args.seconds, args.connections, *headers)
+                run["cpu_us"] = (cpu_seconds(workers[srv.name]) - cpu) / run["requests"] * 1e6
+                rounds[name].append(run)
             log(f"http round {r + 1}/{args.rounds}: "
                 + ", ".join(f"{n} {rounds[n][-1]['rps']:.0f}" for n in variants))
     finally:
-        for srv, _h in variants.values():
+        for srv in servers:
             srv.stop()
     summary = {}
     for name, rs in rounds.items():
@@ -228,6 +258,8 @@ def bench_http(args) -> dict:
             "rps_ratio": ratio(rs, rounds["baseline"], "rps"),
             "rps_ratio_to_django_tenants": ratio(rs, rounds["django_tenants"], "rps"),
             "rps_ratio_to_number_host": ratio(rs, rounds["tenancy"], "rps"),
+            "cpu_us": median([x["cpu_us"] for x in rs]),
+            "cpu_ratio": ratio(rs, rounds["baseline"], "cpu_us"),
             "p50_ratio": ratio(rs, rounds["baseline"], "p50_ms"),
             "p99_ratio": ratio(rs, rounds["baseline"], "p99_ms"),
             "socket_errors": sorted({x["socket_errors"] for x in rs if x["socket_errors"]}),
@@ -236,25 +268,31 @@ def bench_http(args) -> dict:
 
 
 def bench_inproc(args) -> dict:
-    """Per-request cost through the WSGI handler in-process, interleaved processes."""
-    runs = {  # name: (settings, host)
-        "baseline": ("baseline", tenant_host(1)),
-        "tenancy": ("tenancy", tenant_host(1)),
-        "tenancy_strict": ("tenancy_strict", tenant_host(1)),
-        "tenancy_custom_domain": ("tenancy", CUSTOM_DOMAIN),
-    }
-    names = list(runs)
-    us: dict[str, list[float]] = {n: [] for n in names}
+    """Per-request cost through the WSGI handler in-process.
+
+    Baseline, tenancy and the custom domain side by side in one process (``inproc.py
+    --side-by-side``), one such process per round; the strict variant (push off, a setting
+    read at start-up) in its own process, interleaved with a baseline process."""
+    us: dict[str, list[float]] = {n: [] for n in
+                                  ("baseline", "tenancy", "tenancy_custom_domain", "tenancy_strict")}
+    ratios: dict[str, list[float]] = {n: [] for n in us}
+    env = {name: product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}")
+           for name in ("baseline", "tenancy", "tenancy_strict")}
     for r in range(args.rounds):
-        for name in names if r % 2 == 0 else reversed(names):
-            settings, host = runs[name]
-            out = sh([PY, str(BENCH / "inproc.py"), host, str(args.inproc_n)],
-                     env=product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{settings}"), cwd=ROOT)
-            us[name].append(float(out.split()[-1]))
+        out = sh([PY, str(BENCH / "inproc.py"), "--side-by-side", tenant_host(1), CUSTOM_DOMAIN,
+                  str(args.inproc_n)], env=env["tenancy"], cwd=ROOT)
+        same = json.loads(out.splitlines()[-1])
+        for name, value in same.items():
+            us[name].append(value)
+            ratios[name].append(value / same["baseline"])
+        pair = {}
+        for name in ("baseline", "tenancy_strict") if r % 2 == 0 else ("tenancy_strict", "baseline"):
+            pair[name] = float(sh([PY, str(BENCH / "inproc.py"), tenant_host(1), str(args.inproc_n)],
+                                  env=env[name], cwd=ROOT).split()[-1])
+        us["tenancy_strict"].append(pair["tenancy_strict"])
+        ratios["tenancy_strict"].append(pair["tenancy_strict"] / pair["baseline"])
     log("inproc: " + ", ".join(f"{n} {median(v):.0f}us" for n, v in us.items()))
-    base = us["baseline"]
-    return {n: {"us": median(v), "ratio": median([a / b for a, b in zip(v, base, strict=True)])}
-            for n, v in us.items()}
+    return {n: {"us": median(v), "ratio": median(ratios[n])} for n, v in us.items()}
 
 
 def profile(args) -> dict:

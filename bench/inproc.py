@@ -2,6 +2,12 @@
 
 Usage: DJANGO_SETTINGS_MODULE=bench.settings_X python bench/inproc.py HOST N [--profile FILE]
 Prints microseconds per request (one number). With --profile, writes a pyinstrument report.
+
+``--side-by-side HOST CUSTOM_HOST N`` (under bench.settings_tenancy): one process builds the
+baseline handler next to the product's (``bench.stacks``) and serves HOST on both and
+CUSTOM_HOST on the product's, alternating blocks of 100 requests; prints a JSON object of
+median microseconds per request. Process-to-process differences (memory layout, hash seeds)
+and drift on a shared machine then cancel out of the ratios.
 """
 
 from __future__ import annotations
@@ -30,7 +36,41 @@ def environ(host: str) -> dict:
     }
 
 
+def side_by_side(host: str, custom_host: str, n: int) -> None:
+    import json
+    import statistics
+
+    from bench.stacks import build
+
+    baseline, product = build()
+    variants = {"baseline": (baseline, host), "tenancy": (product, host),
+                "tenancy_custom_domain": (product, custom_host)}
+
+    def run(app: WSGIHandler, h: str, count: int) -> None:
+        for _ in range(count):
+            body = app(environ(h), lambda status, headers, exc_info=None: None)
+            b"".join(body)
+            body.close()
+
+    for app, h in variants.values():
+        run(app, h, 200)
+    wait_for_push()
+    for app, h in variants.values():
+        run(app, h, 200)
+    block, us = 100, {name: [] for name in variants}
+    for r in range(max(1, n // block)):
+        for name in variants if r % 2 == 0 else reversed(list(variants)):
+            app, h = variants[name]
+            t0 = time.perf_counter()
+            run(app, h, block)
+            us[name].append((time.perf_counter() - t0) / block * 1e6)
+    print(json.dumps({name: statistics.median(v) for name, v in us.items()}))
+
+
 def main() -> None:
+    if sys.argv[1] == "--side-by-side":
+        side_by_side(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     host, n = sys.argv[1], int(sys.argv[2])
     app = WSGIHandler()
     statuses: list[str] = []

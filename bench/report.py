@@ -32,44 +32,69 @@ def render(res: dict) -> str:
             "",
             f"gunicorn `-w {p['workers']} -k sync`, `wrk -t1 -c{p['connections']} -d{p['seconds']}s "
             f"--latency`, {p['rounds']} interleaved rounds (order reversed every other round); "
-            "medians of the per-round ratios to the baseline measured in the same round.",
+            "medians of the per-round ratios to the baseline measured in the same round. "
+            "Worker CPU: user + system CPU seconds of the gunicorn worker over each wrk run (the "
+            "kernel's count), per request; time a noisy neighbour steals is not in it, so it is "
+            "the steadier figure on a shared machine (for django-tenants it leaves out the "
+            "PostgreSQL work its per-request queries cause).",
             "",
-            "| server | req/s ratio to baseline | p50 ratio | p99 ratio "
-            "| req/s ratio to django-tenants | req/s (median, noisy) | p50 / p99 ms |",
-            "|---|---|---|---|---|---|---|",
+            "| server | req/s ratio to baseline | worker CPU/request ratio to baseline | p50 ratio "
+            "| p99 ratio | req/s ratio to django-tenants | req/s (median, noisy) "
+            "| worker CPU us/request | p50 / p99 ms |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for name in ("baseline", "tenancy", "tenancy_custom_domain", "tenancy_strict", "django_tenants"):
+        for name in ("baseline", "tenancy", "tenancy_custom_domain", "tenancy_strict", "django_tenants",
+                     "tenancy_lean"):
             if name not in s:
                 continue
             x = s[name]
             lines.append(
-                f"| {name} | **{_r(x['rps_ratio'])}** | {_r(x['p50_ratio'])} | {_r(x['p99_ratio'])} "
-                f"| **{_r(x['rps_ratio_to_django_tenants'])}** | {x['rps']:.0f} "
-                f"| {x['p50_ms']:.2f} / {x['p99_ms']:.2f} |"
+                f"| {name} | **{_r(x['rps_ratio'])}** | {_r(x['cpu_ratio'])} | {_r(x['p50_ratio'])} "
+                f"| {_r(x['p99_ratio'])} | **{_r(x['rps_ratio_to_django_tenants'])}** | {x['rps']:.0f} "
+                f"| {x['cpu_us']:.0f} | {x['p50_ms']:.2f} / {x['p99_ms']:.2f} |"
             )
         t = s["tenancy"]
         lines += [
             "",
             "Target 1 (tenancy >= 0.95 of baseline req/s): "
             f"**{'met' if t['rps_ratio'] >= 0.95 else 'NOT met'}** "
-            f"({_r(t['rps_ratio'])}). Target 2 (>= 3x django-tenants): "
-            f"**{'met' if t['rps_ratio_to_django_tenants'] >= 3 else 'NOT met'}** "
-            f"({_r(t['rps_ratio_to_django_tenants'])}).",
+            f"({_r(t['rps_ratio'])}); the worker's CPU per request is "
+            f"**{_r(t['cpu_ratio'])}x** the baseline's.",
             "",
+            "Target 2 (>= 3x django-tenants), the product's whole stack: "
+            f"**{'met' if t['rps_ratio_to_django_tenants'] >= 3 else 'NOT met'}** "
+            f"({_r(t['rps_ratio_to_django_tenants'])}; the baseline, with no tenancy at all, is "
+            f"{_r(s['baseline']['rps_ratio_to_django_tenants'])}x: the product's other middlewares, "
+            "which the django-tenants project does not run, bound this figure).",
         ]
+        if "tenancy_lean" in s:
+            lean = s["tenancy_lean"]
+            lines += [
+                "Like for like (`tenancy_lean`: the tenant middlewares on exactly the django-tenants "
+                "project's middleware list, `bench/settings_tenancy_lean.py`): "
+                f"**{'met' if lean['rps_ratio_to_django_tenants'] >= 3 else 'NOT met'}** "
+                f"(**{_r(lean['rps_ratio_to_django_tenants'])}x** django-tenants' req/s).",
+            ]
+        lines.append("")
         if "tenancy_custom_domain" in s:
             c = s["tenancy_custom_domain"]
             lines += [
                 "Custom domain (issue 15): the same product and account reached on a verified custom "
                 f"domain runs at **{_r(c['rps_ratio'])}** of baseline req/s, against "
                 f"**{_r(t['rps_ratio'])}** on the number host measured side by side "
-                f"(custom domain / number host, per round: **{_r(c['rps_ratio_to_number_host'])}**).",
+                f"(custom domain / number host, per round: **{_r(c['rps_ratio_to_number_host'])}**); "
+                f"worker CPU per request **{_r(c['cpu_ratio'])}x** the baseline's against "
+                f"**{_r(t['cpu_ratio'])}x** on the number host.",
                 "",
             ]
     if "inproc" in res:
         lines += [
             "In-process cost per request through Django's WSGI handler (no server, no network; "
-            f"{p['inproc_n']} requests per process, {p['rounds']} interleaved rounds):",
+            f"{p['inproc_n']} requests per variant and round, {p['rounds']} rounds). Baseline, "
+            "tenancy and the custom domain are served side by side by one process per round "
+            "(`bench/inproc.py --side-by-side`: two handlers, alternating blocks of 100 "
+            "requests); the strict variant, whose push setting is read at start-up, runs in its "
+            "own process next to a baseline process. Medians of the per-round ratios:",
             "",
             "| stack | us/request (median) | ratio to baseline |",
             "|---|---|---|",

@@ -1,0 +1,43 @@
+"""The baseline stack and the product's stack side by side in one process.
+
+Both are Django WSGI handlers under ``bench.settings_tenancy``; the baseline's middleware chain
+is built without the two tenant middlewares (which is all ``bench.settings_baseline`` changes).
+One process serving both takes process-to-process differences (memory layout, hash seeds) out
+of their ratio. ``application`` serves gunicorn: a request carrying ``X-Bench-Stack: baseline``
+goes to the baseline handler, any other to the product's; that one header test costs both alike.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_tenancy")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+
+from bench.common import BASELINE_HEADER  # noqa: E402
+
+TENANT_ONLY = {"middleware.tenant.TenantHostMiddleware", "middleware.tenant.TenantMembershipMiddleware"}
+
+
+def build() -> tuple[WSGIHandler, WSGIHandler]:
+    """(baseline, product) handlers; middleware chains are built when a handler is made."""
+    product = WSGIHandler()
+    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in TENANT_ONLY]):
+        baseline = WSGIHandler()
+    return baseline, product
+
+
+_baseline, _product = build()
+_ENVIRON_KEY = "HTTP_" + BASELINE_HEADER[0].upper().replace("-", "_")
+
+
+def application(environ, start_response):  # type: ignore[no-untyped-def]
+    handler = _baseline if environ.get(_ENVIRON_KEY) == BASELINE_HEADER[1] else _product
+    return handler(environ, start_response)
