@@ -31,12 +31,13 @@ def render(res: dict) -> str:
             "### 1-2. Request overhead: trivial view under gunicorn + wrk",
             "",
             f"gunicorn `-w {p['workers']} -k sync`, `wrk -t1 -c{p['connections']} -d{p['seconds']}s "
-            f"--latency`, {p['rounds']} interleaved rounds (order reversed every other round); "
+            f"--latency`, {p.get('http_rounds', p['rounds'])} interleaved rounds (order reversed "
+            "every other round; many short runs, so that each pair is measured seconds apart); "
             "medians of the per-round ratios to the baseline measured in the same round. "
             "Worker CPU: user + system CPU seconds of the gunicorn worker over each wrk run (the "
-            "kernel's count), per request; time a noisy neighbour steals is not in it, so it is "
-            "the steadier figure on a shared machine (for django-tenants it leaves out the "
-            "PostgreSQL work its per-request queries cause).",
+            "kernel's count), per request: it leaves out time stolen by other guests, though "
+            "contention still inflates it (for django-tenants it also leaves out the PostgreSQL "
+            "work its per-request queries cause).",
             "",
             "| server | req/s ratio to baseline | worker CPU/request ratio to baseline | p50 ratio "
             "| p99 ratio | req/s ratio to django-tenants | req/s (median, noisy) "
