@@ -18,6 +18,11 @@ REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
 # A verified custom domain of bench account 1 (created by driver.setup_product).
 CUSTOM_DOMAIN = "app.bench-1.test"
+# What the baseline leaves out of the product's middleware list (and all it changes).
+TENANT_MIDDLEWARES = frozenset({
+    "middleware.tenant.TenantHostMiddleware",
+    "middleware.tenant.TenantMembershipMiddleware",
+})
 # The header bench.stacks routes to the baseline handler (the product's stack without tenancy).
 BASELINE_HEADER = ("X-Bench-Stack", "baseline")
 

@@ -36,6 +36,26 @@ def environ(host: str) -> dict:
     }
 
 
+def serve(app: WSGIHandler, host: str, count: int) -> list[str]:
+    """Send ``count`` GET / requests for ``host`` through ``app``; their status lines."""
+    statuses: list[str] = []
+
+    def start_response(status, headers, exc_info=None):  # type: ignore[no-untyped-def]
+        statuses.append(status)
+
+    for _ in range(count):
+        body = app(environ(host), start_response)
+        b"".join(body)
+        body.close()
+    return statuses
+
+
+def warm(app: WSGIHandler, host: str) -> None:
+    """Fill the caches for ``host``; every answer must be a 200 or the figures mean nothing."""
+    statuses = serve(app, host, 200)
+    assert all(s.startswith("200") for s in statuses), statuses[-1]
+
+
 def side_by_side(host: str, custom_host: str, n: int) -> None:
     import json
     import statistics
@@ -46,23 +66,17 @@ def side_by_side(host: str, custom_host: str, n: int) -> None:
     variants = {"baseline": (baseline, host), "tenancy": (product, host),
                 "tenancy_custom_domain": (product, custom_host)}
 
-    def run(app: WSGIHandler, h: str, count: int) -> None:
-        for _ in range(count):
-            body = app(environ(h), lambda status, headers, exc_info=None: None)
-            b"".join(body)
-            body.close()
-
     for app, h in variants.values():
-        run(app, h, 200)
+        warm(app, h)
     wait_for_push()
     for app, h in variants.values():
-        run(app, h, 200)
+        warm(app, h)
     block, us = 100, {name: [] for name in variants}
     for r in range(max(1, n // block)):
         for name in variants if r % 2 == 0 else reversed(list(variants)):
             app, h = variants[name]
             t0 = time.perf_counter()
-            run(app, h, block)
+            serve(app, h, block)
             us[name].append((time.perf_counter() - t0) / block * 1e6)
     print(json.dumps({name: statistics.median(v) for name, v in us.items()}))
 
@@ -73,21 +87,13 @@ def main() -> None:
         return
     host, n = sys.argv[1], int(sys.argv[2])
     app = WSGIHandler()
-    statuses: list[str] = []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
 
     def run(count: int) -> None:
-        for _ in range(count):
-            body = app(environ(host), start_response)
-            b"".join(body)
-            body.close()
+        serve(app, host, count)
 
-    run(200)  # warm
-    assert all(s.startswith("200") for s in statuses), statuses[-1]
+    warm(app, host)
     if "middleware.tenant.TenantHostMiddleware" in settings.MIDDLEWARE and wait_for_push():
-        run(200)  # level 1 confirmed once more under push, as in a long-running worker
+        warm(app, host)  # level 1 confirmed once more under push, as in a long-running worker
     if "--profile" in sys.argv:
         from pyinstrument import Profiler
 

@@ -1,7 +1,7 @@
 """The baseline stack and the product's stack side by side in one process.
 
 Both are Django WSGI handlers under ``bench.settings_tenancy``; the baseline's middleware chain
-is built without the two tenant middlewares (which is all ``bench.settings_baseline`` changes).
+is built without ``bench.common.TENANT_MIDDLEWARES``, as ``bench.settings_baseline`` builds it.
 One process serving both takes process-to-process differences (memory layout, hash seeds) out
 of their ratio. ``application`` serves gunicorn: a request carrying ``X-Bench-Stack: baseline``
 goes to the baseline handler, any other to the product's; that one header test costs both alike.
@@ -21,15 +21,13 @@ from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from bench.common import BASELINE_HEADER  # noqa: E402
-
-TENANT_ONLY = {"middleware.tenant.TenantHostMiddleware", "middleware.tenant.TenantMembershipMiddleware"}
+from bench.common import BASELINE_HEADER, TENANT_MIDDLEWARES  # noqa: E402
 
 
 def build() -> tuple[WSGIHandler, WSGIHandler]:
     """(baseline, product) handlers; middleware chains are built when a handler is made."""
     product = WSGIHandler()
-    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in TENANT_ONLY]):
+    with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in TENANT_MIDDLEWARES]):
         baseline = WSGIHandler()
     return baseline, product
 

@@ -20,11 +20,11 @@ def get_current_account_id() -> int | None:
 @contextmanager
 def tenant_context(account_id: int | None) -> Iterator[None]:
     """Scope querysets to ``account_id`` inside the block; always restored on exit."""
-    token = _current_account_id.set(account_id)
+    token = set_current_account_id(account_id)
     try:
         yield
     finally:
-        _current_account_id.reset(token)
+        reset_current_account_id(token)
 
 
 def set_current_account_id(account_id: int | None) -> Token[int | None]:
