@@ -29,6 +29,18 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def one_clean_burst(burst: Callable[[], bool], attempts: int = 5) -> None:
+    """Assert that ``burst()`` (a run of warm reads, true when none went to Redis) holds on
+    one of a few tries. Each heartbeat's PONG leaves the subscriber socket readable until its
+    thread reads it (up to the interpreter's switch interval while the reader holds the GIL),
+    and a read in that window rightly checks Redis: a burst that crossed a heartbeat is run
+    again. A cache that went to Redis on every warm read fails every try."""
+    for _ in range(attempts):
+        if burst():
+            return
+    pytest.fail(f"each of {attempts} bursts of warm reads went to Redis")
+
+
 class CountingCache:
     """Wraps Django's cache and records each call (each one a Redis round trip)."""
 
@@ -78,10 +90,14 @@ def warm(key: str, value: str) -> None:
 
 def test_a_level_one_hit_costs_no_round_trip_while_push_is_healthy(redis, counted, other):
     warm("k", "v1")
-    counted.calls.clear()
-    for _ in range(20):
-        assert tenant_cache.get_or_load("k", lambda: "unused") == "v1"
-    assert counted.calls == []
+
+    def burst() -> bool:
+        counted.calls.clear()
+        for _ in range(20):
+            assert tenant_cache.get_or_load("k", lambda: "unused") == "v1"
+        return counted.calls == []
+
+    one_clean_burst(burst)
     other.invalidate("k")  # another process changes the row
     assert tenant_cache.get_or_load("k", lambda: "v2") == "v2"  # the very next read
     assert counted.calls  # ... which had to go to Redis
@@ -198,10 +214,14 @@ def warm_route(client, lookups: list[str]) -> None:  # type: ignore[no-untyped-d
     wait_for(tenant_cache.push.active)
     for _ in range(3):  # a route resolved while a message was in flight is not remembered
         assert client.get("/").status_code == 200
-    lookups.clear()
-    for _ in range(5):
-        assert client.get("/").status_code == 200
-    assert lookups == []
+
+    def burst() -> bool:
+        lookups.clear()
+        for _ in range(5):
+            assert client.get("/").status_code == 200
+        return lookups == []
+
+    one_clean_burst(burst)
 
 
 def test_a_warm_host_is_served_from_its_route_until_another_process_changes_it(
