@@ -157,8 +157,8 @@ def test_a_stalled_thread_is_detected_by_its_heartbeat(redis, other, monkeypatch
     monkeypatch.setattr(tenant_cache.push, "heartbeat", 0.2)
     tenant_cache.push.reset()
     warm("k", "v1")
-    time.sleep(0.5)
-    assert tenant_cache.push.active()  # pings keep it alive while nothing happens
+    time.sleep(0.5)  # 2.5 heartbeats: without pings it could never be active again
+    wait_for(tenant_cache.push.active, timeout=0.2)  # pings keep it alive (past a PONG in flight)
     tenant_cache.push.pause()  # nothing pending, but no heartbeat any more
     try:
         wait_for(lambda: not tenant_cache.push.active(), timeout=2.0)
