@@ -51,8 +51,12 @@ def validate_custom_domain(value: str) -> None:
     normalize_custom_domain(value)
 
 
-@lru_cache(maxsize=4096)  # asked for the host of every custom-domain request
 def bucket_of(hostname: str) -> int:
     """The routing-cache bucket of a normalised hostname (stable across processes)."""
-    digest = hashlib.sha256(hostname.encode("ascii")).digest()
-    return int.from_bytes(digest[:4], "big") % BUCKETS
+    return _hash32(hostname) % BUCKETS
+
+
+@lru_cache(maxsize=4096)  # asked for the host of every custom-domain request
+def _hash32(hostname: str) -> int:
+    """The hash only: a memo of the bucket itself would outlive a change of ``BUCKETS``."""
+    return int.from_bytes(hashlib.sha256(hostname.encode("ascii")).digest()[:4], "big")
