@@ -105,6 +105,7 @@ class TenantHostMiddleware:
             route = memo.route
         else:
             route = self.route(request, raw)
+        vouch(request, raw)  # allowed (checked by route()): later get_host()s need not ask
         if route.info.custom_domain:
             response = self.serve(request, route)
             if response.cookies:
@@ -126,13 +127,12 @@ class TenantHostMiddleware:
             raise DisallowedHost(f"Malformed host: {exc}") from None
         except UnknownHost:  # under the platform's root, which is always allowed
             raise Http404("No site is served at this address.") from None
-        if not is_statically_allowed(info.host):
-            if info.kind == "platform" and info.host != settings.ROOT_DOMAIN:
-                route = self.custom_domain_route(info)
-            else:
-                request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
-                route = self.platform_route(info)
+        if is_statically_allowed(info.host):
+            route = self.platform_route(info)
+        elif info.kind == "platform" and info.host != settings.ROOT_DOMAIN:
+            route = self.custom_domain_route(info)
         else:
+            request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
             route = self.platform_route(info)
         if stamp is not None and tenant_cache.unchanged_since(stamp):
             if len(_routes) >= settings.TENANCY_L1_MAXSIZE:
@@ -185,7 +185,6 @@ class TenantHostMiddleware:
 
     def serve(self, request: HttpRequest, route: Route) -> HttpResponse:
         info = route.info
-        vouch(request)  # the host is allowed (checked by route()): later get_host()s need not ask
         request.urlconf = self.urlconf_by_kind[info.kind]  # type: ignore[attr-defined]
         request.host_info = info  # type: ignore[attr-defined]
         request.account = route.account  # type: ignore[attr-defined]

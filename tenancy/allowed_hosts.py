@@ -17,6 +17,7 @@ URLs) neither scan the entries nor, for a custom domain, ask the predicate again
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -66,44 +67,31 @@ class RuntimeAllowedHost(str):
         return import_string(self.predicate_path)
 
 
-#: host -> statically allowed, per process. Asked on every request (the tenant middleware);
-#: bounded because clients choose hosts: emptied when full, and on any ALLOWED_HOSTS change.
-_static_answers: dict[str, bool] = {}
-_STATIC_ANSWERS_MAX = 4096
-
-
+@lru_cache(maxsize=4096)  # asked on every request; bounded because clients choose hosts
 def is_statically_allowed(host: str) -> bool:
-    """True if a static ``ALLOWED_HOSTS`` pattern (not a run-time entry) matches ``host``."""
-    try:
-        return _static_answers[host]
-    except KeyError:
-        pass
+    """True if a static ``ALLOWED_HOSTS`` pattern (not a run-time entry) matches ``host``.
+    Remembered per process; forgotten on any ``ALLOWED_HOSTS`` change."""
     from django.http.request import validate_host  # not at import: settings import this module
 
     static = [p for p in settings.ALLOWED_HOSTS if not isinstance(p, RuntimeAllowedHost)]
-    allowed = validate_host(host, static)
-    if len(_static_answers) >= _STATIC_ANSWERS_MAX:
-        _static_answers.clear()
-    _static_answers[host] = allowed
-    return allowed
+    return validate_host(host, static)
 
 
 def _allowed_hosts_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "ALLOWED_HOSTS":
-        _static_answers.clear()
+        is_statically_allowed.cache_clear()
 
 
 setting_changed.connect(_allowed_hosts_changed)
 
 
-def vouch(request: HttpRequest) -> None:
-    """Answer every ``get_host()`` of ``request`` with its host, unchecked: the caller has
-    just established that the host is allowed, by the same rules (a static pattern, or the
-    very lookup the run-time entry makes for a verified custom domain) on the host parsed
-    by rules stricter than Django's.
+def vouch(request: HttpRequest, host: str) -> None:
+    """Answer every ``get_host()`` of ``request`` with ``host``, its raw Host header, unchecked:
+    the caller has just established that the host is allowed, by the same rules (a static
+    pattern, or the very lookup the run-time entry makes for a verified custom domain) on the
+    host parsed by rules stricter than Django's.
 
     Without this, each of Django's later checks (CommonMiddleware, CSRF, absolute URLs)
     scans the entries again, and for a custom domain asks the predicate again.
     """
-    host = request._get_raw_host()  # type: ignore[attr-defined]  # what get_host() returns
     request.get_host = lambda: host  # type: ignore[method-assign]

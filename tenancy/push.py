@@ -73,7 +73,7 @@ class PushChannel:
         self.listener = listener
         self.heartbeat = heartbeat
         self._lock = threading.Lock()
-        self._pid: int | None = None  # the process the subscriber runs in; None: none yet
+        self._started = False  # in this process (a fork forgets it: see forked())
         self._sub: Subscription | None = None
         _after_fork.add(self)
 
@@ -84,7 +84,7 @@ class PushChannel:
         On the hot path of every cached read: one ``poll`` of the subscriber's socket, no
         other system call (a fork is noticed by :func:`os.register_at_fork`, not getpid()).
         """
-        if self._pid is None:
+        if not self._started:
             self._start()
             return False
         sub = self._sub
@@ -104,11 +104,11 @@ class PushChannel:
         """In a forked child: the parent's subscriber thread and connection are not ours;
         the next :meth:`active` starts this process's own."""
         self._lock = threading.Lock()  # the parent may have held it while forking
-        self._sub, self._pid = None, None
+        self._sub, self._started = None, False
 
     def publish(self, keys: list[str]) -> None:
         """Tell every process to evict ``keys`` (after level 2 was updated)."""
-        sub = self._sub if self._pid is not None else None
+        sub = self._sub  # None until started here (a fork forgets the parent's)
         if sub is None:
             target = _target()
             if target is None:
@@ -133,7 +133,7 @@ class PushChannel:
     # --- lifecycle ---------------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
-            if self._pid is not None:
+            if self._started:
                 return
             target = _target()
             if target is not None:
@@ -142,7 +142,7 @@ class PushChannel:
                     target=self._run, args=(sub,), name="tenancy-invalidations", daemon=True
                 ).start()
                 self._sub = sub
-            self._pid = os.getpid()
+            self._started = True
 
     def reset(self) -> None:
         """Stop this process's subscriber; the next :meth:`active` starts one for the
@@ -151,7 +151,7 @@ class PushChannel:
             if self._sub is not None:
                 self._sub.stopped.set()
                 self._sub.unpaused.set()
-            self._sub, self._pid = None, None
+            self._sub, self._started = None, False
 
     def pause(self) -> None:
         """For tests: stall the subscriber thread (it stops reading and heartbeating)."""
