@@ -384,6 +384,8 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
     closed = {"DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/none",
               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     env_build = {**base, **env_app, **addon_vars(app, closed)}
+    print("    config vars (app.json + add-ons):", ", ".join(sorted(set(env_build) - set(base))),
+          flush=True)
     step(f"{BUILDPACK_COLLECTSTATIC} (no database: add-on URLs point at closed ports)")
     run("collectstatic at build time", BUILDPACK_COLLECTSTATIC, build, env_build)
     manifest = build / "staticfiles" / "staticfiles.json"
@@ -396,8 +398,6 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
     with throwaway_postgres() as database_url, throwaway_redis() as redis_url:
         urls = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
         runtime = {**base, **env_app, **addon_vars(app, urls)}
-        print("    config vars:", ", ".join(sorted({**env_app, **addon_vars(app, urls)})),
-              flush=True)
         step(f"release: {processes['release']}")
         run("Procfile release", processes["release"], build, {**runtime, "DYNO": "release.1"},
             timeout=300)

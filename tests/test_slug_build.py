@@ -167,7 +167,7 @@ def test_a_pyproject_change_without_relocking_fails_with_the_command_to_run(
     result = check_lock(project)
     assert result.returncode == 1
     assert "error: uv.lock is out of date with pyproject.toml" in result.stderr
-    assert ". scripts/_venv.sh dev && uv lock" in result.stderr
+    assert "scripts/lock && git add pyproject.toml uv.lock" in result.stderr
 
 
 def test_a_missing_lock_is_named(tmp_path: Path):
