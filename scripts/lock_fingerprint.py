@@ -6,8 +6,8 @@ sha256:1a2b3c4d5e6f7a8b`` (the hash of the sorted ``name==version`` pins), so CI
 the same lock gives the same line. Exits non-zero, naming each package, when the environment
 holds a runtime package at a version other than the lock's, or lacks one.
 
-Usage: ``python scripts/lock_fingerprint.py [--python PATH] [--project DIR]`` (``uv`` on PATH;
-defaults: this interpreter, the repository root).
+Usage: ``python scripts/lock_fingerprint.py [--python PATH] [--project DIR] [--exact]`` (``uv``
+on PATH; defaults: this interpreter, the repository root; ``--exact``: nothing else installed).
 """
 
 from __future__ import annotations
@@ -54,10 +54,15 @@ def installed(python: str) -> dict[str, str]:
             (line.partition("==") for line in out.splitlines() if "==" in line)}
 
 
-def fingerprint(python: str, project: Path = ROOT) -> tuple[int, str, list[str]]:
-    """``(count, fingerprint, problems)`` of the runtime packages installed for ``python``."""
+def fingerprint(python: str, project: Path = ROOT,
+                exact: bool = False) -> tuple[int, str, list[str]]:
+    """``(count, fingerprint, problems)`` of the runtime packages installed for ``python``;
+    ``exact``: any other package installed (a dev tool in a production build) is a problem."""
     pins, present = locked_runtime_pins(project), installed(python)
     problems: list[str] = []
+    if exact:
+        problems += [f"{name} {present[name]} is installed but is no runtime dependency"
+                     for name in sorted(set(present) - set(pins))]
     lines: list[str] = []
     for name, (version, has_marker) in sorted(pins.items()):
         got = present.get(name)
@@ -77,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--project", type=Path, default=ROOT)
+    parser.add_argument("--exact", action="store_true",
+                        help="fail when anything but the runtime packages is installed")
     args = parser.parse_args(argv)
-    count, digest, problems = fingerprint(args.python, args.project)
+    count, digest, problems = fingerprint(args.python, args.project, args.exact)
     if problems:
         print(f"error: {args.python} does not match uv.lock:\n  " + "\n  ".join(problems),
               file=sys.stderr)

@@ -213,11 +213,12 @@ def install(build: Path, python: str, venv: Path) -> None:
     run(" ".join(BUILDPACK_SYNC), BUILDPACK_SYNC, build, env, timeout=600)
 
 
-def fingerprint(build: Path, python: Path) -> str:
-    """The runtime packages line of ``scripts/lock_fingerprint.py`` for ``python``."""
+def fingerprint(build: Path, python: Path, exact: bool = False) -> str:
+    """The runtime packages line of ``scripts/lock_fingerprint.py`` for ``python`` (``exact``:
+    nothing else may be installed)."""
     done = run("the installed packages against uv.lock",
                [sys.executable, str(build / "scripts" / "lock_fingerprint.py"),
-                "--python", str(python), "--project", str(build)],
+                "--python", str(python), "--project", str(build), *(["--exact"] * exact)],
                build, {**os.environ})
     return done.stdout.strip()
 
@@ -360,7 +361,7 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
     started = time.monotonic()
     install(build, python, venv)
     step(f"installed in {time.monotonic() - started:.1f} s")
-    theirs = fingerprint(build, venv / "bin" / "python")
+    theirs = fingerprint(build, venv / "bin" / "python", exact=True)  # no dev tools
     print(theirs, "(build)", flush=True)
     local = root / ".venv" / "bin" / "python"
     if local.exists():

@@ -207,3 +207,15 @@ def test_fingerprint_names_a_package_at_another_version(monkeypatch: pytest.Monk
     _, _, problems = script.fingerprint(sys.executable)
     assert problems == [f"whitenoise {real['whitenoise']} is locked but not installed"]
 
+
+
+def test_exact_fingerprint_names_dev_tools_installed_beside_the_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The build's venv must hold the runtime packages only; this .venv also has the dev extra."""
+    monkeypatch.setenv("PATH", UV_PATH)
+    script = load_fingerprint_script()
+    _, _, problems = script.fingerprint(sys.executable, exact=True)
+    assert any(line.startswith("pytest ") and line.endswith("is no runtime dependency")
+               for line in problems), problems
+    assert not any(line.startswith("django ") for line in problems)
