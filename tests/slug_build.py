@@ -280,7 +280,7 @@ def http_get(port: int, path: str, host: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def check_web(proc: subprocess.Popen, port: int, host: str, static: str | None, log: Path) -> str:
+def check_web(proc: subprocess.Popen, port: int, host: str, static: str, log: Path) -> str:
     """Wait for ``/healthz`` to answer 200 with every dependency ok; then one static file."""
     deadline = time.monotonic() + 60
     while True:
@@ -296,13 +296,10 @@ def check_web(proc: subprocess.Popen, port: int, host: str, static: str | None, 
             time.sleep(0.2)
     if status != 200 or json.loads(body or b"{}").get("status") != "ok":
         raise BuildError(f"/healthz answered {status} {body[:200]!r}:\n    {log_tail(log)}")
-    result = f"/healthz 200 {body.decode().strip()}"
-    if static:
-        status, _ = http_get(port, f"/static/{static}", host)
-        if status != 200:
-            raise BuildError(f"/static/{static} (collected at build time) answered {status}")
-        result += f"; /static/{static} 200"
-    return result
+    status, _ = http_get(port, f"/static/{static}", host)
+    if status != 200:
+        raise BuildError(f"/static/{static} (collected at build time) answered {status}")
+    return f"/healthz 200 {body.decode().strip()}; /static/{static} 200"
 
 
 ENQUEUE = "from django.utils.module_loading import import_string as i; print(i({!r}).enqueue().id)"
@@ -389,9 +386,11 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
           flush=True)
     step(f"{BUILDPACK_COLLECTSTATIC} (no database: add-on URLs point at closed ports)")
     run("collectstatic at build time", BUILDPACK_COLLECTSTATIC, build, env_build)
-    manifest = build / "staticfiles" / "staticfiles.json"
-    paths = json.loads(manifest.read_text())["paths"] if manifest.exists() else {}
-    static = next(iter(sorted(paths.values())), None)
+    manifest = build / "staticfiles" / "staticfiles.json"  # STATIC_ROOT's default
+    if not manifest.exists():
+        raise BuildError("collectstatic wrote no staticfiles/staticfiles.json: production must "
+                         "collect hashed files (whitenoise's CompressedManifestStaticFilesStorage)")
+    static = min(json.loads(manifest.read_text())["paths"].values())
     step("python manage.py check --deploy --fail-level WARNING")
     run("check --deploy", ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         build, env_build)
