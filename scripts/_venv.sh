@@ -13,7 +13,7 @@ read -r stamped_hash stamped_extras 2>/dev/null <"$STAMP" || stamped_hash="" sta
 if [ "$stamped_hash" != "$LOCK_HASH" ] || { [ -n "$EXTRAS" ] && [ "$stamped_extras" != "$EXTRAS" ]; }; then
   scripts/check-lock >/dev/null || return 1 2>/dev/null || exit 1
   echo "==> installing uv.lock${EXTRAS:+ with [$EXTRAS]} into .venv (uv sync --locked)"
-  uv sync --locked --quiet ${EXTRAS:+--extra "$EXTRAS"}
+  uv sync --locked --quiet --compile-bytecode ${EXTRAS:+--extra "$EXTRAS"}  # as pip and the buildpack do
   echo "$LOCK_HASH ${EXTRAS:--}" >"$STAMP"
 fi
 python scripts/lock_fingerprint.py
