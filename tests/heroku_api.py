@@ -38,6 +38,7 @@ class FakeHeroku:
     domains: dict[str, dict[str, Any]] = field(default_factory=dict)  # hostname -> domain
     taken: set[str] = field(default_factory=set)  # hostnames another app holds
     requests: list[tuple[str, str, bool]] = field(default_factory=list)
+    posted: list[str] = field(default_factory=list)  # hostnames of every POST that reached the app
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -73,6 +74,7 @@ class FakeHeroku:
                 return 404, {"id": "not_found", "message": "Couldn't find that app."}, {}
             if method == "POST" and len(parts) == 3:
                 hostname = str(json.loads(body or b"{}").get("hostname", "")).lower()
+                self.posted.append(hostname)
                 if hostname in self.domains:
                     return 422, {"id": "invalid_params", "message": "Domain already added to this app."}, {}
                 if hostname in self.taken:
