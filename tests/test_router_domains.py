@@ -44,7 +44,7 @@ def make_due() -> None:
 
 
 @pytest.fixture
-def api(heroku_api, platform):  # type: ignore[no-untyped-def]
+def api(heroku_api, platform):  # type: ignore[no-untyped-def]  # noqa: F811
     """The fake API, with the platform's own wildcard already provisioned (as in a deployment
     whose default account was set up before), so each test's calls are its own."""
     RouterDomain.objects.filter(account=platform.account).update(state="issued", next_attempt_at=None)
@@ -223,7 +223,7 @@ def test_a_provider_failure_never_blocks_sign_up(api, platform, on_commit):
     assert row(account, workspace_wildcard(account.account_number)).state == "failed"
 
 
-def test_a_provider_failure_never_blocks_domain_verification(api, tenant_a, dns_zone, on_commit):
+def test_a_provider_failure_never_blocks_domain_verification(api, tenant_a, dns_zone, on_commit):  # noqa: F811
     domain = Domain(user_profile=tenant_a.admin, hostname="app.alpha.test")
     domain.save()
     dns_zone.set(domain.challenge_name, "TXT", domain.token)

@@ -63,7 +63,7 @@ def make_due() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_account_and_custom_domain_lifecycles_through_the_worker(platform, heroku_api, make_tenant):
+def test_account_and_custom_domain_lifecycles_through_the_worker(platform, heroku_api, make_tenant):  # noqa: F811
     api = heroku_api
     with override_settings(TASKS=DB_TASKS):
         api.fail_next(429, Retry_After="1")  # the first call is rate-limited
@@ -112,7 +112,7 @@ def test_account_and_custom_domain_lifecycles_through_the_worker(platform, herok
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_none_provider_through_the_worker_calls_nothing(platform, heroku_api, make_tenant, settings):
+def test_the_none_provider_through_the_worker_calls_nothing(platform, heroku_api, make_tenant, settings):  # noqa: F811
     settings.ROUTER_DOMAIN_PROVIDER = "none"
     with override_settings(TASKS=DB_TASKS):
         alpha = make_tenant("alpha")

@@ -70,7 +70,8 @@ class Command(BaseCommand):
         outcome = recheck_due(hostnames)
         for row in outcome.checked:
             when = f", next check {row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if row.next_attempt_at else ""
-            self.stdout.write(f"router {row.hostname}: {row.get_state_display().lower()} - {row.detail}{when}")
+            label = row.get_state_display().lower()
+            self.stdout.write(f"router {row.hostname}: {label} - {row.detail}{when}")
         for hostname, result in outcome.removals.items():
             self.stdout.write(f"router {hostname}: removal {result}")
         counts = dict(RouterDomain.objects.order_by().values_list("state").annotate(n=Count("pk")))
