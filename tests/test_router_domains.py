@@ -374,3 +374,86 @@ def test_an_unsettled_router_domain_always_has_its_next_attempt(tenant_a):
     with pytest.raises(IntegrityError), transaction.atomic():
         RouterDomain.objects.create(account=tenant_a.account, hostname=wildcard_of(tenant_a),
                                     kind="workspaces", state="manual", provider="none")
+
+
+# --- the token stays with Heroku; the settings refuse a bad configuration -----------------------
+
+def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(api, make_tenant, on_commit):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - urllib turns a redirected POST into a GET
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_address[1]}/steal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    front = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (other, front):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from django.conf import settings
+
+        settings.HEROKU_API_URL = f"http://127.0.0.1:{front.server_address[1]}"
+        with on_commit():
+            tenant = make_tenant("alpha")
+    finally:
+        for server in (other, front):
+            server.shutdown()
+            server.server_close()
+    assert seen == []
+    failed = row(tenant.account, wildcard_of(tenant))
+    assert failed.state == "failed" and "HTTP 302" in failed.detail
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"ROUTER_DOMAIN_PROVIDER": "cloudflare"}, "ROUTER_DOMAIN_PROVIDER must be none or heroku"),
+    ({"ROUTER_DOMAIN_PROVIDER": "heroku", "HEROKU_APP_NAME": "app"}, "needs HEROKU_API_TOKEN"),
+    ({"ROUTER_DOMAIN_PROVIDER": "heroku", "HEROKU_APP_NAME": "app", "HEROKU_API_TOKEN": "t",
+      "HEROKU_API_URL": "http://api.example.net"}, "HEROKU_API_URL must be https://"),
+])
+def test_the_settings_refuse_a_bad_router_configuration(tmp_path, extra, message):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEROKU_", "ROUTER_DOMAIN"))}
+    env.update(DJANGO_SETTINGS_MODULE="smarter.settings", DATABASE_URL=f"sqlite:///{tmp_path}/x.db", **extra)
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"],
+                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and message in done.stderr
+
+
+def test_admin_lists_only_the_accounts_own_router_domains(api, tenant_a, tenant_b, platform):
+    a_admin = host_client(tenant_a.host, tenant_a.admin.user)
+    body = a_admin.get("/admin/routerdomains/routerdomain/").content.decode()
+    assert wildcard_of(tenant_a) in body and wildcard_of(tenant_b) not in body
+    theirs = row(tenant_b.account, wildcard_of(tenant_b))
+    assert a_admin.get(f"/admin/routerdomains/routerdomain/{theirs.pk}/change/").status_code == 404
+    assert a_admin.get("/admin/routerdomains/routerdomainremoval/").status_code in (302, 403)
+    root = host_client("localhost", platform.admin.user)
+    assert root.get("/admin/routerdomains/routerdomainremoval/").status_code == 200
+    body = root.get("/admin/routerdomains/routerdomain/").content.decode()
+    assert wildcard_of(tenant_a) in body and wildcard_of(tenant_b) in body
