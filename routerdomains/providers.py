@@ -13,6 +13,7 @@ no error message or log line carries the token: only the status and Heroku's ``i
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import urllib.error
@@ -125,7 +126,7 @@ class HerokuProvider:
             status, payload = exc.code, _json(exc.read())
             retry_after = _int(exc.headers.get("Retry-After"))
             exc.close()
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise ProviderError(f"Heroku API unreachable: {reason}") from None
         if status in (404, 422):

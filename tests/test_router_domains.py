@@ -457,3 +457,22 @@ def test_admin_lists_only_the_accounts_own_router_domains(api, tenant_a, tenant_
     assert root.get("/admin/routerdomains/routerdomainremoval/").status_code == 200
     body = root.get("/admin/routerdomains/routerdomain/").content.decode()
     assert wildcard_of(tenant_a) in body and wildcard_of(tenant_b) in body
+
+
+def test_hosts_of_accounts_older_than_router_domains_are_recorded_then_provisioned(api, tenant_a):
+    """The data migration records existing accounts' wildcards and verified domains as
+    ``manual``; with a provider, the next check_domains adds them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    verified_domain(tenant_a.admin, "app.alpha.test")
+    RouterDomain.objects.all().delete()
+    RouterDomainRemoval.objects.all().delete()
+    import_module("routerdomains.migrations.0002_record_existing_hosts").record(apps, None)
+    mine = RouterDomain.objects.filter(account=tenant_a.account)
+    assert {(r.hostname, r.state) for r in mine} == {
+        (wildcard_of(tenant_a), "manual"), ("app.alpha.test", "manual")}
+    recheck_due()  # what check_domains runs after the DNS checks
+    assert {wildcard_of(tenant_a), "app.alpha.test"} <= api.hostnames()
+    assert {r.state for r in RouterDomain.objects.filter(account=tenant_a.account)} == {"added"}
