@@ -8,7 +8,7 @@ It answers exactly what ``routerdomains.providers.HerokuProvider`` calls, as doc
   advances one step per read along ``acm_steps`` (``None -> pending -> cert issued``), or 404;
 * ``DELETE /apps/{app}/domains/{id or hostname}`` -> 200 with the removed domain, or 404;
 * a wrong ``Authorization`` -> 401, another app -> 404; ``fail_next(status, n)`` makes the
-  next ``n`` requests answer ``status`` (429 with ``Retry-After``, 500, 503...).
+  next ``n`` requests answer ``status`` (429 with ``Retry-After``, 500, 503..., or ``TRUNCATED``).
 
 Every request is recorded (method, path, whether the token was right) in ``requests``.
 """
@@ -27,6 +27,7 @@ from urllib.parse import unquote
 import pytest
 
 TOKEN = "hrku-test-token-0123456789abcdef"
+TRUNCATED = -1  # fail_next(TRUNCATED): a 200 whose body breaks off
 APP = "smarter-test-app"
 
 
@@ -111,6 +112,13 @@ def serve(api: FakeHeroku) -> ThreadingHTTPServer:
             status, payload, headers = api.handle(self.command, self.path,
                                                   self.headers.get("Authorization", ""), body)
             data = json.dumps(payload).encode()
+            if status == TRUNCATED:  # a connection that breaks mid-answer
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"id"')
+                self.close_connection = True
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -20,7 +20,7 @@ from tenancy.hosts import tenant_host
 from tests.conftest import host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.domain_support import verified_domain
-from tests.heroku_api import TOKEN, heroku_api  # noqa: F401 - fixture
+from tests.heroku_api import TOKEN, TRUNCATED, heroku_api  # noqa: F401 - fixture
 from workspaces.models import Workspace
 
 PLATFORM = "localhost"
@@ -181,6 +181,17 @@ def test_a_domain_held_by_another_app_fails_with_the_reason(api, tenant_a, on_co
     failed = row(tenant_a.account, "shop.alpha.test")
     assert failed.state == "failed"
     assert "in use by another app" in failed.detail and failed.next_attempt_at is not None
+
+
+def test_a_broken_answer_is_a_failure_not_an_error(api, make_tenant, on_commit):
+    api.fail_next(TRUNCATED)
+    with on_commit():
+        tenant = make_tenant("alpha")
+    broken = row(tenant.account, wildcard_of(tenant))
+    assert broken.state == "failed" and "unreachable" in broken.detail
+    make_due()
+    recheck_due()
+    assert row(tenant.account, wildcard_of(tenant)).state == "added"
 
 
 def test_wrong_token_and_unreachable_api_are_failures_not_errors(api, make_tenant, on_commit,
