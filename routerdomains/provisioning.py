@@ -91,11 +91,11 @@ def _apply(row: RouterDomain, info: RouterDomainInfo, now: datetime) -> None:
     row.next_attempt_at = now + backoff(row.attempts)
     if row.state == RouterDomain.FAILED:
         reason = info.acm_reason or "the certificate could not be issued yet"
-        row.detail = (f"Certificate {info.acm_status}: {reason} (the DNS record must point at "
-                      f"{row.dns_target or 'the router'}); checked again later.")
+        row.detail = (f"Certificate {info.acm_status}: {reason}; checked again later."
+                      + (f" Heroku's DNS target: {row.dns_target}" if row.dns_target else ""))
     else:
         row.detail = (f"Added; certificate {info.acm_status or 'not requested yet'}."
-                      + (f" Point the DNS record at {row.dns_target}." if row.dns_target else ""))
+                      + (f" Heroku's DNS target: {row.dns_target}" if row.dns_target else ""))
 
 
 def sync(row: RouterDomain, provider: RouterProvider | None = None) -> RouterDomain:
