@@ -28,19 +28,19 @@ class RouterDomainAdmin(TenantScopedAdmin):
     list_filter = ["state", "kind"]
     search_fields = ["hostname"]
     actions = [check_now]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in RouterDomain._meta.fields]
+    readonly_fields = [f.name for f in RouterDomain._meta.fields]  # the provisioning writes them
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        return False  # recorded by the triggers only (account created, domain verified)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return False  # removed with its domain or account, which owes the router the removal
 
 
 @admin.register(RouterDomainRemoval)
 class RouterDomainRemovalAdmin(admin.ModelAdmin):
+    """Platform superusers read the owed removals; the worker and check_domains own the rows."""
+
     list_display = ["hostname", "account_number", "attempts", "next_attempt_at", "detail"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
