@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tenancy.context import tenant_context
 from tenancy.hosts import tenant_host
 
 from .models import RouterDomain, RouterDomainRemoval
@@ -98,8 +99,9 @@ def _apply(row: RouterDomain, info: RouterDomainInfo, now: datetime) -> None:
                       + (f" Heroku's DNS target: {row.dns_target}" if row.dns_target else ""))
 
 
-def sync(row: RouterDomain, provider: RouterProvider | None = None) -> RouterDomain:
-    """One provisioning step for ``row`` (see the module's docstring); returns it updated.
+def sync(row: RouterDomain, provider: RouterProvider | None = None) -> str:
+    """One provisioning step for ``row`` (see the module's docstring), updating it in place;
+    returns the failed call's message ("" when the call succeeded or none was made).
 
     The provider is asked outside any transaction; the result is written only if the row
     still exists (a host removed meanwhile is queued for removal again, so nothing is left).
@@ -107,6 +109,7 @@ def sync(row: RouterDomain, provider: RouterProvider | None = None) -> RouterDom
     provider = provider or get_provider()
     now = timezone.now()
     row.provider = provider.name
+    error = ""
     if not provider.managed:
         row.state, row.next_attempt_at, row.attempts = RouterDomain.MANUAL, None, 0
         row.detail = "No router provider: the operator must route this host and its certificate."
@@ -116,6 +119,7 @@ def sync(row: RouterDomain, provider: RouterProvider | None = None) -> RouterDom
             if info is None:
                 info = provider.add(row.hostname)
         except ProviderError as exc:
+            error = str(exc)
             row.attempts += 1
             row.state = RouterDomain.FAILED
             row.detail = f"{exc} (attempt {row.attempts})"[:255]
@@ -131,7 +135,7 @@ def sync(row: RouterDomain, provider: RouterProvider | None = None) -> RouterDom
     if not written and row.provider_id:  # removed while we added it: take it off again
         with transaction.atomic():
             queue_removal(row.hostname, row.provider_id, "", provider)
-    return row
+    return error
 
 
 def queue_removal(hostname: str, provider_id: str, account_number: str,
@@ -183,12 +187,12 @@ class Recheck:
     """What the scheduled re-check did."""
 
     checked: list[RouterDomain]
+    errors: dict[str, str]  # hostname -> the failed call's message
     removals: dict[str, str]  # hostname -> done/kept/failed
 
     @property
     def failures(self) -> list[str]:
-        lines = [f"{r.hostname}: {r.detail}" for r in self.checked
-                 if r.state == RouterDomain.FAILED and r.acm_status not in FAILED_ACM]
+        lines = [f"{hostname}: {error}" for hostname, error in self.errors.items()]
         lines += [f"removal of {h} failed" for h, outcome in self.removals.items() if outcome == "failed"]
         return lines
 
@@ -196,8 +200,8 @@ class Recheck:
 def recheck_due(hostnames: Iterable[str] = (), now: datetime | None = None) -> Recheck:
     """Sync every router domain whose next attempt is due (or those named, whatever their
     schedule), and retry the due removals. Cross-tenant: for commands and the worker only;
-    each host is synced by the tenant task's own function, in its account's context."""
-    from .tasks import remove_router_domain, sync_router_domain
+    each host is synced inside its account's tenant context."""
+    from .tasks import remove_router_domain
 
     now = now or timezone.now()
     names = [h.lower() for h in hostnames]
@@ -209,16 +213,20 @@ def recheck_due(hostnames: Iterable[str] = (), now: datetime | None = None) -> R
         rows = rows.filter(next_attempt_at__lte=now) | rows.filter(state=RouterDomain.MANUAL)
     else:
         rows = rows.exclude(state=RouterDomain.MANUAL)
-    checked = []
+    checked, errors = [], {}
     for account_id, pk in list(rows.values_list("account_id", "pk")):
-        sync_router_domain.call(account_id, pk)
-        row = RouterDomain.objects.filter(pk=pk).first()
-        if row is not None:
-            checked.append(row)
+        with tenant_context(account_id):
+            row = RouterDomain.objects.filter(account_id=account_id, pk=pk).first()
+            if row is None:  # removed meanwhile
+                continue
+            error = sync(row, provider)
+        checked.append(row)
+        if error:
+            errors[row.hostname] = error
     removals = {}
     due = RouterDomainRemoval.objects.filter(next_attempt_at__lte=now)
     if names:
         due = RouterDomainRemoval.objects.filter(hostname__in=names)
     for pk, hostname in list(due.values_list("pk", "hostname")):
         removals[hostname] = remove_router_domain.call(pk)
-    return Recheck(checked, removals)
+    return Recheck(checked, errors, removals)

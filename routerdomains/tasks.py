@@ -16,7 +16,8 @@ def sync_router_domain(account_id: int, router_domain_id: int) -> str:
     row = RouterDomain.objects.filter(account_id=account_id, pk=router_domain_id).first()
     if row is None:
         return "gone"
-    return provisioning.sync(row).state
+    provisioning.sync(row)
+    return row.state
 
 
 @platform_task

@@ -93,6 +93,8 @@ class FakeHeroku:
                 if method == "GET":
                     domain["_step"] = min(domain["_step"] + 1, len(self.acm_steps) - 1)
                     domain["acm_status"] = self.acm_steps[domain["_step"]]
+                    if domain["acm_status"] in ("failing", "failed"):
+                        domain["acm_status_reason"] = "CAA record prevents issuance"
                     return 200, _public(domain), {}
                 if method == "DELETE":
                     del self.domains[domain["hostname"]]

@@ -147,6 +147,25 @@ def test_backoff_after_429_and_5xx_then_success(api, make_tenant, on_commit, set
     assert wildcard in api.hostnames()
 
 
+def test_a_failing_certificate_is_shown_with_its_reason_and_rechecked(api, make_tenant, on_commit,
+                                                                      capsys):
+    api.acm_steps = [None, "failing"]
+    with on_commit():
+        tenant = make_tenant("alpha")
+    make_due()
+    call_command("check_domains")  # not a failed call: exit 0
+    failing = row(tenant.account, wildcard_of(tenant))
+    assert (failing.state, failing.acm_status) == ("failed", "failing")
+    assert "CAA record prevents issuance" in failing.detail and failing.next_attempt_at is not None
+    assert "failed - Certificate failing: CAA record prevents issuance" in capsys.readouterr().out
+    page = host_client(tenant.host, tenant.admin.user).get("/console/").content.decode()
+    assert "CAA record prevents issuance" in page and "status-failed" in page
+    api.acm_steps = [None, "failing", "cert issued"]
+    make_due()
+    recheck_due()
+    assert row(tenant.account, wildcard_of(tenant)).state == "issued"
+
+
 def test_backoff_is_capped(api, make_tenant, on_commit, settings):
     settings.ROUTER_DOMAIN_RETRY_MAX = 600
     api.fail_next(500, 20)
