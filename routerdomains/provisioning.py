@@ -115,7 +115,7 @@ def sync(row: RouterDomain, provider: RouterProvider | None = None) -> str:
         row.detail = "No router provider: the operator must route this host and its certificate."
     else:
         try:
-            info = provider.get(row.provider_id or row.hostname) if row.provider_id else None
+            info = provider.get(row.provider_id) if row.provider_id else None
             if info is None:
                 info = provider.add(row.hostname)
         except ProviderError as exc:
