@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "audit",
     "lifecycle",
+    "routerdomains",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +363,29 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- router domains (routerdomains/): the hosts the platform's router must serve and certify,
+# provisioned by the app itself. "none": the operator routes every host (the console says so);
+# "heroku": the Platform API adds/removes app domains and reports their ACM certificate.
+ROUTER_DOMAIN_PROVIDER = (os.environ.get("ROUTER_DOMAIN_PROVIDER") or "none").strip().lower()
+if ROUTER_DOMAIN_PROVIDER not in {"none", "heroku"}:
+    raise ImproperlyConfigured(
+        f"ROUTER_DOMAIN_PROVIDER must be none or heroku, got {ROUTER_DOMAIN_PROVIDER!r}"
+    )
+HEROKU_API_TOKEN = os.environ.get("HEROKU_API_TOKEN", "")
+HEROKU_APP_NAME = os.environ.get("HEROKU_APP_NAME", "")
+HEROKU_API_URL = (os.environ.get("HEROKU_API_URL") or "https://api.heroku.com").rstrip("/")
+if ROUTER_DOMAIN_PROVIDER == "heroku":
+    if not HEROKU_API_TOKEN or not HEROKU_APP_NAME:
+        raise ImproperlyConfigured(
+            "ROUTER_DOMAIN_PROVIDER=heroku needs HEROKU_API_TOKEN and HEROKU_APP_NAME"
+        )
+    _api = urlparse(HEROKU_API_URL)
+    if _api.scheme != "https" and _api.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise ImproperlyConfigured("HEROKU_API_URL must be https:// (the token travels with every call)")
+ROUTER_DOMAIN_TIMEOUT = float(os.environ.get("ROUTER_DOMAIN_TIMEOUT", "10"))
+ROUTER_DOMAIN_RETRY_BASE = int(os.environ.get("ROUTER_DOMAIN_RETRY_BASE", "60"))
+ROUTER_DOMAIN_RETRY_MAX = int(os.environ.get("ROUTER_DOMAIN_RETRY_MAX", str(6 * 3600)))
 
 # --- tenant lifecycle: audit log, data exports, account closure
 # Models whose every change through the ORM writes one audit event ("app_label.Model").

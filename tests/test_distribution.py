@@ -18,6 +18,7 @@ from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invit
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
 from lifecycle.models import DataExport
+from routerdomains.models import RouterDomain, RouterDomainRemoval
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
@@ -31,7 +32,9 @@ def test_every_product_tenant_table_can_be_distributed():
     result = plan()
     assert result.violations == []
     assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
-                                               Invitation, HandoffToken, AuditEvent, DataExport}
+                                               Invitation, HandoffToken, AuditEvent, DataExport,
+                                               RouterDomain}
+    assert RouterDomainRemoval in result.tables(LOCAL)  # the platform's queue: no account column
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)
     assert "before the account is known" in result.reasons[HostnameClaim]

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.db.models import Count
 from django.utils import timezone
 
 from domains.hostnames import normalize_custom_domain
@@ -20,7 +21,10 @@ class Command(BaseCommand):
         "Check the TXT record of every custom domain: pending ones become verified when it "
         "appears, verified ones are suspended (and their admins emailed) once it has been "
         "missing for CUSTOM_DOMAIN_GRACE_PERIOD. Pending domains never verified within "
-        "CUSTOM_DOMAIN_PENDING_DAYS are released. Exits non-zero if a lookup or email failed."
+        "CUSTOM_DOMAIN_PENDING_DAYS are released. Then the router domains (workspace wildcards, "
+        "verified domains) whose next attempt is due are provisioned or re-checked, owed removals "
+        "retried, and every router domain's state is printed. Exits non-zero if a lookup, an "
+        "email or a router provider call failed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +36,7 @@ class Command(BaseCommand):
             domains = self._domains(options["domain"])
             failures = [f for f in (self._check(d) for d in domains) if f]
             released = 0 if options["domain"] else self._release_stale_pending()
+            failures += self._router_domains([d.hostname for d in domains] if options["domain"] else [])
         except DatabaseError as exc:
             raise CommandError(f"Database unavailable: {exc.__class__.__name__}") from None
         summary = f"{len(domains)} domain(s) checked"
@@ -56,6 +61,28 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"No such custom domain: {', '.join(missing)}")
         return found
+
+    def _router_domains(self, hostnames: list[str]) -> list[str]:
+        """Provision/re-check the due router domains; print each one's state and a summary."""
+        from routerdomains.models import RouterDomain
+        from routerdomains.provisioning import recheck_due
+
+        outcome = recheck_due(hostnames)
+        for row in outcome.checked:
+            when = f", next check {row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if row.next_attempt_at else ""
+            label = row.get_state_display().lower()
+            self.stdout.write(f"router {row.hostname}: {label} - {row.detail}{when}")
+        for hostname, result in outcome.removals.items():
+            self.stdout.write(f"router {hostname}: removal {result}")
+        counts = dict(RouterDomain.objects.order_by().values_list("state").annotate(n=Count("pk")))
+        labels = dict(RouterDomain.STATE_CHOICES)
+        summary = ", ".join(f"{counts[s]} {labels[s].lower()}" for s, _ in RouterDomain.STATE_CHOICES
+                            if counts.get(s))
+        self.stdout.write(f"router domains ({settings.ROUTER_DOMAIN_PROVIDER}): {summary or 'none'}")
+        if counts.get(RouterDomain.MANUAL):
+            self.stdout.write("  no router provider: the operator must route the hosts marked so "
+                              "(ROUTER_DOMAIN_PROVIDER=none)")
+        return outcome.failures
 
     def _release_stale_pending(self) -> int:
         cutoff = timezone.now() - timedelta(days=settings.CUSTOM_DOMAIN_PENDING_DAYS)
