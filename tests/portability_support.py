@@ -143,3 +143,50 @@ FILE_MODELS = {"api_keys.json": "accounts.apikey", "invitations.json": "accounts
 
 def _gone(name: str, gone: set[str]) -> bool:
     return FILE_MODELS.get(name) in gone
+
+
+def rebuild(data: bytes, files: dict[str, Any] | None = None, manifest: Any = None,
+            extra: list[tuple[str, bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    """A copy of an export with ``files`` replaced (name -> list of rows, or bytes; None drops
+    it), their SHA-256 and counts in the manifest made to match, then ``manifest(m)`` applied
+    (an attacker who rewrites the manifest too), and ``extra`` raw entries appended."""
+    import hashlib
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    content = {n: source.read(n) for n in source.namelist()}
+    meta = json.loads(content.pop("manifest.json"))
+    for name, value in (files or {}).items():
+        if value is None:
+            content.pop(name, None)
+            meta["files"].pop(name, None)
+            continue
+        if not isinstance(value, bytes):
+            meta["files"][name]["rows"] = len(value)
+            value = ("[" + "".join(("\n" if i == 0 else ",\n") + json.dumps(r) for i, r in enumerate(value))
+                     + "\n]\n").encode()
+        content[name] = value
+        meta["files"][name]["sha256"] = hashlib.sha256(value).hexdigest()
+    if manifest is not None:
+        meta = manifest(meta) or meta
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, value in content.items():
+            archive.writestr(name, value)
+        archive.writestr("manifest.json", json.dumps(meta))
+        for name, value in extra:
+            archive.writestr(name, value)
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, int]:
+    """Row counts of every table an import writes."""
+    from django.contrib.auth import get_user_model
+    from taggit.models import Tag, TaggedItem
+
+    from accounts.models import Account
+    from lifecycle.export import tables
+
+    counts = {m._meta.label: m._base_manager.count() for m, _ in tables().values()}
+    for model in (Account, get_user_model(), Tag, TaggedItem):
+        counts[model._meta.label] = model._base_manager.count()
+    return counts
