@@ -115,6 +115,6 @@ def send_welcome(request: HttpRequest | None, profile: UserProfile, base_url: st
         "uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)})
     send_mail("accounts/email/welcome", user.email, {
         "account": account, "user": user,
-        "url": (base_url or account_url(request, account)) + path.lstrip("/"),
+        "url": (base_url or account_url(request, account)) + path.lstrip("/"),  # type: ignore[arg-type]
     }, request)
     return True

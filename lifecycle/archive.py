@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
-from .manifest import ACCOUNT_FILE, FILE_NAME_RE, MANIFEST, ImportRefused, upgrade
+from .manifest import ACCOUNT_FILE, FILE_NAME_RE, MANIFEST, ImportRefused, Known, upgrade
 
 MAX_ENTRIES = 200
 MAX_LINE = 4 * 1024 * 1024  # one row
@@ -48,7 +48,7 @@ def loads(data: bytes | str, where: str) -> Any:
 class ExportArchive:
     """An open export archive whose structure and manifest have been checked."""
 
-    def __init__(self, source: str | IO[bytes], known: dict[str, tuple[str, str | None]]) -> None:
+    def __init__(self, source: str | IO[bytes], known: Known) -> None:
         try:
             self.zip = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:

@@ -80,6 +80,11 @@ def table_rows(model: type[models.Model], field: str, account_id: int) -> Iterat
     yield from rows.iterator(chunk_size=CHUNK)
 
 
+def account_attname(model: type[models.Model], field: str) -> str:
+    """The column of the account field ``field`` (``account`` -> ``account_id``)."""
+    return next(f.attname for f in model._meta.concrete_fields if f.name == field)
+
+
 def tables() -> dict[str, tuple[type[models.Model], str]]:
     """File name -> (model, account field) of every tenant table."""
     field = settings.TENANCY_TENANT_FIELD
@@ -145,7 +150,7 @@ def write_export(account: Account, out: IO[bytes]) -> dict[str, int]:
                                "sha256": hashlib.sha256(data).hexdigest()}
         for name, (model, field) in sorted(tables().items()):
             entry = _write_rows(archive, name, table_rows(model, field, account.pk))
-            files[name] = {"model": label(model), "account_field": model._meta.get_field(field).attname,
+            files[name] = {"model": label(model), "account_field": account_attname(model, field),
                            "columns": columns_of(model), **entry}
             secret = [f.name for f in model._meta.concrete_fields if is_secret(f)]
             if secret:

@@ -45,8 +45,8 @@ from tenancy.hosts import tenant_host
 from tenancy.portability import SkipRow, adjust_row, declared_generic_references, declared_references
 
 from .archive import ExportArchive
-from .export import MEMBER_USER_FIELDS, is_secret, label, tables, tag_fields
-from .manifest import ACCOUNT_FILE, TAGS_FILE, TAGS_MODEL, ImportRefused
+from .export import MEMBER_USER_FIELDS, account_attname, columns_of, is_secret, label, tables, tag_fields
+from .manifest import ACCOUNT_FILE, TAGS_FILE, TAGS_MODEL, ImportRefused, Known
 
 CHUNK = 500
 ACCOUNT_KEPT_OUT = {"id", "account_number", "is_default_account", "is_active", "closed_at",
@@ -114,9 +114,10 @@ class Table:
         return label(self.model)
 
 
-def known_files() -> dict[str, tuple[str, str | None]]:
-    """This deployment's file names -> (model label, account column): what version 1 named."""
-    return {name: (label(model), model._meta.get_field(f).attname)
+def known_files() -> Known:
+    """This deployment's file names -> (model label, account column, columns): what version 1
+    named."""
+    return {name: (label(model), account_attname(model, f), columns_of(model))
             for name, (model, f) in tables().items()}
 
 
@@ -130,7 +131,7 @@ def _table(name: str, entry: dict[str, Any]) -> Table:
         raise ImportRefused(f"{name}: {label(model)} is not a tenant table")
     attnames = {f.attname for f in model._meta.concrete_fields}
     allowed = attnames | (set(MEMBER_USER_FIELDS) if model is UserProfile else set())
-    columns = set(entry.get("columns") or allowed)
+    columns = set(entry.get("columns") or columns_of(model))
     unknown = columns - allowed
     if unknown:
         raise ImportRefused(f"{name}: columns {sorted(unknown)} are unknown to this deployment "

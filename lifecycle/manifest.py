@@ -34,11 +34,14 @@ class ImportRefused(Exception):
     """The archive cannot be imported; the message says why. Nothing was written."""
 
 
-def _upgrade_1_to_2(manifest: dict[str, Any], known: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
-    """Version 1 named files only, with their row counts. Each file's model and account column
-    come from this deployment's file names (:func:`lifecycle.export.tables`, unchanged since
-    version 1); columns are read from the rows; there are no checksums, and no tags (version 1
-    did not export them)."""
+Known = dict[str, tuple[str, str, list[str]]]  # file name -> (model, account column, columns)
+
+
+def _upgrade_1_to_2(manifest: dict[str, Any], known: Known) -> dict[str, Any]:
+    """Version 1 named files only, with their row counts. Each file's model, account column
+    and columns are this deployment's for that file name (:func:`lifecycle.export.tables`;
+    version 1 named files and left secrets out the same way); there are no checksums, and no
+    tags (version 1 did not export them)."""
     files: dict[str, Any] = {}
     for name, rows in (manifest.get("files") or {}).items():
         if name == ACCOUNT_FILE:
@@ -46,20 +49,20 @@ def _upgrade_1_to_2(manifest: dict[str, Any], known: dict[str, tuple[str, str | 
             continue
         if name not in known:
             raise ImportRefused(f"version 1 export: unknown file {name!r}")
-        model, field = known[name]
-        files[name] = {"model": model, "account_field": field, "rows": rows}
+        model, field, columns = known[name]
+        files[name] = {"model": model, "account_field": field, "columns": columns, "rows": rows}
     return {"format": FORMAT, "version": 2, "account_number": manifest.get("account_number"),
             "account_id": None, "schema": {}, "omitted": {}, "files": files, "upgraded_from": 1}
 
 
-UPGRADES: dict[int, Callable[[dict[str, Any], dict[str, tuple[str, str | None]]], dict[str, Any]]] = {
+UPGRADES: dict[int, Callable[[dict[str, Any], Known], dict[str, Any]]] = {
     1: _upgrade_1_to_2,
 }
 
 
-def upgrade(manifest: Any, known: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+def upgrade(manifest: Any, known: Known) -> dict[str, Any]:
     """The manifest in the current version (``known``: file name -> (model label, account
-    column) of this deployment's export). ImportRefused for a newer, foreign or broken one."""
+    column, columns) of this deployment's export). ImportRefused for a newer, foreign or broken one."""
     if not isinstance(manifest, dict):
         raise ImportRefused("manifest.json is not a JSON object")
     version = manifest.get("version", 1)

@@ -8,18 +8,15 @@ import io
 import json
 import zipfile
 
-import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from accounts.models import Account, ApiKey, UserProfile
 from audit.models import AuditEvent
 from domains.models import Domain
 from lifecycle.export import tables
 from lifecycle.importer import import_account
-from lifecycle.manifest import ImportRefused
 from tenancy.distribution import DISTRIBUTED, REFERENCE, plan, tenant_owned_models
 from tests.portability_support import GONE_SECRETS, as_imported, canonical, export_bytes, read, seed
 from workspaces.models import Workspace
@@ -100,3 +97,79 @@ def _file(data: bytes) -> str:
     handle.write(data)
     handle.close()
     return handle.name
+
+
+def test_number_given_and_users_created_when_no_verified_email_matches(tenant_a):
+    from allauth.account.models import EmailAddress
+
+    seed(tenant_a, "alpha")
+    EmailAddress.objects.filter(email="member@alpha.test").update(verified=False)
+    report = import_account(io.BytesIO(export_bytes(tenant_a.account)), number="1234-5678-9012")
+    assert report.account.account_number == "1234-5678-9012"
+    assert report.users_matched == ["admin@alpha.test"]
+    assert report.users_created == ["member@alpha.test"]
+    created = UserProfile.objects.get(account=report.account, role="member").user
+    assert created != tenant_a.member.user and not created.has_usable_password()
+    assert created.username.startswith("alpha-member-") and created.email == "member@alpha.test"
+    assert not [m for m in mail.outbox if "/password/reset/key/" in m.body]  # no --invite
+    assert not ApiKey.objects.filter(account=report.account).exists()
+
+
+def test_a_version_1_export_is_upgraded(tenant_a):
+    """Version 1 (the export before this issue): no format version, counts only, no tags."""
+    seed(tenant_a, "alpha")
+    original = export_bytes(tenant_a.account)
+    manifest, files = read(original)
+    source = zipfile.ZipFile(io.BytesIO(original))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in manifest["files"]:
+            if name != "tags.json":
+                archive.writestr(name, source.read(name))
+        archive.writestr("manifest.json", json.dumps({
+            "account_number": manifest["account_number"],
+            "files": {n: e["rows"] for n, e in manifest["files"].items() if n != "tags.json"}}))
+    report = import_account(io.BytesIO(out.getvalue()))
+    assert any("version 1 upgraded" in n for n in report.notes)
+    expected = as_imported(canonical(original), GONE_SECRETS | {"domains.domain", "domains.hostnameclaim"})
+    expected["tags.json"] = []  # version 1 had none
+    assert canonical(export_bytes(report.account)) == expected
+
+
+def test_move_to_another_deployment_is_identical(tenant_a, tmp_path):
+    """Export here, import on a second deployment (its own database, a fresh PostgreSQL
+    database or SQLite file, migrated by a subprocess), export there: the same content."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    seed(tenant_a, "alpha")
+    original = export_bytes(tenant_a.account)
+    (tmp_path / "a.zip").write_bytes(original)
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DATABASE_POOL"}}
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        from tests.test_deploy import _fresh_postgres_database
+
+        base = urlparse(url).path.lstrip("/") or "smarter"
+        env["DATABASE_URL"] = _fresh_postgres_database(url, f"{base}_move_test")
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'second.sqlite3'}"
+    root = Path(__file__).resolve().parent.parent
+
+    def manage(*args: str) -> str:
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    manage("migrate", "--noinput")
+    number = tenant_a.account.account_number
+    out = manage("import_account", str(tmp_path / "a.zip"), "--new", "--number", number)
+    assert f"imported into account {number}" in out and "created without a password: 2" in out
+    manage("export_account", number, str(tmp_path / "b.zip"))
+    moved = (tmp_path / "b.zip").read_bytes()
+    assert canonical(moved) == as_imported(canonical(original), GONE_SECRETS)
+    assert read(moved)[1]["domains_domain.json"][0]["hostname"] == "app.alpha-corp.test"

@@ -179,7 +179,8 @@ def test_bad_targets_are_refused(exported, tenant_a, platform, tmp_path):
     assert snapshot() == before
     path = tmp_path / "x.zip"
     path.write_bytes(exported)
-    for args, match in ((["--into", "1111-2222-3333", "--number", "1111-2222-3333"], "--number goes with --new"),
+    number = "1111-2222-3333"
+    for args, match in ((["--into", number, "--number", number], "--number goes with --new"),
                         (["--new", "--into", "1111-2222-3333"], "not allowed with"),
                         ([], "one of the arguments")):
         with pytest.raises(CommandError, match=match):
