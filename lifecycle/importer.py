@@ -263,8 +263,9 @@ class Importer:
         return account
 
     # --- users ---------------------------------------------------------------------------------
-    def resolve_users(self, report: Report) -> None:
-        """Old user id -> user here: the one with this verified email, else a new one."""
+    def resolve_users(self, report: Report, stand_in: bool) -> None:
+        """Old user id -> user here: the one with this verified email, else a new one (always
+        a new, inactive one for ``stand_in``)."""
         from allauth.account.models import EmailAddress
 
         members = next((t for t in self.tables if t.model is UserProfile), None)
@@ -277,26 +278,27 @@ class Importer:
                 continue
             email = str(row.get("user__email") or "").strip().lower()
             match = None
-            if email:
+            if email and not stand_in:
                 address = (EmailAddress.objects.filter(email__iexact=email, verified=True)
                            .exclude(user_id__in=taken).order_by("pk").first())
                 match = address.user_id if address is not None else None
             if match is not None:
                 report.users_matched.append(email)
             else:
-                match = self._new_user(row, email).pk
+                match = self._new_user(row, email, active=not stand_in).pk
                 report.users_created.append(email or f"user {old}")
             taken.add(match)
             self.users[old] = match
 
-    def _new_user(self, row: dict[str, Any], email: str) -> Any:
+    def _new_user(self, row: dict[str, Any], email: str, active: bool) -> Any:
         base = str(row.get("user__username") or "user")[:130]
         username = base
         while self.user_model._base_manager.filter(username=username).exists():
             username = f"{base}-{secrets.token_hex(3)}"
         user = self.user_model(username=username, email=email,
                                first_name=str(row.get("user__first_name") or "")[:150],
-                               last_name=str(row.get("user__last_name") or "")[:150])
+                               last_name=str(row.get("user__last_name") or "")[:150],
+                               is_active=active)
         user.set_unusable_password()
         user.full_clean(exclude=["password"])
         user.save()
@@ -441,13 +443,13 @@ class Importer:
         if written:
             report.created[TAGS_MODEL] = written
 
-    def run(self, number: str | None, into: str | None, invite: bool) -> Report:
+    def run(self, number: str | None, into: str | None, invite: bool, stand_in: bool) -> Report:
         self.check()
         with transaction.atomic(), suppressed():
             self.account = self.target(number, into)
             report = Report(self.account)
             with tenant_context(self.account.pk):
-                self.resolve_users(report)
+                self.resolve_users(report, stand_in)
                 self.write_rows(report)
                 self.write_tags(report)
             record("account.imported", account_id=None, target_kind="accounts.account",
@@ -478,14 +480,18 @@ class Importer:
 
 
 def import_account(source: str | IO[bytes], *, number: str | None = None, into: str | None = None,
-                   invite: bool = False) -> Report:
+                   invite: bool = False, stand_in_users: bool = False) -> Report:
     """Import the export at ``source`` into a new account (number ``number`` if given, else a
     fresh one) or into the existing empty account ``into``. ImportRefused (nothing written)
-    when the archive or the target is not acceptable."""
+    when the archive or the target is not acceptable.
+
+    ``stand_in_users`` (a support or staging copy): every member becomes a new *inactive*
+    user without a password, so no real person is attached to the copy, finds it, or can
+    sign in to it; platform superusers can."""
     if number is not None and into is not None:
         raise ImportRefused("give either a new account's number or an account to restore into")
     with ExportArchive(source, known_files()) as archive:
         try:
-            return Importer(archive).run(number, into, invite)
+            return Importer(archive).run(number, into, invite, stand_in_users)
         except DatabaseError as exc:
             raise ImportRefused(f"the database refused the import: {exc}") from None
