@@ -140,6 +140,17 @@ class Domain(MetaDataWithOwnershipModel):
         held_elsewhere(row.get("hostname"), account_id)
         return {**row, "bucket": bucket_of(str(row.get("hostname") or ""))}
 
+    @classmethod
+    def portable_imported(cls, account_id: int) -> None:
+        """Domains were imported into the account: their buckets' routes and the account's
+        canonical domain are stale."""
+        from tenancy.cache import invalidate_with_commit
+
+        from .routing import bucket_key, canonical_key
+
+        buckets = cls.objects.filter(account_id=account_id).values_list("bucket", flat=True).distinct()
+        invalidate_with_commit(canonical_key(account_id), *sorted(bucket_key(b) for b in buckets))
+
     @property
     def challenge_name(self) -> str:
         """The name of the TXT record that proves control."""

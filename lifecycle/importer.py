@@ -10,10 +10,10 @@ created without a password. Rows of a table whose required secret was left out o
 Two passes over the archive, both streamed: the first checks everything the archive can be
 wrong about (layout, duplicate keys, rows of another account, counts, SHA-256, unknown
 columns) before anything is written; the second writes every row in one transaction, so a
-failure at any point leaves no row behind. Rows are inserted as fixtures are (``raw``: the
-stored timestamps are kept, ``post_save`` is sent with ``raw=True`` where anyone listens, so
-caches are invalidated and the audit log stays quiet); one platform-level audit event
-(``account.imported``) records the import.
+failure at any point leaves no row behind. Rows are inserted in bulk, as fixtures are
+(``raw``: the stored timestamps are kept) and without model signals (the audit log stays
+quiet); each model's ``portable_imported`` hook then invalidates what caches may hold about
+the account. One platform-level audit event (``account.imported``) records the import.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models.signals import post_save
 from taggit.models import Tag
 
 from accounts.models import Account, UserProfile
@@ -42,7 +41,13 @@ from audit.models import AuditEvent
 from audit.recorder import record, suppressed
 from tenancy.context import tenant_context
 from tenancy.hosts import tenant_host
-from tenancy.portability import SkipRow, adjust_row, declared_generic_references, declared_references
+from tenancy.portability import (
+    SkipRow,
+    adjust_row,
+    declared_generic_references,
+    declared_references,
+    imported,
+)
 
 from .archive import ExportArchive
 from .export import MEMBER_USER_FIELDS, account_attname, columns_of, is_secret, label, tables, tag_fields
@@ -385,7 +390,6 @@ class Importer:
         self.skipped_models = {t.model for t in self.tables if t.skip_reason}
         for table in self.tables:
             keys = self.keys[table.model] = KeyMap()
-            listening = post_save.has_listeners(table.model)
             written = 0
             for chunk in _chunks(enumerate(self.archive.rows(table.name), 1)):
                 if table.skip_reason:
@@ -400,16 +404,12 @@ class Importer:
                         continue
                     olds.append(old)
                     objs.append(obj)
-                for old, new, obj in zip(olds, self._insert(table.model, objs), objs, strict=True):
+                for old, new in zip(olds, self._insert(table.model, objs), strict=True):
                     keys.add(old, new)
-                    obj.pk = new
-                    obj._state.adding = False
-                    if listening:
-                        post_save.send(sender=table.model, instance=obj, created=True, raw=True,
-                                       using=obj._state.db, update_fields=None)
                 written += len(objs)
             if written:
                 report.created[table.label] = written
+                imported(table.model, self.account.pk)
 
     def write_tags(self, report: Report) -> None:
         if TAGS_FILE not in self.manifest["files"]:

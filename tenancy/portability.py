@@ -16,6 +16,10 @@ cannot know with class attributes:
 ``portable_row(row, account_id)``
     a classmethod that adjusts one imported row (a dict of attnames) for the account it is
     imported into, or raises :class:`SkipRow` with the reason the row is left out.
+``portable_imported(account_id)``
+    a classmethod called once after the model's rows were imported into the account (in the
+    import's transaction). Rows are written in bulk without model signals, so this is where
+    a model invalidates what caches may hold about the account (see ``tenancy.cache``).
 """
 
 from __future__ import annotations
@@ -41,3 +45,10 @@ def adjust_row(model: type[models.Model], row: dict[str, Any], account_id: int) 
     """The row as ``model.portable_row`` adjusts it (unchanged without one); may raise SkipRow."""
     hook = getattr(model, "portable_row", None)
     return hook(row, account_id) if hook is not None else row
+
+
+def imported(model: type[models.Model], account_id: int) -> None:
+    """Run ``model.portable_imported(account_id)`` when the model has one."""
+    hook = getattr(model, "portable_imported", None)
+    if hook is not None:
+        hook(account_id)

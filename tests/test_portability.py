@@ -18,6 +18,8 @@ from domains.models import Domain
 from lifecycle.export import tables
 from lifecycle.importer import import_account
 from tenancy.distribution import DISTRIBUTED, REFERENCE, plan, tenant_owned_models
+from tenancy.hosts import tenant_host
+from tests.conftest import host_client
 from tests.portability_support import GONE_SECRETS, as_imported, canonical, export_bytes, read, seed
 from workspaces.models import Workspace
 
@@ -41,8 +43,15 @@ def test_clone_round_trip_is_identical_after_key_remapping(tenant_a, tenant_b):
     assert manifest["version"] == 2 and manifest["format"] == "smarter.account-export"
     assert all(files[n] != [] for n in manifest["files"]), "every table seeded"
 
+    from accounts.caching import active_memberships
+
+    assert len(active_memberships(tenant_a.admin.user)) == 1  # cached before the import
     report = import_account(io.BytesIO(original))
     clone = report.account
+    # the matched admin's cached memberships were invalidated: the copy's console opens
+    assert len(active_memberships(tenant_a.admin.user)) == 2
+    assert host_client(tenant_host(clone.account_number), tenant_a.admin.user).get(
+        "/console/").status_code == 200
     assert clone.pk != tenant_a.account.pk and clone.account_number != tenant_a.account.account_number
     assert clone.company_name == tenant_a.account.company_name
     assert sorted(report.users_matched) == ["admin@alpha.test", "member@alpha.test"]
