@@ -209,6 +209,7 @@ class Importer:
         self.keys: dict[type[models.Model], KeyMap] = {}
         self.users: dict[int, int] = {}
         self.user_model = get_user_model()
+        self.skipped_models = {t.model for t in self.tables if t.skip_reason}
 
     # --- pass 1: everything the archive can be wrong about, before any write ----------------
     def check(self) -> None:
@@ -387,7 +388,6 @@ class Importer:
         return keys
 
     def write_rows(self, report: Report) -> None:
-        self.skipped_models = {t.model for t in self.tables if t.skip_reason}
         for table in self.tables:
             keys = self.keys[table.model] = KeyMap()
             written = 0
