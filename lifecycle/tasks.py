@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.tasks import send_email
 from audit.recorder import record
+from tenancy.operation import current_operation
 from tenancy.tasks import platform_task, tenant_task
 
 from .closure import purge_account, purge_due
@@ -74,11 +75,14 @@ def export_account(account_id: int, export_id: int, link_base: str) -> str:
 
 
 @tenant_task
-def clone_account(account_id: int) -> str:
+def clone_account(account_id: int, user_id: int | None = None) -> str:
     """Copy the account (its export, imported as a new account with stand-in users: see
-    :func:`lifecycle.importer.import_account`) for support or staging. Records
-    ``account.cloned`` (or ``account.clone_failed``) in the account's audit log; returns the
-    copy's number ("" on failure)."""
+    :func:`lifecycle.importer.import_account`) for support or staging, for the superuser
+    ``user_id``. Records ``account.cloned`` (or ``account.clone_failed``) in the account's
+    audit log; returns the copy's number ("" on failure)."""
+    op = current_operation()
+    if op is not None:
+        op.user_id = user_id  # the audit log names who asked
     account = Account.objects.get(pk=account_id)
     try:
         with tempfile.TemporaryFile() as out:

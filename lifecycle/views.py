@@ -71,7 +71,7 @@ def account_clone(request: TenantRequest) -> HttpResponse:
     with transaction.atomic():
         record("account.clone_requested", account_id=request.account.pk, target_kind="accounts.account",
                target_id=request.account.pk, target_repr=request.account.account_number)
-    clone_account.enqueue(request.account.pk)
+    clone_account.enqueue(request.account.pk, request.user.pk)
     messages.success(request, "Clone requested: the copy is listed below once it is ready.")
     return redirect("exports")
 

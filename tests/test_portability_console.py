@@ -32,7 +32,8 @@ def test_a_superuser_clones_an_account_with_stand_in_members(platform, tenant_a)
         assert not profile.user.is_active and not profile.user.has_usable_password()
     assert [a.pk for a in _active_tenants("admin@alpha.test")] == [tenant_a.account.pk]
     event = AuditEvent.objects.get(account=tenant_a.account, action="account.cloned")
-    assert event.target_repr == clone.account_number and event.actor == "task:clone_account"
+    assert event.target_repr == clone.account_number and event.actor == "platform-admin"
+    assert (event.source, event.source_label) == ("task", "clone_account")
     assert AuditEvent.objects.get(account=tenant_a.account, action="account.clone_requested").actor == \
         "platform-admin"
     page = root.get("/console/exports/").content.decode()
