@@ -2,8 +2,8 @@
 
 Seeds an account with N rows (70 % audit events, 20 % workspaces, a tenth of them tagged,
 10 % contacts, two members), exports it once per size, then imports each export in a fresh
-subprocess (``--import-only``): once timed, once under tracemalloc (its peak is the Python
-heap the import allocated), and reports the growth of the process's peak RSS.
+subprocess (``--import-only``): once timed (with the process's peak RSS before and after),
+once under tracemalloc (its peak is the Python heap the import allocated).
 
 Usage: DATABASE_URL=sqlite:////tmp/import-bench.sqlite3 python bench/import_account.py
        [--sizes 10000,100000]
@@ -81,15 +81,16 @@ def import_only(path: str) -> dict[str, float]:
     with open(path, "rb") as source:
         report = import_account(source)
     seconds = time.perf_counter() - started
-    rss_growth = _rss_mib() - base
+    peak = _rss_mib()
     tracemalloc.start()
     with open(path, "rb") as source:
         import_account(source)
-    _, peak = tracemalloc.get_traced_memory()
+    _, heap = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"seconds": round(seconds, 2), "rows": sum(report.created.values()),
             "rows_per_second": round(sum(report.created.values()) / seconds),
-            "rss_growth_mib": round(rss_growth, 1), "tracemalloc_peak_mib": round(peak / 2**20, 1)}
+            "rss_before_mib": round(base, 1), "peak_rss_mib": round(peak, 1),
+            "tracemalloc_peak_mib": round(heap / 2**20, 1)}
 
 
 def main() -> None:

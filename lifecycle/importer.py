@@ -210,6 +210,24 @@ class Importer:
         self.users: dict[int, int] = {}
         self.user_model = get_user_model()
         self.skipped_models = {t.model for t in self.tables if t.skip_reason}
+        self.referenced = self._referenced()
+
+    def _referenced(self) -> set[type[models.Model]]:
+        """Tables whose old -> new keys the import needs: targets of foreign keys and declared
+        references, tagged tables, and any table a generic reference may name. The others
+        (the audit log) keep no key map, so its memory does not grow with their rows."""
+        found: set[type[models.Model]] = set()
+        generic = any(declared_generic_references(t.model) for t in self.tables)
+        for table in self.tables:
+            found |= {target for target, _ in table.foreign.values()}
+            for target in declared_references(table.model).values():
+                try:
+                    found.add(apps.get_model(target))
+                except LookupError:
+                    continue
+            if tag_fields(table.model) or (generic and not declared_generic_references(table.model)):
+                found.add(table.model)
+        return found
 
     # --- pass 1: everything the archive can be wrong about, before any write ----------------
     def check(self) -> None:
@@ -390,6 +408,7 @@ class Importer:
     def write_rows(self, report: Report) -> None:
         for table in self.tables:
             keys = self.keys[table.model] = KeyMap()
+            keep = table.model in self.referenced
             written = 0
             for chunk in _chunks(enumerate(self.archive.rows(table.name), 1)):
                 if table.skip_reason:
@@ -404,8 +423,10 @@ class Importer:
                         continue
                     olds.append(old)
                     objs.append(obj)
-                for old, new in zip(olds, self._insert(table.model, objs), strict=True):
-                    keys.add(old, new)
+                new_keys = self._insert(table.model, objs)
+                if keep:
+                    for old, new in zip(olds, new_keys, strict=True):
+                        keys.add(old, new)
                 written += len(objs)
             if written:
                 report.created[table.label] = written

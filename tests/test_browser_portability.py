@@ -15,16 +15,14 @@ from workspaces.models import Workspace
 
 
 @pytest.mark.browser
-def test_superuser_clones_an_account_in_the_console(transactional_db, live_server, platform, tenant_a,
-                                                   settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_superuser_clones_an_account_in_the_console(transactional_db, live_server, platform, tenant_a):
     Workspace.objects.create(user_profile=tenant_a.admin, name="alpha-cloned-ws")
     port = urlsplit(live_server.url).port
     base = f"http://{tenant_a.host}:{port}"
-    ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "e2e-clone.png"
-    shot.unlink(missing_ok=True)
+    ARTIFACTS.mkdir(exist_ok=True)
     before = set(Account.objects.values_list("pk", flat=True))
+    shot.unlink(missing_ok=True)  # the screenshot must be this run's
     with chromium_page() as page:
         page.goto(f"{base}/login/")
         page.fill("#id_login", platform.admin.user.username)

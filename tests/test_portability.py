@@ -152,20 +152,14 @@ def test_move_to_another_deployment_is_identical(tenant_a, tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-    from urllib.parse import urlparse
+
+    from tests.test_deploy import fresh_database_url
 
     seed(tenant_a, "alpha")
     original = export_bytes(tenant_a.account)
     (tmp_path / "a.zip").write_bytes(original)
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DATABASE_POOL"}}
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        from tests.test_deploy import _fresh_postgres_database
-
-        base = urlparse(url).path.lstrip("/") or "smarter"
-        env["DATABASE_URL"] = _fresh_postgres_database(url, f"{base}_move_test")
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'second.sqlite3'}"
+    env["DATABASE_URL"] = fresh_database_url(tmp_path, "move")
     root = Path(__file__).resolve().parent.parent
 
     def manage(*args: str) -> str:
