@@ -186,6 +186,15 @@ def _order(found: list[Table]) -> list[Table]:
     return ordered
 
 
+def _valid_account(account: Account) -> None:
+    try:
+        account.full_clean(exclude=["account_number"])
+    except ValidationError as exc:
+        raise ImportRefused(f"account.json: {exc.messages}") from None
+    except (TypeError, ValueError) as exc:
+        raise ImportRefused(f"account.json: {exc}") from None
+
+
 def _chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
@@ -243,8 +252,8 @@ class Importer:
                     raise ImportRefused(f"{table.name} row {n}: columns not in the manifest: "
                                         f"{sorted(set(row) - table.columns)}")
                 key = row.get(pk)
-                if isinstance(key, bool) or not isinstance(key, int):
-                    raise ImportRefused(f"{table.name} row {n}: no integer primary key")
+                if isinstance(key, bool) or not isinstance(key, int) or not 0 < key < 2**63:
+                    raise ImportRefused(f"{table.name} row {n}: no positive 64-bit primary key")
                 if last is not None and key <= last:
                     raise ImportRefused(f"{table.name} row {n}: duplicate or unordered key {key}")
                 last = key
@@ -276,13 +285,13 @@ class Importer:
                 raise ImportRefused(f"account {into} is not empty ({', '.join(busy)})")
             for name, value in fields.items():
                 setattr(existing, name, value)
-            existing.full_clean(exclude=["account_number"])
+            _valid_account(existing)
             existing.save()
             return existing
         if number is not None and existing is not None:
             raise ImportRefused(f"account number {number} is taken")
         account = Account(account_number=chosen or "", **fields)
-        account.full_clean(exclude=["account_number"])
+        _valid_account(account)
         account.save()
         return account
 
@@ -324,7 +333,10 @@ class Importer:
                                last_name=str(row.get("user__last_name") or "")[:150],
                                is_active=active)
         user.set_unusable_password()
-        user.full_clean(exclude=["password"])
+        try:
+            user.full_clean(exclude=["password"])
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise ImportRefused(f"member {base!r}: {exc}") from None
         user.save()
         return user
 
@@ -333,6 +345,8 @@ class Importer:
         target, nullable = table.foreign[attname]
         if value is None:
             return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ImportRefused(f"{table.name} row {n}: {attname} {value!r} is not a key")
         if target is self.user_model:
             new = self.users.get(value)
         elif target is Account:
@@ -351,12 +365,14 @@ class Importer:
         return new
 
     def _soft(self, target_label: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
         try:
             target = apps.get_model(target_label)
         except (LookupError, ValueError):
             return None
         if target is self.user_model:
-            return self.users.get(value)  # type: ignore[arg-type]
+            return self.users.get(value)
         if target is Account:
             return self.account.pk if value == self.old_account_id else None
         keys = self.keys.get(target)
@@ -381,12 +397,14 @@ class Importer:
             new = self._soft(str(row.get(kind)), int(value) if str(value).isdigit() else None)
             row[key] = "" if new is None else str(new)
         row = adjust_row(table.model, row, self.account.pk)
-        obj = table.model(**row)
         try:
+            obj = table.model(**row)
             obj.clean_fields(exclude=[f.name for f in table.model._meta.concrete_fields
                                       if f.is_relation or f.primary_key])
         except ValidationError as exc:
             raise ImportRefused(f"{table.name} row {n}: {exc.messages}") from None
+        except (TypeError, ValueError) as exc:  # a value of the wrong JSON type
+            raise ImportRefused(f"{table.name} row {n}: {exc}") from None
         return old, obj
 
     def _insert(self, model: type[models.Model], objs: list[models.Model]) -> list[int]:
@@ -423,7 +441,10 @@ class Importer:
                         continue
                     olds.append(old)
                     objs.append(obj)
-                new_keys = self._insert(table.model, objs)
+                try:
+                    new_keys = self._insert(table.model, objs)
+                except (TypeError, ValueError) as exc:  # a value no column takes ([] for a date)
+                    raise ImportRefused(f"{table.name}: a value of the wrong type ({exc})") from None
                 if keep:
                     for old, new in zip(olds, new_keys, strict=True):
                         keys.add(old, new)

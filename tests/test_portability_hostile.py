@@ -188,3 +188,38 @@ def test_bad_targets_are_refused(exported, tenant_a, platform, tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("import_account", str(tmp_path / "missing.zip"), "--new")
     assert snapshot() == before
+
+
+WEIRD = [[], {}, "x" * 300, -5, 2**70, None, True, "2026-13-45T25:61:00Z", "", 1.5]
+FIELDS = [("workspaces.json", f) for f in ("name", "annotations", "created_at", "user_profile_id",
+                                           "is_public", "version", "description")]
+FIELDS += [("audit_events.json", f) for f in ("target_id", "actor_user_id", "changes", "created_at",
+                                              "client_ip", "target_kind", "actor_api_key_id")]
+FIELDS += [("members.json", f) for f in ("user__username", "user__email", "role", "user_id")]
+FIELDS += [("account.json", f) for f in ("company_name", "currency", "require_mfa")]
+
+
+def test_wrong_values_are_refused_or_imported_never_a_crash(exported, tmp_path):
+    """A sample of (field, wrong value) pairs: each import is refused (nothing written) or
+    succeeds; no other exception escapes (the command would print a traceback)."""
+    import random
+
+    pairs = random.Random(27).sample([(f, v) for f in FIELDS for v in WEIRD], 36)
+    outcomes = set()
+    for (name, field), value in pairs:
+        if name == "account.json":
+            row = {**read(exported)[1][name], field: value}
+            data = rebuild(exported, files={name: json.dumps(row).encode()})
+        else:
+            rows = _rows(exported, name)
+            rows[0][field] = value
+            data = rebuild(exported, files={name: rows})
+        before = snapshot()
+        try:
+            import_account(io.BytesIO(data))
+        except ImportRefused:
+            assert snapshot() == before, (name, field, value)
+            outcomes.add("refused")
+        else:
+            outcomes.add("imported")
+    assert outcomes == {"refused", "imported"}
