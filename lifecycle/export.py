@@ -88,7 +88,13 @@ def account_attname(model: type[models.Model], field: str) -> str:
 def tables() -> dict[str, tuple[type[models.Model], str]]:
     """File name -> (model, account field) of every tenant table."""
     field = settings.TENANCY_TENANT_FIELD
-    return {file_name(model): (model, field) for model in tenant_owned_models()}
+    found: dict[str, tuple[type[models.Model], str]] = {}
+    for model in tenant_owned_models():
+        name = file_name(model)
+        if name in found:  # a friendly name taken by another app's model of the same name
+            name = f"{model._meta.app_label}_{model._meta.model_name}.json"
+        found[name] = (model, field)
+    return found
 
 
 def tag_fields(model: type[models.Model]) -> list[TaggableManager]:
