@@ -443,7 +443,7 @@ class Importer:
                     objs.append(obj)
                 try:
                     new_keys = self._insert(table.model, objs)
-                except (TypeError, ValueError) as exc:  # a value no column takes ([] for a date)
+                except (ValidationError, TypeError, ValueError) as exc:  # a value no column takes
                     raise ImportRefused(f"{table.name}: a value of the wrong type ({exc})") from None
                 if keep:
                     for old, new in zip(olds, new_keys, strict=True):
