@@ -100,9 +100,10 @@ def join(invitation: Invitation, user: Any) -> bool:
     return True
 
 
-def send_welcome(request: HttpRequest, profile: UserProfile) -> bool:
+def send_welcome(request: HttpRequest | None, profile: UserProfile, base_url: str = "") -> bool:
     """Mail a member added without a password a link (on the account's host) to choose one,
-    so no admin flow leaves a member who can never sign in. False when they have no email."""
+    so no admin flow leaves a member who can never sign in. False when they have no email.
+    ``base_url`` (the account's home URL) stands in for the request outside one (a command)."""
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
     from django.urls import reverse
@@ -113,6 +114,7 @@ def send_welcome(request: HttpRequest, profile: UserProfile) -> bool:
     path = reverse("account_reset_password_from_key", kwargs={
         "uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)})
     send_mail("accounts/email/welcome", user.email, {
-        "account": account, "user": user, "url": account_url(request, account) + path.lstrip("/"),
+        "account": account, "user": user,
+        "url": (base_url or account_url(request, account)) + path.lstrip("/"),  # type: ignore[arg-type]
     }, request)
     return True

@@ -69,6 +69,10 @@ class AuditEvent(models.Model):
 
     objects = models.Manager.from_queryset(AuditEventQuerySet)()
 
+    # An account's import (lifecycle) remaps these to the imported rows (tenancy.portability).
+    portable_references = {"actor_user_id": "auth.User", "actor_api_key_id": "accounts.ApiKey"}
+    portable_generic_references = [("target_kind", "target_id")]
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.models import Account, MetaDataWithOwnershipModel
+from tenancy.portability import SkipRow
 from workspaces.models import Workspace
 
 from .hostnames import BUCKETS, bucket_of, normalize_custom_domain, validate_custom_domain
@@ -58,6 +59,19 @@ class HostnameClaim(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+    @classmethod
+    def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
+        """An imported claim: only while no other account holds the hostname here."""
+        held_elsewhere(row.get("hostname"), account_id)
+        return {**row, "bucket": bucket_of(str(row.get("hostname") or ""))}
+
+
+def held_elsewhere(hostname: Any, account_id: int) -> None:
+    """SkipRow when another account of this deployment claims ``hostname`` (an import of a
+    copy next to its original: the hostname stays with the original)."""
+    if HostnameClaim.objects.filter(hostname=hostname).exclude(account_id=account_id).exists():
+        raise SkipRow("its hostname is held by another account of this deployment")
 
 
 class Domain(MetaDataWithOwnershipModel):
@@ -118,6 +132,24 @@ class Domain(MetaDataWithOwnershipModel):
 
     def __str__(self) -> str:
         return self.hostname
+
+    @classmethod
+    def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
+        """An imported domain: not while another account holds its hostname; its verification
+        token (a secret, not exported) is new, so DNS must prove control again."""
+        held_elsewhere(row.get("hostname"), account_id)
+        return {**row, "bucket": bucket_of(str(row.get("hostname") or ""))}
+
+    @classmethod
+    def portable_imported(cls, account_id: int) -> None:
+        """Domains were imported into the account: their buckets' routes and the account's
+        canonical domain are stale."""
+        from tenancy.cache import invalidate_with_commit
+
+        from .routing import bucket_key, canonical_key
+
+        buckets = cls.objects.filter(account_id=account_id).values_list("bucket", flat=True).distinct()
+        invalidate_with_commit(canonical_key(account_id), *sorted(bucket_key(b) for b in buckets))
 
     @property
     def challenge_name(self) -> str:

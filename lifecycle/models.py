@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -38,6 +39,14 @@ class DataExport(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} of account {self.account_id} ({self.status})"
+
+    @classmethod
+    def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
+        """An imported export keeps its history but not its file, which stays with the
+        deployment and account that wrote it (a purge of the copy must never delete it)."""
+        if row.get("file_name") or row.get("status") == cls.READY:
+            row = {**row, "file_name": "", "status": cls.EXPIRED}
+        return row
 
     @property
     def is_downloadable(self) -> bool:

@@ -1,4 +1,5 @@
-"""Lifecycle tasks: the export, the purge of a closed account, expired exports' cleanup."""
+"""Lifecycle tasks: the export, the clone, the purge of a closed account, expired exports'
+cleanup."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tasks import send_email
+from audit.recorder import record
+from tenancy.operation import current_operation
 from tenancy.tasks import platform_task, tenant_task
 
 from .closure import purge_account, purge_due
 from .export import write_export
+from .importer import import_account
+from .manifest import ImportRefused
 from .models import DataExport, hash_token
 
 logger = logging.getLogger(__name__)
@@ -66,6 +72,38 @@ def export_account(account_id: int, export_id: int, link_base: str) -> str:
             html_body=render_to_string("lifecycle/export_email.html", context),
         )
     return DataExport.READY
+
+
+@tenant_task
+def clone_account(account_id: int, user_id: int | None = None) -> str:
+    """Copy the account (its export, imported as a new account with stand-in users: see
+    :func:`lifecycle.importer.import_account`) for support or staging, for the superuser
+    ``user_id``. Records ``account.cloned`` (or ``account.clone_failed``) in the account's
+    audit log; returns the copy's number ("" on failure)."""
+    op = current_operation()
+    if op is not None:
+        op.user_id = user_id  # the audit log names who asked
+    account = Account.objects.get(pk=account_id)
+    try:
+        with tempfile.TemporaryFile() as out:
+            write_export(account, out)
+            out.seek(0)
+            report = import_account(out, stand_in_users=True)
+    except ImportRefused as exc:
+        logger.warning("clone of account %s refused: %s", account.account_number, exc)
+        with transaction.atomic():
+            record("account.clone_failed", account_id=account_id, target_kind="accounts.account",
+                   target_id=account_id, target_repr=account.account_number,
+                   changes={"error": str(exc)[:500]})
+        return ""
+    clone = report.account
+    with transaction.atomic():
+        record("account.cloned", account_id=account_id, target_kind="accounts.account",
+               target_id=clone.pk, target_repr=clone.account_number,
+               changes={"clone": clone.account_number, "rows": report.created,
+                        "skipped": {k: dict(v) for k, v in report.skipped.items()}})
+    logger.info("cloned account %s as %s", account.account_number, clone.account_number)
+    return clone.account_number
 
 
 @tenant_task

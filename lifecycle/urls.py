@@ -7,5 +7,6 @@ from . import views
 urlpatterns = [
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
+    path("exports/clone/", views.account_clone, name="account-clone"),
     path("close/", views.account_close, name="account-close"),
 ]

@@ -396,6 +396,11 @@ AUDIT_LOG_MODELS = [
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))
 EXPORT_LINK_HOURS = int(os.environ.get("EXPORT_LINK_HOURS", "24"))
+# Importing an account export (manage.py import_account, the console's clone): an archive is
+# refused before anything is inflated when it would inflate to more than this many bytes in
+# all, or when one entry of over 1 MiB inflates more than this many times (a zip bomb).
+ACCOUNT_IMPORT_MAX_BYTES = int(os.environ.get("ACCOUNT_IMPORT_MAX_BYTES", str(4 * 1024**3)))
+ACCOUNT_IMPORT_MAX_RATIO = int(os.environ.get("ACCOUNT_IMPORT_MAX_RATIO", "200"))
 # Exports are written to the default storage under MEDIA_ROOT, which is never served
 # (no MEDIA_URL route): they are downloaded only through the console's checked view.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")

@@ -201,15 +201,30 @@ def _unique_sets(model: type[models.Model]) -> list[tuple[str, set[str]]]:
     return found
 
 
+def _concrete(candidates: Iterable[type[models.Model]] | None) -> list[type[models.Model]]:
+    return [m for m in (apps.get_models(include_auto_created=True) if candidates is None
+                        else candidates)
+            if m._meta.managed and not m._meta.proxy and not m._meta.abstract]
+
+
+def tenant_owned_models(candidates: Iterable[type[models.Model]] | None = None
+                        ) -> list[type[models.Model]]:
+    """The tenant-owned models (a foreign key ``TENANCY_TENANT_FIELD`` to the tenant), by
+    label: what the plan distributes (or keeps as declared reference tables) and what an
+    account's export holds, so the two lists cannot drift apart."""
+    tenant = tenant_model()
+    column = settings.TENANCY_TENANT_FIELD
+    return sorted((m for m in _concrete(candidates) if _tenant_field(m, tenant, column) is not None),
+                  key=lambda m: m._meta.label)
+
+
 def plan(candidates: Iterable[type[models.Model]] | None = None) -> Plan:
     """Classify ``candidates`` (default: every installed model) and find the violations."""
     tenant = tenant_model()
     column = settings.TENANCY_TENANT_FIELD
-    chosen = [m for m in (apps.get_models(include_auto_created=True) if candidates is None
-                          else candidates)
-              if m._meta.managed and not m._meta.proxy and not m._meta.abstract]
+    chosen = _concrete(candidates)
     result = Plan(tenant, column)
-    owned = {m for m in chosen if _tenant_field(m, tenant, column) is not None}
+    owned = set(tenant_owned_models(chosen))
     for model in owned:
         reason = getattr(model, "distribution_reference_reason", "")
         result.roles[model] = REFERENCE if reason else DISTRIBUTED

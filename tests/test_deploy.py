@@ -63,16 +63,21 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="smarter.settings",
         TESTING="false",
     )
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        # beside the run's own database (never a name another run on the server also uses)
-        base = urlparse(database_url).path.lstrip("/") or "smarter"
-        env["DATABASE_URL"] = _fresh_postgres_database(database_url, f"{base}_deploy_test")
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy.sqlite3'}"
+    env["DATABASE_URL"] = fresh_database_url(tmp_path, "deploy")
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     return env
+
+
+def fresh_database_url(tmp_path: Path, purpose: str) -> str:
+    """An empty database of the kind this run tests against: on PostgreSQL one beside the run's
+    own (``<name>_<purpose>_test``, never a name another run on the server also uses), else a
+    SQLite file in ``tmp_path``."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        base = urlparse(database_url).path.lstrip("/") or "smarter"
+        return _fresh_postgres_database(database_url, f"{base}_{purpose}_test")
+    return f"sqlite:///{tmp_path / f'{purpose}.sqlite3'}"
 
 
 def _fresh_postgres_database(url: str, name: str) -> str:

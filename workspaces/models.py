@@ -48,3 +48,13 @@ class Workspace(MetaDataWithOwnershipModel):
     def save(self, *args: Any, **kwargs: Any) -> None:
         validate_workspace_name(self.name)
         super().save(*args, **kwargs)
+
+    @classmethod
+    def portable_imported(cls, account_id: int) -> None:
+        """Workspaces were imported into the account: its names resolve now (the per-process
+        misses of unknown names hang on this one key)."""
+        from tenancy.cache import invalidate_with_commit
+
+        from .utils import workspace_names_key
+
+        invalidate_with_commit(workspace_names_key(account_id))

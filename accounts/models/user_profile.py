@@ -17,6 +17,7 @@ from tenancy.models import MetaDataModel
 
 from ..caching import (
     active_memberships,
+    admin_key,
     get_cached_account,
     get_cached_admin_profile,
     get_cached_profile,
@@ -24,6 +25,9 @@ from ..caching import (
     get_cached_smarter_admin_user_profile,
     get_cached_user_for_user_id,
     get_cached_user_for_username,
+    memberships_key,
+    profile_key,
+    profile_pk_key,
 )
 from ..signals import user_profile_created
 from .account import Account
@@ -234,6 +238,17 @@ class UserProfile(MetaDataModel):
             contact.last_name = contact.last_name or user.last_name
             contact.save()
         return contact
+
+    @classmethod
+    def portable_imported(cls, account_id: int) -> None:
+        """Members were imported into the account: their users' memberships, the profiles and
+        the account's admin are stale in the caches (matched users may have cached them)."""
+        from tenancy.cache import invalidate_with_commit
+
+        keys = {admin_key(account_id)}
+        for pk, user_id in cls.objects.filter(account_id=account_id).values_list("pk", "user_id"):
+            keys |= {memberships_key(user_id), profile_key(user_id, account_id), profile_pk_key(pk)}
+        invalidate_with_commit(*sorted(keys))
 
     @classmethod
     def admin_for_account(cls, account: Account) -> User:
