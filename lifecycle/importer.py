@@ -46,6 +46,7 @@ from tenancy.portability import (
     adjust_row,
     declared_generic_references,
     declared_references,
+    deployment_state,
     imported,
 )
 
@@ -151,6 +152,8 @@ def _table(name: str, entry: dict[str, Any]) -> Table:
             foreign[f.attname] = (f.related_model, f.null)  # type: ignore[assignment]
         if is_secret(f) and f.attname not in columns and not f.null and not f.has_default():
             skip = f"its {f.name} is a secret the export leaves out"
+    if deployment_state(model):
+        skip = "it describes this deployment, which records the account's own anew"
     return Table(name, model, account_attname, columns, foreign, skip)
 
 
@@ -280,7 +283,8 @@ class Importer:
             if existing.is_default_account:
                 raise ImportRefused("never into the platform's default account")
             busy = [label(m) for m, f in tables().values()
-                    if m not in HISTORY and m._base_manager.filter(**{f: existing.pk}).exists()]
+                    if m not in HISTORY and not deployment_state(m)
+                    and m._base_manager.filter(**{f: existing.pk}).exists()]
             if busy:
                 raise ImportRefused(f"account {into} is not empty ({', '.join(busy)})")
             for name, value in fields.items():

@@ -73,6 +73,10 @@ class RouterDomain(models.Model):
     def __str__(self) -> str:
         return self.hostname
 
+    # An imported account gets its own hosts recorded here (its creation, a domain verified
+    # again), never the exported ones: they name the original's hosts (tenancy/portability.py).
+    portable_deployment_state = True
+
     @property
     def served_over_https(self) -> bool:
         return self.state == self.ISSUED

@@ -16,6 +16,10 @@ cannot know with class attributes:
 ``portable_row(row, account_id)``
     a classmethod that adjusts one imported row (a dict of attnames) for the account it is
     imported into, or raises :class:`SkipRow` with the reason the row is left out.
+``portable_deployment_state = True``
+    the rows describe this deployment's handling of the account (the router's domains), not
+    the account's content: exported for the record, never imported (the deployment records
+    them anew for the account), and ignored when an import checks that an account is empty.
 ``portable_imported(account_id)``
     a classmethod called once after the model's rows were imported into the account (in the
     import's transaction). Rows are written in bulk without model signals, so this is where
@@ -39,6 +43,11 @@ def declared_references(model: type[models.Model]) -> dict[str, str]:
 
 def declared_generic_references(model: type[models.Model]) -> list[tuple[str, str]]:
     return [tuple(pair) for pair in getattr(model, "portable_generic_references", ()) or ()]  # type: ignore[misc]
+
+
+def deployment_state(model: type[models.Model]) -> bool:
+    """Whether the model's rows belong to the deployment rather than to the account's content."""
+    return bool(getattr(model, "portable_deployment_state", False))
 
 
 def adjust_row(model: type[models.Model], row: dict[str, Any], account_id: int) -> dict[str, Any]:
