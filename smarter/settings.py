@@ -267,10 +267,12 @@ CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{ROOT_DOMAIN}", f"{_scheme}://*.{ROOT_DOMA
 if DEBUG:
     CSRF_TRUSTED_ORIGINS += [f"http://{ROOT_DOMAIN}:{PORT}", f"http://*.{ROOT_DOMAIN}:{PORT}"]
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
 # 0 trusts no header: the client address is REMOTE_ADDR.
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+# The scheme the client used, as the trusted proxy reports it; without one, X-Forwarded-Proto
+# is the client's own word and never makes a request "secure" (tenancy/client_origin.py).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES > 0 else None
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
