@@ -5,9 +5,9 @@ port, never the server's bind port; X-Forwarded-Proto is ignored without trusted
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import RequestFactory
@@ -19,8 +19,8 @@ from tests.domain_support import verified_domain
 from tests.frontdoor_support import last_mail, link_with, links
 from tests.test_security_settings import _env, _run
 
-ROUTER = {"SERVER_PORT": "8202", "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_PORT": "443",
-          "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+ROUTER: dict[str, Any] = {"SERVER_PORT": "8202", "HTTP_X_FORWARDED_PROTO": "https",
+                          "HTTP_X_FORWARDED_PORT": "443", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
 CUSTOM = "www.alpha-corp.test"
 
 
