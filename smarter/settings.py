@@ -364,6 +364,12 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A task RUNNING longer than this (seconds) is taken for dead (its worker was killed) and is
+# retried while it has had fewer than TASKS_MAX_ATTEMPTS runs, then failed
+# (tenancy/stale_tasks.py); the worker checks every TASKS_REAP_INTERVAL seconds.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("TASKS_RUNNING_TIMEOUT", "1800"))
+TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "2"))
+TASKS_REAP_INTERVAL = float(os.environ.get("TASKS_REAP_INTERVAL", "60"))
 
 # --- tenant lifecycle: audit log, data exports, account closure
 # Models whose every change through the ORM writes one audit event ("app_label.Model").
