@@ -34,3 +34,24 @@ def test_login_limit_holds_per_process_while_redis_is_down(tenant_a, redis_down,
     assert _limited(host_client(tenant_a.host), username, "10.0.0.1")  # even the right password
     assert not _limited(host_client(tenant_a.host), username, "10.0.0.2")
     assert "shared cache unavailable: counting failures per process (login)" in caplog.text
+
+
+def test_a_closed_account_s_api_keys_get_json_401_on_its_host(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    from lifecycle.closure import close_account
+    from tests.api_support import ApiClient, make_key
+
+    _, raw = make_key(tenant_a.admin)
+    api = ApiClient(tenant_a.host, raw)
+    assert api.get("workspaces/").status_code == 200
+    close_account(tenant_a.account)
+    response = api.get("workspaces/")
+    assert response.status_code == 401 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Token"
+    # The same answer as on a host that never had an account; without a key, a JSON 404.
+    unknown = ApiClient(tenant_a.host.replace(tenant_a.account.account_number, "1111-2222-3333"), raw)
+    assert unknown.get("workspaces/").json() == response.json()
+    anonymous = host_client(tenant_a.host).get("/api/v1/workspaces/")
+    assert anonymous.status_code == 404 and anonymous.json()["error"]["code"] == "not_found"
+    assert host_client(tenant_a.host).get("/").status_code == 404  # pages stay HTML 404
+    assert b"<html" in host_client(tenant_a.host).get("/").content.lower()
