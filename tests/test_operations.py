@@ -11,6 +11,7 @@ from django.test import override_settings
 from smarter.settings import redis_cache
 from tenancy.ratelimit import local_counts
 from tests.conftest import host_client
+from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.services import free_port
 from tests.test_security_settings import _fail_login, _limited
 
@@ -55,3 +56,28 @@ def test_a_closed_account_s_api_keys_get_json_401_on_its_host(tenant_a) -> None:
     assert anonymous.status_code == 404 and anonymous.json()["error"]["code"] == "not_found"
     assert host_client(tenant_a.host).get("/").status_code == 404  # pages stay HTML 404
     assert b"<html" in host_client(tenant_a.host).get("/").content.lower()
+
+
+def test_check_domains_audits_only_real_changes(tenant_a, dns_zone) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from django.core.management import call_command
+
+    from audit.models import AuditEvent
+    from domains.models import Domain
+    from tests.test_domains import add_domain, publish
+
+    domain = add_domain(tenant_a)
+    publish(dns_zone, domain)
+
+    def events() -> list[AuditEvent]:
+        return list(AuditEvent.objects.filter(target_kind="domains.domain", target_id=str(domain.pk),
+                                              source="command").order_by("pk"))
+
+    call_command("check_domains")  # pending -> verified: a change
+    assert [e.changes["status"] for e in events()] == [["pending", "verified"]]
+    for _ in range(3):  # nothing changed but the time of the check
+        call_command("check_domains")
+    assert len(events()) == 1
+    assert Domain.objects.get(pk=domain.pk).last_checked_at is not None
+    dns_zone.set(domain.challenge_name, "TXT", "another-token")  # the record goes missing
+    call_command("check_domains")
+    assert len(events()) == 2 and "failing_since" in events()[-1].changes
