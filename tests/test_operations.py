@@ -81,3 +81,29 @@ def test_check_domains_audits_only_real_changes(tenant_a, dns_zone) -> None:  # 
     dns_zone.set(domain.challenge_name, "TXT", "another-token")  # the record goes missing
     call_command("check_domains")
     assert len(events()) == 2 and "failing_since" in events()[-1].changes
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows; the teardown's flush is a purge
+def test_audit_events_cannot_be_deleted_or_truncated_outside_a_purge(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    from django.db import DatabaseError, connection, transaction
+
+    from audit.guard import purging
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.filter(account=tenant_a.account).first()
+    assert event is not None
+    statements = ["DELETE FROM audit_auditevent WHERE id = %s", "DELETE FROM audit_auditevent"]
+    if connection.vendor == "postgresql":
+        statements.append("TRUNCATE audit_auditevent")
+    for sql in statements:
+        with pytest.raises(DatabaseError, match="deleted only by a purge"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [event.pk] if "%s" in sql else None)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+    with pytest.raises(DatabaseError), transaction.atomic():  # cascading from the account too
+        tenant_a.account.delete()
+    with purging(), connection.cursor() as cursor:  # the purge paths' way
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+    assert not AuditEvent.objects.filter(pk=event.pk).exists()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent")  # guarded again after the purge

@@ -1,0 +1,59 @@
+"""The database refuses DELETE and TRUNCATE of audit events outside a purge (audit.guard):
+PostgreSQL asks the transaction-local setting smarter.audit_purge, SQLite the function
+audit_purge_allowed() that the application registers on each connection."""
+
+from django.db import migrations
+
+POSTGRES = [
+    """
+    CREATE OR REPLACE FUNCTION audit_event_purge_only() RETURNS trigger AS $$
+    BEGIN
+        IF coalesce(current_setting('smarter.audit_purge', true), '') <> 'on' THEN
+            RAISE EXCEPTION 'audit events are deleted only by a purge'
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NULL;
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_auditevent
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_purge_only()
+    """,
+    """
+    CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_auditevent
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_purge_only()
+    """,
+]
+POSTGRES_REVERSE = [
+    "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_auditevent",
+    "DROP TRIGGER IF EXISTS audit_event_no_delete ON audit_auditevent",
+    "DROP FUNCTION IF EXISTS audit_event_purge_only()",
+]
+SQLITE = [
+    """
+    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_auditevent
+    WHEN NOT audit_purge_allowed()
+    BEGIN SELECT RAISE(ABORT, 'audit events are deleted only by a purge'); END
+    """,
+]
+SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS audit_event_no_delete"]
+
+
+def _run(statements_by_vendor):  # type: ignore[no-untyped-def]
+    def run(apps, schema_editor):  # type: ignore[no-untyped-def]
+        for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(sql)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0002_append_only_guard")]
+
+    operations = [
+        migrations.RunPython(
+            _run({"postgresql": POSTGRES, "sqlite": SQLITE}),
+            _run({"postgresql": POSTGRES_REVERSE, "sqlite": SQLITE_REVERSE}),
+        ),
+    ]
