@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 from accounts.models import AccountContact, Invitation
 from domains.models import Domain
 from lifecycle.models import DataExport
@@ -46,3 +50,48 @@ def test_deeply_nested_json_is_a_400_on_every_api_endpoint(tenant_a, settings) -
             assert "nested too deeply" in response.json()["error"]["message"], response.json()
             parsed += 1
     assert parsed >= 12, tried
+
+
+class SlowCache:
+    """The shared cache with a network round trip's latency on every call (as Redis has)."""
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._cache, name)
+        if not callable(attr):
+            return attr
+
+        def slow(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.001)
+            return attr(*args, **kwargs)
+
+        return slow
+
+
+def test_api_rate_limit_never_lets_more_than_the_limit_through_concurrently(monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+    from rest_framework.test import APIRequestFactory
+
+    from api.throttling import ApiKeyRateThrottle
+
+    settings.API_RATE_LIMIT = "100/minute"
+    monkeypatch.setattr(ApiKeyRateThrottle, "cache", SlowCache(cache))
+    monkeypatch.setattr(ApiKeyRateThrottle, "timer", lambda self: 1_000_020.0)  # one window
+    monkeypatch.setattr(ApiKeyRateThrottle, "get_cache_key", lambda self, r, v: "throttle:api:key:sk_test")
+    request = APIRequestFactory().get("/api/v1/workspaces/")
+    allowed: list[bool] = []
+    barrier = threading.Barrier(12)
+
+    def client() -> None:
+        barrier.wait()
+        for _ in range(25):
+            allowed.append(ApiKeyRateThrottle().allow_request(request, None))
+
+    threads = [threading.Thread(target=client) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(allowed) == 300 and sum(allowed) == 100
