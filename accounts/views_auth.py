@@ -109,7 +109,7 @@ def find_accounts(request: HttpRequest) -> HttpResponse:
              "url": tenant_url(request, a.account_number)}
             for a in _active_tenants(email)
         ]
-        send_mail("accounts/email/find_accounts", email, {"tenants": tenants}, request)
+        send_mail("accounts/email/find_accounts", email, {"tenants": tenants, "email": email}, request)
         return redirect("find-accounts-sent")
     return render(request, "accounts/find_accounts.html", {"form": form})
 

@@ -465,6 +465,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Smarter <noreply@{RO
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
+# The languages an account may choose (accounts.validators); BCP 47 tags.
+LANGUAGES = [
+    ("en", "English"), ("en-US", "English (United States)"), ("en-GB", "English (United Kingdom)"),
+    ("de", "German"), ("es", "Spanish"), ("fr", "French"), ("it", "Italian"), ("ja", "Japanese"),
+    ("nl", "Dutch"), ("pt-BR", "Portuguese (Brazil)"), ("zh-Hans", "Chinese (Simplified)"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

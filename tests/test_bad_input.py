@@ -6,11 +6,15 @@ import threading
 import time
 from typing import Any
 
-from accounts.models import AccountContact, Invitation
+import pytest
+from django.db import IntegrityError, transaction
+
+from accounts.models import Account, AccountContact, Invitation
 from domains.models import Domain
 from lifecycle.models import DataExport
 from tests.api_support import make_key
 from tests.conftest import host_client
+from tests.frontdoor_support import host_and_path, last_mail, links
 from workspaces.models import Workspace
 
 NESTED = "[" * 3000 + "]" * 3000
@@ -95,3 +99,107 @@ def test_api_rate_limit_never_lets_more_than_the_limit_through_concurrently(monk
     for thread in threads:
         thread.join()
     assert len(allowed) == 300 and sum(allowed) == 100
+
+
+@pytest.mark.parametrize("bad", ["Evil\r\nBcc: victim@example.org", "Tab\there", "Nul\x00", "Esc\x1b[31m"])
+def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> None:  # type: ignore[no-untyped-def]
+    from tests.api_support import api_for
+
+    api = api_for(tenant_a.admin)
+    for path, method, data in [
+        ("account/", "patch", {"company_name": bad}),
+        ("account/", "patch", {"city": bad}),
+        ("contacts/", "post", {"email": "c@alpha.test", "first_name": bad}),
+        ("contacts/", "post", {"email": "c@alpha.test", "last_name": bad}),
+        ("api-keys/", "post", {"name": bad}),
+        ("users/", "post", {"email": "new@alpha.test", "first_name": bad}),
+    ]:
+        response = getattr(api, method)(path, data)
+        assert response.status_code == 400, (path, data, response.status_code)
+        [field] = [k for k in data if k != "email"]
+        assert field in response.json()["error"]["fields"], response.json()
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    page = admin.post("/console/account/", {"company_name": bad, "language": "en", "timezone": "UTC",
+                                            "currency": "USD"})
+    assert page.status_code == 200 and "company_name" in page.context["form"].errors
+    signup = host_client("localhost").post("/accounts/signup/", {
+        "company_name": bad, "first_name": bad, "last_name": "Zed", "email": "zoe@zeta.test",
+        "password1": "a-long-unique-password-42"})
+    assert signup.status_code == 200
+    assert {"company_name", "first_name"} <= set(signup.context["form"].errors)
+    assert not Account.objects.filter(company_name=bad).exists()
+
+
+def test_the_database_refuses_a_multi_line_company_name(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=tenant_a.account.pk).update(company_name="Evil\r\nBcc: x@y.z")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=tenant_a.account.pk).update(currency="euro")
+
+
+def test_timezone_currency_and_language_are_chosen_from_lists(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    from tests.api_support import api_for
+
+    api = api_for(tenant_a.admin)
+    for field, bad in [("timezone", "Mars/Olympus"), ("timezone", "<script>"), ("currency", "XYZ"),
+                       ("currency", "usd"), ("language", "klingon"), ("language", "e\nn")]:
+        response = api.patch("account/", {field: bad})
+        assert response.status_code == 400 and field in response.json()["error"]["fields"], (field, bad)
+    ok = api.patch("account/", {"timezone": "Europe/Berlin", "currency": "EUR", "language": "de"})
+    assert ok.status_code == 200, ok.json()
+    account = Account.objects.get(pk=tenant_a.account.pk)
+    assert (account.timezone, account.currency, account.language) == ("Europe/Berlin", "EUR", "de")
+    page = host_client(tenant_a.host, tenant_a.admin.user).get("/console/account/").content.decode()
+    assert '<option value="Europe/Berlin" selected>' in page and '<option value="JPY">' in page
+    form = host_client(tenant_a.host, tenant_a.admin.user).post("/console/account/", {
+        "company_name": "Alpha", "language": "xx", "timezone": "Nowhere", "currency": "ABC"})
+    assert {"language", "timezone", "currency"} <= set(form.context["form"].errors)
+
+
+# --- mails --------------------------------------------------------------------------------------
+
+def _links_answer(message: Any) -> None:
+    """Every link of a mail opens a page on its host (none is a dead end)."""
+    for url in links(message):
+        host, path = host_and_path(url)
+        assert host_client(host).get(path).status_code in (200, 302), url
+
+
+def test_plain_text_mails_have_no_html_entities(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    Account.objects.filter(pk=tenant_a.account.pk).update(company_name='Smith & Sons "Ltd" <UK>')
+    email = tenant_a.member.user.email
+    host_client(tenant_a.host).post("/accounts/password/reset/", {"email": email})
+    message = last_mail(email)
+    assert 'Smith & Sons "Ltd" <UK>' in message.body and "&amp;" not in message.body
+    assert "&quot;" not in message.body and "&lt;" not in message.body
+    assert message.subject.startswith('[Smith & Sons "Ltd" <UK>]'), message.subject
+    html = message.alternatives[0][0]
+    assert "Smith &amp; Sons" in html and "<UK>" not in html  # the HTML part stays escaped
+
+
+def test_find_my_accounts_mail_names_the_address(platform, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    email = tenant_a.admin.user.email
+    host_client("localhost").post("/accounts/find/", {"email": email})
+    assert f"which accounts {email} belongs to" in last_mail(email).body
+
+
+def test_duplicate_sign_up_mail_links_to_find_my_accounts(platform, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    email = tenant_a.member.user.email
+    host_client("localhost").post("/accounts/signup/", {
+        "company_name": "Again", "first_name": "A", "last_name": "B", "email": email,
+        "password1": "a-long-unique-password-42"})
+    message = last_mail(email)
+    assert links(message)[0] == "http://localhost/accounts/find/", message.body
+    assert "/password/reset/" not in message.body
+    _links_answer(message)
+
+
+def test_unknown_address_reset_mail_on_a_tenant_host_has_no_dead_link(platform, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    host_client(tenant_a.host).post("/accounts/password/reset/", {"email": "stranger@nowhere.test"})
+    message = last_mail("stranger@nowhere.test")
+    assert "/accounts/signup/" not in message.body and "ask its admin" in message.body
+    assert "http://localhost/accounts/find/" in links(message)
+    _links_answer(message)
+    # On the bare domain, where sign-up is open, the mail offers it.
+    host_client("localhost").post("/accounts/password/reset/", {"email": "other@nowhere.test"})
+    assert "http://localhost/accounts/signup/" in links(last_mail("other@nowhere.test"))
