@@ -203,3 +203,33 @@ def test_unknown_address_reset_mail_on_a_tenant_host_has_no_dead_link(platform, 
     # On the bare domain, where sign-up is open, the mail offers it.
     host_client("localhost").post("/accounts/password/reset/", {"email": "other@nowhere.test"})
     assert "http://localhost/accounts/signup/" in links(last_mail("other@nowhere.test"))
+
+
+# --- sign-up ------------------------------------------------------------------------------------
+
+SIGNUP = {"company_name": "Zeta Widgets", "first_name": "Zoe", "last_name": "Zed",
+          "email": "zoe@zeta.test", "password1": "a-long-unique-password-42"}
+
+
+def test_an_over_long_email_at_sign_up_is_a_form_error(platform) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    email = "z" * 300 + "@zeta.test"  # 310 characters
+    response = host_client("localhost").post("/accounts/signup/", {**SIGNUP, "email": email})
+    assert response.status_code == 200 and "email" in response.context["form"].errors
+    assert not get_user_model().objects.filter(email__startswith="zzz").exists()
+    assert not Account.objects.filter(company_name="Zeta Widgets").exists()
+
+
+def test_sign_up_limit_counts_valid_sign_ups_only_and_states_the_wait(platform, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/h/ip"}
+    client = host_client("localhost")
+    for _ in range(4):  # typos: sent back, not counted
+        response = client.post("/accounts/signup/", {**SIGNUP, "email": "not-an-address"})
+        assert response.status_code == 200 and "email" in response.context["form"].errors
+    for n in range(2):
+        assert client.post("/accounts/signup/", {**SIGNUP, "email": f"z{n}@zeta.test"}).status_code == 302
+    refused = client.post("/accounts/signup/", {**SIGNUP, "email": "z9@zeta.test"})
+    assert refused.status_code == 429
+    assert "Try again in 60 minutes." in refused.content.decode()
+    assert 3590 <= int(refused["Retry-After"]) <= 3600
