@@ -233,3 +233,14 @@ def test_sign_up_limit_counts_valid_sign_ups_only_and_states_the_wait(platform, 
     assert refused.status_code == 429
     assert "Try again in 60 minutes." in refused.content.decode()
     assert 3590 <= int(refused["Retry-After"]) <= 3600
+
+
+def test_a_long_company_name_is_truncated_in_the_header_with_the_full_name_in_its_title(tenant_a) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    name = "Very Long Company Name " * 11  # 253 characters
+    Account.objects.filter(pk=tenant_a.account.pk).update(company_name=name[:255])
+    page = host_client(tenant_a.host, tenant_a.admin.user).get("/console/").content.decode()
+    [(title, shown)] = re.findall(r'<a class="brand" href="/" title="([^"]*)">([^<]*)</a>', page)
+    assert title == name[:255]
+    assert len(shown) <= 40 and shown.endswith("…") and name.startswith(shown[:-1])
