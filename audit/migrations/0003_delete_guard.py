@@ -2,6 +2,8 @@
 PostgreSQL asks the transaction-local setting smarter.audit_purge, SQLite the function
 audit_purge_allowed() that the application registers on each connection."""
 
+from importlib import import_module
+
 from django.db import migrations
 
 POSTGRES = [
@@ -39,13 +41,8 @@ SQLITE = [
 ]
 SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS audit_event_no_delete"]
 
-
-def _run(statements_by_vendor):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor):  # type: ignore[no-untyped-def]
-        for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql)
-
-    return run
+# The vendor-keyed SQL runner of the UPDATE guard's migration.
+_run = import_module("audit.migrations.0002_append_only_guard")._run
 
 
 class Migration(migrations.Migration):
