@@ -127,14 +127,14 @@ def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> No
         "password1": "a-long-unique-password-42"})
     assert signup.status_code == 200
     assert {"company_name", "first_name"} <= set(signup.context["form"].errors)
-    assert not Account.objects.filter(company_name=bad).exists()
+    assert bad not in Account.objects.values_list("company_name", flat=True)  # (no NUL in a query)
 
 
 def test_the_database_refuses_a_multi_line_company_name(tenant_a) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IntegrityError), transaction.atomic():
         Account.objects.filter(pk=tenant_a.account.pk).update(company_name="Evil\r\nBcc: x@y.z")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.filter(pk=tenant_a.account.pk).update(currency="euro")
+        Account.objects.filter(pk=tenant_a.account.pk).update(currency="eur")
 
 
 def test_timezone_currency_and_language_are_chosen_from_lists(tenant_a) -> None:  # type: ignore[no-untyped-def]
