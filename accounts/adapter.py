@@ -21,10 +21,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tenancy.client_ip import client_ip
+from tenancy.hosts import tenant_url
 
 from . import emails
 from .membership import may_sign_in
 from .ratelimit import check_login_allowed, record_login_failure
+
+#: allauth mails about an address with no (or an existing) account: see send_mail.
+FRONT_DOOR_MAILS = ("account/email/unknown_account", "account/email/account_already_exists")
 
 
 def is_platform_host(request: HttpRequest) -> bool:
@@ -109,6 +113,12 @@ class TenantAccountAdapter(DefaultAccountAdapter):
     # --- mail ---------------------------------------------------------------------------
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         context = {"email": email, **context}
+        if template_prefix in FRONT_DOOR_MAILS and self.request is not None:
+            # Links that work from this host: sign-up only where it is open, and the bare
+            # domain's find-my-accounts (a tenant's sign-up or reset would be a dead end).
+            context["find_accounts_url"] = tenant_url(self.request, None) + "accounts/find/"
+            if not self.is_open_for_signup(self.request):
+                context.pop("signup_url", None)
         user = context.get("user")
         if template_prefix.endswith("_signup") and user is not None:
             from .handoff import signup_account

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.http import HttpRequest
 from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
+from django.template.context import make_context
+from django.template.loader import get_template, render_to_string
 
 from tenancy.hosts import tenant_host
 
@@ -35,22 +36,29 @@ def mail_context(request: HttpRequest | None, account: Any = None) -> dict[str, 
             "current_site": SimpleNamespace(name=name, domain=host)}
 
 
+def render_text(template_name: str, context: dict[str, Any], request: HttpRequest | None = None) -> str:
+    """A plain-text template rendered without HTML escaping: ``A & B`` stays ``A & B`` in a
+    subject or a text body (escaping is for the HTML part only)."""
+    template = get_template(template_name)
+    return str(template.template.render(make_context(context, request, autoescape=False)))  # type: ignore[attr-defined]
+
+
 def render_mail(template_prefix: str, to: str, context: dict[str, Any],
                 request: HttpRequest | None = None) -> EmailMultiAlternatives:
     """``<prefix>_subject.txt``, ``<prefix>_message.txt`` and ``<prefix>_message.html`` (or
     the text in ``emails/layout.html``), prefixed and signed with the account and host."""
     ctx = {**context, **mail_context(request, context.get("account"))}
     account = ctx.get("account")
-    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", ctx, request).split())
+    subject = " ".join(render_text(f"{template_prefix}_subject.txt", ctx, request).split())
     if account is not None and not subject.startswith("["):
         subject = f"[{account.company_name}] {subject}"
-    text = render_to_string(f"{template_prefix}_message.txt", ctx, request).strip()
+    text = render_text(f"{template_prefix}_message.txt", ctx, request).strip()
     ctx["text_body"] = text
     try:
         html = render_to_string(f"{template_prefix}_message.html", ctx, request)
     except TemplateDoesNotExist:
         html = render_to_string("emails/layout.html", ctx, request)
-    text += "\n\n" + render_to_string("emails/signature.txt", ctx, request).strip() + "\n"
+    text += "\n\n" + render_text("emails/signature.txt", ctx, request).strip() + "\n"
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
     message.attach_alternative(html, "text/html")
     return message

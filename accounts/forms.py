@@ -11,9 +11,12 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 
+from tenancy.validators import validate_single_line
+
 from .membership import AmbiguousEmail, may_sign_in, user_for_email
 from .models import Account, AccountContact, UserProfile
 from .ratelimit import check_login_allowed, record_login_failure
+from .validators import currency_choices, language_choices, timezone_choices
 
 
 class TenantAuthenticationForm(AuthenticationForm):
@@ -64,6 +67,10 @@ class TenantAdminAuthenticationForm(TenantAuthenticationForm):
 
 
 class AccountDetailsForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=language_choices)
+    timezone = forms.ChoiceField(choices=timezone_choices)
+    currency = forms.ChoiceField(choices=currency_choices)
+
     class Meta:
         model = Account
         fields = [
@@ -80,8 +87,8 @@ class AddMemberForm(forms.Form):
     """
 
     email = forms.EmailField()
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(max_length=150, required=False, validators=[validate_single_line])
+    last_name = forms.CharField(max_length=150, required=False, validators=[validate_single_line])
     role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER)
     password = forms.CharField(
         widget=forms.PasswordInput, required=False,

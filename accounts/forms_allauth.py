@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.forms import ResetPasswordForm, SignupForm
 from allauth.account.internal.userkit import filter_users_by_email
 from allauth.core import context
+from django.core.validators import MaxLengthValidator
 
 from .membership import may_sign_in
+
+EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, and User.email's column
 
 
 class TenantResetPasswordForm(ResetPasswordForm):
@@ -25,6 +30,13 @@ class TenantSignupForm(SignupForm):
     """A taken address gets the same answer as a new one (allauth mails its owner instead of
     creating a user): allauth does that only when verification is mandatory everywhere, and
     here it is mandatory for sign-up only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        email = self.fields["email"]  # allauth sets no bound: a longer address was cut to 254
+        email.max_length = EMAIL_MAX_LENGTH
+        email.validators.append(MaxLengthValidator(EMAIL_MAX_LENGTH))
+        email.widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
 
     def validate_unique_email(self, value: str) -> str:
         if filter_users_by_email(value):

@@ -9,6 +9,8 @@ from django import forms
 from django.db import transaction
 from django.http import HttpRequest
 
+from tenancy.validators import validate_single_line
+
 from .models import Account, UserProfile
 
 
@@ -18,9 +20,10 @@ class CompanySignupForm(forms.Form):
     allauth adds email and password and calls :meth:`signup` once the user is saved.
     """
 
-    company_name = forms.CharField(max_length=255, label="Company name")
-    first_name = forms.CharField(max_length=150, label="First name")
-    last_name = forms.CharField(max_length=150, label="Last name", required=False)
+    company_name = forms.CharField(max_length=255, label="Company name", validators=[validate_single_line])
+    first_name = forms.CharField(max_length=150, label="First name", validators=[validate_single_line])
+    last_name = forms.CharField(max_length=150, label="Last name", required=False,
+                                validators=[validate_single_line])
 
     def clean_company_name(self) -> str:
         name = " ".join(self.cleaned_data["company_name"].split())

@@ -5,14 +5,22 @@ sign-in is refused (answered 429). The counting is ``tenancy.ratelimit``'s, shar
 the API keys' failure limit.
 
 Other limits (sign-up, reset, find-my-accounts, invitation sends, MFA codes) use allauth's
-rate limiter with the rates in ``ACCOUNT_RATE_LIMITS``.
+rate limiter with the rates in ``ACCOUNT_RATE_LIMITS``; :func:`consume_or_429` answers a
+refused one with the 429 page stating the real wait (and ``Retry-After``).
 """
 
 from __future__ import annotations
 
+import math
+import time
+
+from allauth.core.internal.ratelimit import get_cache_key, get_rates
+from allauth.core.ratelimit import consume
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
@@ -52,3 +60,34 @@ def is_rate_limited(form: forms.BaseForm | None) -> bool:
     return any(
         e.code in RATE_LIMITED_CODES for errors in form.errors.as_data().values() for e in errors
     )
+
+
+def retry_after(request: HttpRequest, action: str, key: str | None = None) -> int:
+    """Seconds until allauth's limits of ``action`` (for this client and ``key``) let one more
+    attempt through: when the oldest counted attempt of each exhausted rate expires."""
+    wait = 0.0
+    now = time.time()
+    for rate in get_rates(app="allauth.account", action=action):
+        if rate.per == "key" and key is None or rate.per == "user":
+            continue
+        history = cache.get(get_cache_key(request, app="allauth.account", action=action, rate=rate,
+                                          key=key), [])
+        if len(history) >= rate.amount:  # newest first
+            wait = max(wait, history[rate.amount - 1] + rate.duration - now)
+    return max(1, math.ceil(wait))
+
+
+def too_many_requests(request: HttpRequest, seconds: int) -> HttpResponse:
+    """The 429 page, naming the wait; ``Retry-After`` says it to machines."""
+    minutes = math.ceil(seconds / 60)
+    wait = f"{seconds} seconds" if seconds < 60 else f"{minutes} minute{'s' if minutes != 1 else ''}"
+    response = render(request, "429.html", {"wait": wait}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def consume_or_429(request: HttpRequest, action: str, key: str | None = None) -> HttpResponse | None:
+    """Count one attempt against allauth's limits of ``action``; the 429 answer if refused."""
+    if consume(request, action=action, key=key):
+        return None
+    return too_many_requests(request, retry_after(request, action, key))

@@ -11,13 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tenancy.validators import validate_single_line
+
 from .models import ApiKey, UserProfile
 from .permissions import account_admin_required
 from .requests import TenantRequest
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=255)
+    name = forms.CharField(max_length=255, validators=[validate_single_line])
     owner = forms.ModelChoiceField(queryset=UserProfile.objects.none(), required=False,
                                    help_text="Whose permissions the key carries; default: you.")
     expires_days = forms.IntegerField(min_value=1, max_value=3650, required=False,

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.app_settings import EmailVerificationMethod
+from allauth.account.internal.decorators import login_not_required
 from allauth.account.internal.flows.login import perform_login
 from allauth.account.internal.flows.signup import complete_signup
 from allauth.account.models import EmailAddress, Login
 from allauth.account.views import SignupView
 from allauth.account.views import confirm_email as allauth_confirm_email
-from allauth.core import ratelimit
+from allauth.account.views._decorators import sensitive_post_parameters_m
 from allauth.core.exceptions import ImmediateHttpResponse
 from csp.decorators import csp_update
 from django import forms
@@ -19,6 +20,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tenancy.hosts import tenant_host, tenant_url
@@ -27,6 +30,7 @@ from .adapter import is_platform_host
 from .emails import send_mail
 from .handoff import remember_signup
 from .models import HandoffToken, UserProfile
+from .ratelimit import consume_or_429
 
 # The address confirmation form posts on the bare domain and is redirected to the new
 # tenant's host (the hand-off); browsers hold that redirect to the page's form-action, so this
@@ -38,18 +42,25 @@ confirm_email = csp_update(
 
 class PlatformSignupView(SignupView):
     """allauth's sign-up, on the bare domain only; the address must be verified before the
-    person is handed over to their new tenant's host."""
+    person is handed over to their new tenant's host. Only valid sign-ups count toward the
+    limits (per client address, per email address): a form sent back for a typo does not."""
 
+    @method_decorator(login_not_required)
+    @sensitive_post_parameters_m
+    @method_decorator(never_cache)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if not is_platform_host(request):
             raise Http404("Sign-up is on the platform's own domain.")
-        return super().dispatch(request, *args, **kwargs)
+        # allauth's SignupView.dispatch would count every POST, valid or not: skipped
+        return super(SignupView, self).dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
         mandatory = EmailVerificationMethod.MANDATORY
         email = form.cleaned_data["email"].strip().lower()
-        if not ratelimit.consume(self.request, action="signup_email", key=email):
-            return ratelimit.respond_429(self.request)  # per address, beside allauth's per IP
+        limited = (consume_or_429(self.request, "signup")
+                   or consume_or_429(self.request, "signup_email", key=email))
+        if limited:
+            return limited
         try:
             if form.account_already_exists:
                 # The same answer as for a new address; allauth mails the owner instead.
@@ -101,7 +112,7 @@ def find_accounts(request: HttpRequest) -> HttpResponse:
     form = FindAccountsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        limited = ratelimit.consume_or_429(request, action="find_accounts", key=email)
+        limited = consume_or_429(request, "find_accounts", key=email)
         if limited:
             return limited
         tenants = [
@@ -109,7 +120,7 @@ def find_accounts(request: HttpRequest) -> HttpResponse:
              "url": tenant_url(request, a.account_number)}
             for a in _active_tenants(email)
         ]
-        send_mail("accounts/email/find_accounts", email, {"tenants": tenants}, request)
+        send_mail("accounts/email/find_accounts", email, {"tenants": tenants, "email": email}, request)
         return redirect("find-accounts-sent")
     return render(request, "accounts/find_accounts.html", {"form": form})
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -61,6 +61,19 @@ def error_body(status_code: int, message: str, fields: dict[str, Any] | None = N
                code: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code or _CODES.get(status_code, "error"), "message": message,
                       "fields": fields or {}}}
+
+
+def host_refused(request: Any) -> JsonResponse:
+    """An API request to a host that serves no account (unknown, closed or deactivated):
+    the API's JSON, not the HTML 404 page. A request with a key gets the answer of any bad key
+    (401, the same message whether the account is closed or never existed); one without, 404."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        from .authentication import ApiKeyAuthentication
+
+        response = JsonResponse(error_body(401, str(ApiKeyAuthentication.failure)), status=401)
+        response["WWW-Authenticate"] = ApiKeyAuthentication().authenticate_header(request)
+        return response
+    return JsonResponse(error_body(404, str(exceptions.NotFound.default_detail)), status=404)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -16,6 +16,7 @@ from accounts.invitations import send_welcome
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
 from domains.models import ALREADY_REGISTERED, Domain, hostname_taken
+from tenancy.validators import validate_single_line
 from workspaces.models import Workspace, validate_workspace_name
 
 from .errors import Conflict
@@ -148,8 +149,10 @@ class UserProfileCreateSerializer(serializers.Serializer):
     """A new member: an existing user (by email as username) or a new one."""
 
     email = StrictEmailField(max_length=150)
-    first_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True)
-    last_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True)
+    first_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True,
+                                 validators=[validate_single_line])
+    last_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True,
+                                validators=[validate_single_line])
     role = StrictChoiceField(choices=UserProfile.ROLE_CHOICES, default=UserProfile.ROLE_MEMBER)
     password = StrictCharField(write_only=True, required=False, allow_blank=True, default="",
                                      max_length=128, style={"input_type": "password"})
@@ -220,7 +223,7 @@ class ApiKeySerializer(StrictModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=255)
+    name = StrictCharField(max_length=255, validators=[validate_single_line])
     expires_in_days = StrictIntegerField(min_value=1, max_value=3650, required=False,
                                                allow_null=True, default=None)
     owner = StrictIntegerField(required=False, allow_null=True, default=None,

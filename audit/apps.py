@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class AuditConfig(AppConfig):
@@ -6,6 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
+        from .guard import register_sqlite_function
         from .signals import register_configured_models
 
         register_configured_models()
+        connection_created.connect(register_sqlite_function, dispatch_uid="audit_purge_allowed")

@@ -33,7 +33,10 @@ class AuditEventQuerySet(models.QuerySet):
 
     def purge(self) -> int:
         """Delete these events: only for the retention purge. Returns the number deleted."""
-        return self._raw_delete(self.db)  # type: ignore[attr-defined,no-any-return]
+        from .guard import purging
+
+        with purging(self.db):
+            return self._raw_delete(self.db)  # type: ignore[attr-defined,no-any-return]
 
 
 class AuditEvent(models.Model):

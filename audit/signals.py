@@ -13,7 +13,8 @@ What counts as *one change* (one event):
   how many of each kind went with it (``changes["cascade"]``), no event per row.
 
 Fields whose names contain ``hash``, ``password``, ``secret`` or ``token`` are never
-recorded; timestamps that change on every save (``updated_at``) are not compared.
+recorded; timestamps that change on every save (``updated_at``) are not compared, nor the
+fields a model lists in ``audit_ignored_fields``.
 """
 
 from __future__ import annotations
@@ -44,10 +45,14 @@ _cascades: ContextVar[dict[tuple[str, Any], Counter[str]] | None] = ContextVar(
 
 
 def audited_fields(model: type[models.Model]) -> list[models.Field]:
-    """Concrete, non-secret, compared fields of ``model`` (the key is the event's target id)."""
+    """Concrete, non-secret, compared fields of ``model`` (the key is the event's target id).
+
+    A model may name bookkeeping fields that change without a change of substance (a
+    domain's ``last_checked_at``, written by every DNS check) in ``audit_ignored_fields``."""
+    ignored = IGNORED_FIELDS | set(getattr(model, "audit_ignored_fields", ()))
     return [
         f for f in model._meta.concrete_fields
-        if f.name not in IGNORED_FIELDS and not f.primary_key
+        if f.name not in ignored and not f.primary_key
         and not any(m in f.name.lower() for m in SECRET_MARKERS)
     ]
 

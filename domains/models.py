@@ -107,6 +107,8 @@ class Domain(MetaDataWithOwnershipModel):
         default=False, help_text="While verified, the account's number host redirects its pages here.",
     )
     bucket = models.PositiveIntegerField(editable=False, db_index=True)
+    # Every DNS check writes it: a check that changes nothing else is not an audit event.
+    audit_ignored_fields = ("last_checked_at",)
 
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["hostname"]

@@ -22,6 +22,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from accounts.models import Account, UserProfile
+from audit.guard import purging
 from audit.recorder import action_as, record, suppressed
 
 from .models import DataExport
@@ -88,7 +89,7 @@ def purge_account(account_id: int) -> dict[str, int]:
     files = list(DataExport.objects.filter(account_id=account_id).exclude(file_name="")
                  .values_list("file_name", flat=True))
     counts: Counter[str] = Counter()
-    with transaction.atomic(), suppressed():
+    with transaction.atomic(), suppressed(), purging():  # the account's audit events too
         pending = account_columns()
         while pending:  # PROTECT/RESTRICT between tenant tables: retry the blocked ones
             blocked = []

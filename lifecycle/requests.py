@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import Account, AccountContact, UserProfile
 from audit.recorder import record
 from tenancy.hosts import tenant_url
+from tenancy.stale_tasks import reap_stale_tasks
 
 from .models import DataExport
 from .tasks import export_account
@@ -23,9 +24,12 @@ def request_export(request: Any, profile: UserProfile | None) -> DataExport:
     account: Account = request.account
     if profile is None or not profile.user.email:
         raise ExportRefused("Your user has no email address; the download link is sent by email.")
+    pending = DataExport.objects.filter(account=account, status=DataExport.PENDING)
+    if pending.exists():
+        reap_stale_tasks()  # its worker may have died: fails its export, or retries its task
     with transaction.atomic():
         AccountContact.lock_account(account.pk)  # one request at a time per account
-        if DataExport.objects.filter(account=account, status=DataExport.PENDING).exists():
+        if pending.exists():
             raise ExportRefused("An export of this account is already being prepared.")
         export = DataExport.objects.create(account=account, requested_by=profile)
         record("export.requested", account_id=account.pk, target_kind="lifecycle.dataexport",

@@ -35,6 +35,7 @@ from accounts.utils import (
 )
 from tenancy.allowed_hosts import is_statically_allowed, vouch
 from tenancy.cache import tenant_cache
+from tenancy.client_origin import client_origin
 from tenancy.context import reset_current_account_id, set_current_account_id
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, parse_host
 
@@ -106,6 +107,9 @@ class TenantHostMiddleware:
         else:
             route = self.route(request, raw)
         vouch(request, raw)  # allowed (checked by route()): later get_host()s need not ask
+        # Every build_absolute_uri() of this request (allauth's reset and verification links,
+        # pagination) on the client's scheme and port, never the Host's claimed or the bind port.
+        request._current_scheme_host = client_origin(request, route.info.host)  # type: ignore[attr-defined]
         if route.info.custom_domain:
             response = self.serve(request, route)
             if response.cookies:
@@ -204,11 +208,7 @@ class TenantHostMiddleware:
             settings.CUSTOM_DOMAIN_CANONICAL_EXEMPT
         ):
             return None
-        port = request.get_port()
-        default = "443" if request.is_secure() else "80"
-        suffix = "" if port in (default, "", None) else f":{port}"
-        url = f"{request.scheme}://{canonical.hostname}{suffix}{request.get_full_path()}"
-        return HttpResponseRedirect(url)
+        return HttpResponseRedirect(client_origin(request, canonical.hostname) + request.get_full_path())
 
 
 def host_only_cookies(response: HttpResponse) -> None:

@@ -268,10 +268,12 @@ CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{ROOT_DOMAIN}", f"{_scheme}://*.{ROOT_DOMA
 if DEBUG:
     CSRF_TRUSTED_ORIGINS += [f"http://{ROOT_DOMAIN}:{PORT}", f"http://*.{ROOT_DOMAIN}:{PORT}"]
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
 # 0 trusts no header: the client address is REMOTE_ADDR.
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+# The scheme the client used, as the trusted proxy reports it; without one, X-Forwarded-Proto
+# is the client's own word and never makes a request "secure" (tenancy/client_origin.py).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES > 0 else None
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
@@ -330,7 +332,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "PAGE_SIZE": API_PAGE_SIZE,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -363,6 +365,12 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A task RUNNING longer than this (seconds) is taken for dead (its worker was killed) and is
+# retried while it has had fewer than TASKS_MAX_ATTEMPTS runs, then failed
+# (tenancy/stale_tasks.py); the worker checks every TASKS_REAP_INTERVAL seconds.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("TASKS_RUNNING_TIMEOUT", "1800"))
+TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "2"))
+TASKS_REAP_INTERVAL = float(os.environ.get("TASKS_REAP_INTERVAL", "60"))
 
 # --- router domains (routerdomains/): the hosts the platform's router must serve and certify,
 # provisioned by the app itself. "none": the operator routes every host (the console says so);
@@ -486,6 +494,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Smarter <noreply@{RO
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
+# The languages an account may choose (accounts.validators); BCP 47 tags.
+LANGUAGES = [
+    ("en", "English"), ("en-US", "English (United States)"), ("en-GB", "English (United Kingdom)"),
+    ("de", "German"), ("es", "Spanish"), ("fr", "French"), ("it", "Italian"), ("ja", "Japanese"),
+    ("nl", "Dutch"), ("pt-BR", "Portuguese (Brazil)"), ("zh-Hans", "Chinese (Simplified)"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

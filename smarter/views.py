@@ -10,9 +10,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from api.errors import host_refused
 from middleware.outage import outage_response_for_current_exception
 
 logger = logging.getLogger(__name__)
+API_PATH = "/api/"  # smarter/urls/common.py
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -53,6 +55,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path_info.startswith(API_PATH) and getattr(request, "account", None) is None:
+        return host_refused(request)  # the host serves no account: the API's JSON answer
     return _error(request, 404, "Not found", "There is nothing at this address.")
 
 

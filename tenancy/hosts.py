@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Literal
 
 from django.conf import settings
+from django.http import HttpRequest
 
 MAX_HOST_LENGTH = 253
 MAX_LABEL_LENGTH = 63
@@ -146,10 +147,9 @@ def tenant_host(account_number: str | None = None, workspace: str | None = None)
     return ".".join(labels)
 
 
-def tenant_url(request: object, account_number: str | None, workspace: str | None = None) -> str:
-    """An absolute URL of a tenant (workspace) home on the request's scheme and port."""
-    scheme = "https" if request.is_secure() else "http"  # type: ignore[attr-defined]
-    port = request.get_port()  # type: ignore[attr-defined]
-    default = "443" if scheme == "https" else "80"
-    suffix = "" if port in (default, "", None) else f":{port}"
-    return f"{scheme}://{tenant_host(account_number, workspace)}{suffix}/"
+def tenant_url(request: HttpRequest, account_number: str | None, workspace: str | None = None) -> str:
+    """An absolute URL of a tenant (workspace) home on the scheme and port the client used
+    (:func:`tenancy.client_origin.client_origin`), never the server's bind port."""
+    from .client_origin import client_origin
+
+    return f"{client_origin(request, tenant_host(account_number, workspace))}/"

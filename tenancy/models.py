@@ -6,6 +6,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from taggit.managers import TaggableManager
 
+from .validators import validate_single_line
+
 SEMVER_RE = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z"
 validate_semver = RegexValidator(
     SEMVER_RE, "Version must be MAJOR.MINOR.PATCH, e.g. 1.0.0.", code="invalid_version"
@@ -18,7 +20,7 @@ class MetaDataModel(models.Model):
     created_at = models.DateTimeField("Created at", auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField("Updated at", auto_now=True, db_index=True)
     name = models.CharField(
-        "Name", max_length=255, blank=True, default="",
+        "Name", max_length=255, blank=True, default="", validators=[validate_single_line],
         help_text="Name in camelCase, e.g., 'apiKey', no special characters.",
     )
     description = models.TextField(

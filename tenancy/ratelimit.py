@@ -3,25 +3,46 @@
 One counter per key (for example per account and client address), created by the first
 failure and expiring ``window`` seconds later; counting stops once the limit is reached, so a
 counter never outlives its window and each key reaches its limit at most once per window.
-Used by the sign-in forms and the API-key authentication. A cache outage counts nothing and
-refuses nothing (the cache's own outage handling logs it).
+Used by the sign-in forms and the API-key authentication.
+
+While the shared cache is down (django-redis ignores its errors and answers ``None``), the
+failures are counted in a bounded per-process cache instead (:data:`local_counts`, Django's
+local-memory cache), with a logged warning: a limit then holds per process (so at most
+``limit`` × processes attempts per window) instead of lapsing. Both counts are consulted.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
+
+logger = logging.getLogger(__name__)
+
+#: The per-process fallback counters: bounded (LRU culling), each with its window's expiry.
+local_counts = LocMemCache("tenancy-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 def is_limited(key: str, limit: int) -> bool:
     """Whether ``key`` has reached ``limit`` failures in its current window."""
-    return int(cache.get(key) or 0) >= limit
+    return max(int(cache.get(key) or 0), int(local_counts.get(key) or 0)) >= limit
+
+
+def _count(store: object, key: str, window: int) -> int | None:
+    store.add(key, 0, window)  # type: ignore[attr-defined]
+    try:
+        count = store.incr(key)  # type: ignore[attr-defined]
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, window)  # type: ignore[attr-defined]
+        return 1
+    return None if count is None else int(count)
 
 
 def record_failure(key: str, window: int) -> int:
     """Count one failure under ``key`` (its window starts with the first one); the new count."""
-    cache.add(key, 0, window)
-    try:
-        return int(cache.incr(key) or 0)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        return 1
+    count = _count(cache, key, window)
+    if count is not None:
+        return count
+    logger.warning("shared cache unavailable: counting failures per process (%s)", key.split(":", 1)[0])
+    return int(_count(local_counts, key, window) or 0)

@@ -118,7 +118,7 @@ def test_inactive_account_is_not_served_and_its_keys_fail(tenant_a):
     account = tenant_a.account
     account.is_active = False
     account.save()
-    assert api.get("account/").status_code == 404  # a deactivated tenant serves 404
+    assert api.get("account/").status_code == 401  # a deactivated tenant: its keys are refused (JSON)
     # Even if a stale account object reached the authentication, the key is refused.
     stale = type(account).objects.get(pk=account.pk)
     stale.is_active = True

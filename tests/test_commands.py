@@ -157,13 +157,66 @@ def test_create_user_adds_an_existing_user_and_reads_a_named_variable(
     assert out.strip() == f"created dave in {number_a} as member"
     assert User.objects.get(username="dave").check_password("Another-Long-Password-7")
     monkeypatch.delenv("DAVE_PW")
-    out = run("create_user", "dave", "--account", number_b)
+    out = run("create_user", "dave", "--account", number_b, "--existing")
     assert out.strip() == f"added dave in {number_b} as member"
     dave = User.objects.get(username="dave")
     assert dave.check_password("Another-Long-Password-7")  # not reset without a password
     assert set(dave.user_profile.values_list("account_id", flat=True)) == {
         tenant_a.account.pk, tenant_b.account.pk
     }
+
+
+@pytest.mark.django_db
+def test_create_user_refuses_an_existing_user_unless_asked_and_audits_a_reset(
+    tenant_a, tenant_b, monkeypatch
+):
+    from audit.models import AuditEvent
+
+    monkeypatch.setenv("NEW_USER_PASSWORD", "Attacker-Chosen-Password-1")
+    member = tenant_a.member.user
+    number_a, number_b = tenant_a.account.account_number, tenant_b.account.account_number
+    before = counts()
+    for args, message in [
+        ([member.username, "--account", number_b], "already exists; pass --existing"),
+        ([member.username.upper(), "--account", number_b], "already exists; pass --existing"),
+        ([member.username, "--account", number_b, "--existing"], "pass --reset-password"),
+        ([member.username, "--account", number_a, "--existing", "--reset-password", "--password-env",
+          "UNSET_PW"], "needs the new password"),
+        (["newcomer", "--account", number_a, "--reset-password"], "existing user only"),
+    ]:
+        with pytest.raises(CommandError, match=re.escape(message)):
+            run("create_user", *args)
+    assert counts() == before
+    member.refresh_from_db()
+    assert member.check_password("correct-horse-battery-staple")  # never silently reset
+    # A duplicate is reported with a non-zero exit, not rc=0 silence.
+    monkeypatch.delenv("NEW_USER_PASSWORD")
+    with pytest.raises(CommandError, match="already a member"):
+        run("create_user", member.username, "--account", number_a, "--existing")
+    # Asked for explicitly: reset, and audited as the command.
+    monkeypatch.setenv("NEW_USER_PASSWORD", "Operator-Chosen-Password-2")
+    out = run("create_user", member.username, "--account", number_a, "--existing", "--reset-password")
+    assert out.strip().endswith("(password reset)")
+    member.refresh_from_db()
+    assert member.check_password("Operator-Chosen-Password-2")
+    event = AuditEvent.objects.get(action="user.password_reset")
+    assert (event.account_id, event.target_id, event.source, event.source_label) == (
+        tenant_a.account.pk, str(member.pk), "command", "create_user")
+
+
+def test_create_user_duplicate_exits_non_zero(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NEW_USER_PASSWORD")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_SETTINGS_MODULE="smarter.settings")
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert manage("migrate", "-v0").returncode == 0
+    number = manage("create_account", "Dup Corp").stdout.strip()
+    assert manage("create_user", "dup", "--account", number).returncode == 0
+    again = manage("create_user", "dup", "--account", number)
+    assert again.returncode != 0 and "already exists" in again.stderr
 
 
 @pytest.mark.django_db

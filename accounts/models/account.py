@@ -10,6 +10,10 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
 
+from tenancy.validators import validate_single_line
+
+from ..validators import validate_currency, validate_language, validate_timezone
+
 ACCOUNT_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$"
 _ACCOUNT_NUMBER_RE = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")
 models.CharField.register_lookup(Length)
@@ -36,17 +40,17 @@ class Account(models.Model):
     )
     is_default_account = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
-    company_name = models.CharField(max_length=255)
-    phone_number = models.CharField(max_length=32, blank=True, default="")
-    address1 = models.CharField(max_length=255, blank=True, default="")
-    address2 = models.CharField(max_length=255, blank=True, default="")
-    city = models.CharField(max_length=255, blank=True, default="")
-    state = models.CharField(max_length=255, blank=True, default="")
-    postal_code = models.CharField(max_length=20, blank=True, default="")
-    country = models.CharField(max_length=255, blank=True, default="")
-    language = models.CharField(max_length=16, default="en-US")
-    timezone = models.CharField(max_length=64, default="UTC")
-    currency = models.CharField(max_length=3, default="USD")
+    company_name = models.CharField(max_length=255, validators=[validate_single_line])
+    phone_number = models.CharField(max_length=32, blank=True, default="", validators=[validate_single_line])
+    address1 = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    address2 = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    city = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    state = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    postal_code = models.CharField(max_length=20, blank=True, default="", validators=[validate_single_line])
+    country = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    language = models.CharField(max_length=16, default="en-US", validators=[validate_language])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
     require_mfa = models.BooleanField(
         "Require two-factor authentication", default=False,
         help_text="Members must set up an authenticator app before they can use this account.",
@@ -72,6 +76,16 @@ class Account(models.Model):
                 condition=Q(account_number__regex=ACCOUNT_NUMBER_PATTERN)
                 & Q(account_number__length=14),
                 name="accounts_account_number_format",
+            ),
+            models.CheckConstraint(  # what mails put in their headers: one line
+                condition=Q(company_name__regex=r"^[^\x01-\x1f\x7f]*$"),
+                name="accounts_account_company_name_single_line",
+            ),
+            models.CheckConstraint(  # the shapes of the lists' entries (accounts.validators)
+                condition=Q(currency__regex=r"^[A-Z]{3}$")
+                & Q(language__regex=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+                & Q(timezone__regex=r"^[A-Za-z0-9_+/-]+$"),
+                name="accounts_account_locale_shape",
             ),
             models.CheckConstraint(
                 condition=Q(is_default_account=False) | Q(closed_at__isnull=True),

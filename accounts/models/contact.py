@@ -6,6 +6,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from tenancy.validators import validate_single_line
+
 from .account import Account
 
 
@@ -13,10 +15,10 @@ class AccountContact(models.Model):
     """A contact of an account. Emails are unique per account, case-insensitively."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
-    first_name = models.CharField(max_length=255, blank=True, default="")
-    last_name = models.CharField(max_length=255, blank=True, default="")
+    first_name = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
+    last_name = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
     email = models.EmailField()
-    phone = models.CharField(max_length=32, blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="", validators=[validate_single_line])
     is_primary = models.BooleanField(default=False)
     welcomed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,10 @@
-"""Create a user (or add an existing one) as a member of an account."""
+"""Create a user as a member of an account; an existing user only with ``--existing``.
+
+An existing user (same username, any case) is refused unless ``--existing`` says the
+operator means them: the command then adds them to the account and keeps their password,
+which it changes only with ``--reset-password`` (audited as ``user.password_reset``). A user
+who already is a member, with nothing to change, is reported and the command fails.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
+from django.db import transaction
 
 from accounts.management.options import account_from_option
+from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
+from audit.recorder import record
 
 
 class Command(BaseCommand):
@@ -27,6 +36,10 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--admin", action="store_true", help="Make the user an account admin.")
         parser.add_argument("--password-env", default="NEW_USER_PASSWORD")
+        parser.add_argument("--existing", action="store_true",
+                            help="The user may exist already: add them to the account.")
+        parser.add_argument("--reset-password", action="store_true",
+                            help="With --existing: set the existing user's password (audited).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         account = account_from_option(options["account"], active_only=False)
@@ -48,8 +61,39 @@ class Command(BaseCommand):
                 validate_password(password)
             except ValidationError as exc:  # the messages never contain the password
                 raise CommandError(f"the password is too weak: {' '.join(exc.messages)}") from exc
-        profile, created = add_member(
-            account, username, email=options["email"], password=password, admin=options["admin"]
-        )
+        existing = get_user_model().objects.filter(username__iexact=username).first()
+        if existing is None:
+            if options["reset_password"]:
+                raise CommandError("--reset-password applies to an existing user only.")
+        else:
+            username = existing.username
+            self.check_existing(existing, account, password, options)
+        with transaction.atomic():
+            profile, created = add_member(
+                account, username, email=options["email"], password=password, admin=options["admin"]
+            )
+            if existing is not None and password:
+                record("user.password_reset", account_id=account.pk, target_kind="auth.user",
+                       target_id=existing.pk, target_repr=username)
         verb = "created" if created else "added"
-        self.stdout.write(f"{verb} {username} in {account.account_number} as {profile.role}")
+        self.stdout.write(f"{verb} {username} in {account.account_number} as {profile.role}"
+                          + (" (password reset)" if existing is not None and password else ""))
+
+    @staticmethod
+    def check_existing(user: Any, account: Account, password: str | None, options: dict[str, Any]) -> None:
+        """Refuse an existing user unless the options ask for exactly what will be done."""
+        number = account.account_number
+        if not options["existing"]:
+            raise CommandError(
+                f"user {user.username!r} already exists; pass --existing to add them to {number} "
+                "(their password is kept unless --reset-password).")
+        if options["reset_password"] and not password:
+            raise CommandError(f"--reset-password needs the new password in ${options['password_env']}.")
+        if password and not options["reset_password"]:
+            raise CommandError(
+                f"${options['password_env']} is set but {user.username!r} exists: pass --reset-password "
+                "to change their password, or unset it.")
+        profile = UserProfile.objects.filter(user=user, account=account).first()
+        promote = options["admin"] and profile is not None and profile.role != UserProfile.ROLE_ADMIN
+        if profile is not None and not password and not promote:
+            raise CommandError(f"{user.username!r} is already a member of {number}: nothing to do.")

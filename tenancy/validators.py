@@ -1,0 +1,35 @@
+"""Single-line text: names and addresses carry no control characters (CR and LF in a company
+name end up in the headers of every mail that names it)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+
+#: C0 and C1 control characters (CR, LF, TAB, NUL, ESC, ...) and the Unicode line separators.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@deconstructible
+class SingleLineValidator:
+    """Refuse control characters. (Not a RegexValidator with ``inverse_match``: OpenAPI
+    generators would publish its pattern as one the value must match.)"""
+
+    message = "Control characters (such as line breaks or tabs) are not allowed here."
+    code = "control_characters"
+
+    def __call__(self, value: Any) -> None:
+        if CONTROL_CHARACTERS.search(str(value)):
+            raise ValidationError(self.message, code=self.code)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SingleLineValidator)
+
+    def __hash__(self) -> int:
+        return hash(SingleLineValidator)
+
+
+validate_single_line = SingleLineValidator()
