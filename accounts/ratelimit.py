@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 
+from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
 
@@ -42,6 +43,7 @@ def check_login_allowed(request: HttpRequest | None) -> None:
 
 def record_login_failure(request: HttpRequest | None) -> None:
     """Count one failed sign-in for this account and address."""
+    metrics.PASSWORD_FAILURE.inc()
     record_failure(_key(request), settings.LOGIN_RATE_WINDOW)
 
 
