@@ -16,9 +16,11 @@ import datetime
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count
 
 from tenancy.context import tenant_context
 
@@ -115,6 +117,31 @@ def flush() -> int:
             _give_back({(account_id, d): c for d, c in mine.items()},
                        {(account_id, d, m) for d, m in active})
     return written
+
+
+@dataclass(frozen=True)
+class Day:
+    day: datetime.date
+    requests: int
+    api_calls: int
+    active_members: int
+
+
+def daily(account_id: int, days: int = 30) -> list[Day]:
+    """The account's usage for each of the last ``days`` UTC days that had any, newest first
+    (what has been written: up to ``USAGE_FLUSH_INTERVAL`` behind)."""
+    since = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=days - 1)
+    rows = DailyUsage.objects.filter(account_id=account_id, day__gte=since)
+    active = dict(
+        DailyActiveMember.objects.filter(account_id=account_id, day__gte=since)
+        .values_list("day").annotate(n=Count("id")).values_list("day", "n")
+    )
+    by_day = {row.day: row for row in rows}
+    return [
+        Day(day, by_day[day].requests if day in by_day else 0,
+            by_day[day].api_calls if day in by_day else 0, active.get(day, 0))
+        for day in sorted(set(by_day) | set(active), reverse=True)
+    ]
 
 
 def discard() -> None:

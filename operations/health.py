@@ -1,6 +1,7 @@
 """``/healthz``: each dependency's state, and the overall verdict.
 
-ok: everything answers. degraded (still 200: the site serves): the cache is down, the task worker is missing, or the oldest queued task is older than ``TASKS_QUEUE_MAX_AGE``.
+ok: everything answers. degraded (still 200: the site serves): the cache is down, the task
+worker is missing, or the oldest queued task is older than ``TASKS_QUEUE_MAX_AGE``.
 down (503): the database does not answer.
 """
 

@@ -10,7 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -21,7 +21,7 @@ from .models import WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 
-def beat(worker_id: str, started_at: object) -> None:
+def beat(worker_id: str, started_at: datetime) -> None:
     """Stamp this worker's row now (created on the first beat)."""
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,

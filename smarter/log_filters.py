@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
+from django.utils.safestring import SafeString, mark_safe
+from django.views.debug import ExceptionReporter
+
 
 class ClientErrorLogFilter(logging.Filter):
     """Log the message alone at WARNING, without the traceback.
@@ -85,3 +88,29 @@ def json_formatter() -> logging.Formatter:
             structlog.processors.format_exc_info,
         ],
     )
+
+
+class RedactingExceptionReporter(ExceptionReporter):
+    """Django's error report (the ``ADMINS`` mail, the DEBUG page) without the secrets
+    :func:`redact` knows: a 500 on a download link must not mail its token around."""
+
+    def get_traceback_data(self) -> dict:
+        data = super().get_traceback_data()
+        if "request_GET_items" in data:  # query parameters named like a secret: hidden
+            hide = self.filter.hidden_settings  # type: ignore[attr-defined]
+            data["request_GET_items"] = [
+                (k, self.filter.cleansed_substitute if hide.search(k) else v)  # type: ignore[attr-defined]
+                for k, v in data["request_GET_items"]
+            ]
+        meta = data.get("request_meta")
+        if isinstance(meta, dict):
+            for key in ("QUERY_STRING", "RAW_URI", "REQUEST_URI"):
+                if meta.get(key):
+                    meta[key] = redact("?" + str(meta[key]))[1:]
+        return data
+
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_text()))  # noqa: S308 - Django's, redacted
+
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_html()))  # noqa: S308

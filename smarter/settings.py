@@ -483,11 +483,13 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
-# ADMINS="Name <a@example.com>, b@example.com": mailed on every 500 (DEBUG off).
+# ADMINS="Name <a@example.com>, b@example.com": mailed on every 500 (DEBUG off), by Django's
+# default "django" logger; the report's URLs and query strings are redacted (log_filters).
 ADMINS = [
     (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
     for address in _env_list("ADMINS")
 ]
+DEFAULT_EXCEPTION_REPORTER = "smarter.log_filters.RedactingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -500,7 +502,6 @@ LOGGING = {
         "client_error": {"()": "smarter.log_filters.ClientErrorLogFilter"},
         # 4xx answers (a refused permission) without a traceback
         "client_error_traceback": {"()": "smarter.log_filters.ClientErrorTracebackFilter"},
-        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -512,19 +513,14 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
-        "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
-            "level": "ERROR",
-            "filters": ["require_debug_false", "request_id"],
-            "include_html": False,
-        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "tenancy.cache": {"filters": ["cache_outage"]},
         "django.security.DisallowedHost": {"filters": ["client_error"]},
-        "django.request": {"handlers": ["mail_admins"], "filters": ["client_error_traceback"]},
+        # Django's own "django" logger mails ADMINS every 500 (with DEBUG off)
+        "django.request": {"filters": ["client_error_traceback"]},
     },
 }
 
