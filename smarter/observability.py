@@ -58,13 +58,19 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
             if settings.SENTRY_SEND_PII:
                 member.update(username=user.get_username(), email=user.email)
             event["user"] = member
-    details = event.get("request")
-    if isinstance(details, dict):
-        if details.get("query_string"):
-            details["query_string"] = redact("?" + str(details["query_string"]))[1:]
-        if details.get("url"):
-            details["url"] = redact(str(details["url"]))
-    return event
+    return _redacted(event)  # type: ignore[no-any-return]
+
+
+def _redacted(value: Any) -> Any:
+    """Every string of the event through :func:`redact`: URLs, query strings, and the reprs
+    of requests in stack frames' variables (``<WSGIRequest: GET '/?token=…'>``)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
 
 
 # --- traces: OpenTelemetry --------------------------------------------------------------------

@@ -10,7 +10,13 @@ the database instead (``accounts.usage``).
 
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
+
+if settings.PROMETHEUS_MULTIPROC_DIR:  # any process with it set (a command too) writes there
+    os.makedirs(settings.PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 
 REQUESTS = Counter(
     "smarter_http_requests_total", "HTTP requests answered, by host kind, view, method and status class",
