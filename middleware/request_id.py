@@ -9,9 +9,9 @@ record logged while it runs, without any per-request cost when nothing is logged
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -91,7 +91,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _INCOMING_RE.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _INCOMING_RE.fullmatch(incoming) else os.urandom(16).hex()
         request.request_id = request_id  # type: ignore[attr-defined]
         token = _current_request.set(request)
         try:

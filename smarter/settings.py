@@ -138,7 +138,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "middleware.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "middleware.csp.CachedPolicyCSPMiddleware",  # django-csp, plain policy built once
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "middleware.outage.DatabaseOutageMiddleware",
