@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
 
 from smarter.log_filters import redact
 from tenancy import metrics
@@ -110,8 +111,11 @@ class RequestIdMiddleware:
     def log(request: HttpRequest, response: HttpResponse, kind: str, view: str,
             seconds: float) -> None:
         """The access line: never the query string, and secret path segments redacted."""
-        user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
+        user = request.__dict__.get("user")
+        if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
+            user_id = None  # nothing asked who it is (no session or not a member here): no load now
+        else:
+            user_id = user.pk if user is not None and user.is_authenticated else None
         path = redact(request.path)
         duration_ms = round(seconds * 1000, 2)
         access_logger.info(
