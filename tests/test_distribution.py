@@ -14,7 +14,16 @@ from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import isolate_apps
 from taggit.models import Tag
 
-from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation, UserProfile
+from accounts.models import (
+    Account,
+    AccountContact,
+    ApiKey,
+    DailyActiveMember,
+    DailyUsage,
+    HandoffToken,
+    Invitation,
+    UserProfile,
+)
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
 from lifecycle.models import DataExport
@@ -31,7 +40,8 @@ def test_every_product_tenant_table_can_be_distributed():
     result = plan()
     assert result.violations == []
     assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
-                                               Invitation, HandoffToken, AuditEvent, DataExport}
+                                               Invitation, HandoffToken, AuditEvent, DataExport,
+                                               DailyUsage, DailyActiveMember}
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)
     assert "before the account is known" in result.reasons[HostnameClaim]
