@@ -152,7 +152,8 @@ def test_redis_outage_degrades_to_the_database_and_recovers(stack: Stack):
             statuses.update(r.status for r in replies.values())
             slowest = max(slowest, *(r.seconds for r in replies.values()))
             _check_normal(stack, replies)
-            health[json.dumps(replies["healthz"].json(), sort_keys=True)] += 1
+            reported = replies["healthz"].json()
+            health[json.dumps({**core(reported), "status": reported["status"]}, sort_keys=True)] += 1
         # a sign-in during the outage works too (sessions live in the database)
         late = stack.anonymous()
         late.sign_in(stack.tenant.username)
