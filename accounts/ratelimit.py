@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
 
@@ -50,6 +51,7 @@ def check_login_allowed(request: HttpRequest | None) -> None:
 
 def record_login_failure(request: HttpRequest | None) -> None:
     """Count one failed sign-in for this account and address."""
+    metrics.PASSWORD_FAILURE.inc()
     record_failure(_key(request), settings.LOGIN_RATE_WINDOW)
 
 

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from . import usage
 from .forms import (
     AccountDetailsForm,
     AddMemberForm,
@@ -27,6 +28,7 @@ def console(request: TenantRequest) -> HttpResponse:
     return render(request, "accounts/console.html", {
         "member_count": UserProfile.objects.filter(account=request.account).count(),
         "contact_count": AccountContact.objects.filter(account=request.account).count(),
+        "usage": usage.daily(request.account.pk, days=7),
     })
 
 

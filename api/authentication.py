@@ -12,6 +12,7 @@ from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey
 from accounts.models.api_key import split_key
+from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
 
@@ -75,6 +76,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def _count_failure(self, address: str, prefix: str | None) -> None:
         """Count a failure for the address and an existing key's prefix; 429 for a prefix
         already at its limit. Each limit reached is logged once (the prefix, never a key)."""
+        metrics.API_KEY_FAILURE.inc()
         limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
         if record_failure(address_key(address), window) == limit:
             logger.warning("API key failures: %s failed %d times; refused for %d s",

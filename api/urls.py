@@ -8,6 +8,7 @@ from audit.api import AuditEventViewSet
 from lifecycle.api import ExportViewSet
 
 from . import views
+from .usage import UsageView
 
 router = SimpleRouter()
 router.register("contacts", views.ContactViewSet, basename="api-contact")
@@ -24,6 +25,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file (docs/?script), not inline: CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("account/", views.AccountView.as_view(), name="api-account"),
+    path("usage/", UsageView.as_view(), name="api-usage"),
     path("", include(router.urls)),
     re_path(r"^", views.not_found),  # unknown paths and malformed ids: JSON 404
 ]

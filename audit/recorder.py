@@ -67,7 +67,7 @@ def _actor() -> dict[str, Any]:
         return {"source": "system"}
     fields: dict[str, Any] = {
         "source": op.source, "source_label": op.label[:100],
-        "request_id": op.request_id[:64], "client_ip": op.client_ip or None,
+        "request_id": op.request_id[:64], "client_ip": op.address() or None,
     }
     user = getattr(op.request, "user", None) if op.request is not None else None
     if user is not None and getattr(user, "is_authenticated", False):

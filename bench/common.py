@@ -23,6 +23,16 @@ TENANT_MIDDLEWARES = frozenset({
     "middleware.tenant.TenantHostMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
 })
+# Django's own `startproject` middleware list: the reference for the whole stack's cost.
+DJANGO_DEFAULT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 # The header bench.stacks routes to the baseline handler (the product's stack without tenancy).
 BASELINE_HEADER = ("X-Bench-Stack", "baseline")
 

@@ -273,9 +273,10 @@ def bench_inproc(args) -> dict:
     Baseline, tenancy and the custom domain side by side in one process (``inproc.py
     --side-by-side``), one such process per round; the strict variant (push off, a setting
     read at start-up) in its own process, interleaved with a baseline process."""
-    us: dict[str, list[float]] = {n: [] for n in
-                                  ("baseline", "tenancy", "tenancy_custom_domain", "tenancy_strict")}
+    us: dict[str, list[float]] = {n: [] for n in ("bare", "django_default", "baseline", "tenancy",
+                                                  "tenancy_custom_domain", "tenancy_strict")}
     ratios: dict[str, list[float]] = {n: [] for n in us}
+    to_django: dict[str, list[float]] = {n: [] for n in us}
     env = {name: product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}")
            for name in ("baseline", "tenancy", "tenancy_strict")}
     for r in range(args.rounds):
@@ -285,6 +286,7 @@ def bench_inproc(args) -> dict:
         for name, value in same.items():
             us[name].append(value)
             ratios[name].append(value / same["baseline"])
+            to_django[name].append(value / same["django_default"])
         pair = {}
         for name in ("baseline", "tenancy_strict") if r % 2 == 0 else ("tenancy_strict", "baseline"):
             pair[name] = float(sh([PY, str(BENCH / "inproc.py"), tenant_host(1), str(args.inproc_n)],
@@ -292,7 +294,8 @@ def bench_inproc(args) -> dict:
         us["tenancy_strict"].append(pair["tenancy_strict"])
         ratios["tenancy_strict"].append(pair["tenancy_strict"] / pair["baseline"])
     log("inproc: " + ", ".join(f"{n} {median(v):.0f}us" for n, v in us.items()))
-    return {n: {"us": median(v), "ratio": median(ratios[n])} for n, v in us.items()}
+    return {n: {"us": median(v), "ratio": median(ratios[n]), "to_django": median(to_django[n])}
+            for n, v in us.items()}
 
 
 def profile(args) -> dict:

@@ -4,8 +4,9 @@ Usage: DJANGO_SETTINGS_MODULE=bench.settings_X python bench/inproc.py HOST N [--
 Prints microseconds per request (one number). With --profile, writes a pyinstrument report.
 
 ``--side-by-side HOST CUSTOM_HOST N`` (under bench.settings_tenancy): one process builds the
-baseline handler next to the product's (``bench.stacks``) and serves HOST on both and
-CUSTOM_HOST on the product's, alternating blocks of 100 requests; prints a JSON object of
+``bare`` (no middleware) and ``django_default`` (Django's startproject list) handlers and the
+baseline next to the product's (``bench.stacks``), serves HOST on all of them and CUSTOM_HOST
+(``-``: none) on the product's, alternating blocks of 100 requests; prints a JSON object of
 median microseconds per request. Process-to-process differences (memory layout, hash seeds)
 and drift on a shared machine then cancel out of the ratios.
 """
@@ -60,11 +61,13 @@ def side_by_side(host: str, custom_host: str, n: int) -> None:
     import json
     import statistics
 
-    from bench.stacks import build
+    from bench.stacks import build, build_references
 
     baseline, product = build()
-    variants = {"baseline": (baseline, host), "tenancy": (product, host),
-                "tenancy_custom_domain": (product, custom_host)}
+    variants = {name: (app, host) for name, app in build_references().items()}
+    variants.update({"baseline": (baseline, host), "tenancy": (product, host)})
+    if custom_host != "-":
+        variants["tenancy_custom_domain"] = (product, custom_host)
 
     for app, h in variants.values():
         warm(app, h)
@@ -75,9 +78,9 @@ def side_by_side(host: str, custom_host: str, n: int) -> None:
     for r in range(max(1, n // block)):
         for name in variants if r % 2 == 0 else reversed(list(variants)):
             app, h = variants[name]
-            t0 = time.perf_counter()
+            t0 = time.thread_time()  # CPU time: on a shared machine wall time counts waits
             serve(app, h, block)
-            us[name].append((time.perf_counter() - t0) / block * 1e6)
+            us[name].append((time.thread_time() - t0) / block * 1e6)
     print(json.dumps({name: statistics.median(v) for name, v in us.items()}))
 
 

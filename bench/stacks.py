@@ -21,7 +21,7 @@ from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from bench.common import BASELINE_HEADER, TENANT_MIDDLEWARES  # noqa: E402
+from bench.common import BASELINE_HEADER, DJANGO_DEFAULT_MIDDLEWARE, TENANT_MIDDLEWARES  # noqa: E402
 
 
 def build() -> tuple[WSGIHandler, WSGIHandler]:
@@ -30,6 +30,16 @@ def build() -> tuple[WSGIHandler, WSGIHandler]:
     with override_settings(MIDDLEWARE=[m for m in settings.MIDDLEWARE if m not in TENANT_MIDDLEWARES]):
         baseline = WSGIHandler()
     return baseline, product
+
+
+def build_references() -> dict[str, WSGIHandler]:
+    """The references below the baseline: ``bare`` (no middleware at all: Django's handler,
+    URL resolution and the view) and ``django_default`` (Django's ``startproject`` list)."""
+    handlers = {}
+    for name, chain in (("bare", []), ("django_default", DJANGO_DEFAULT_MIDDLEWARE)):
+        with override_settings(MIDDLEWARE=chain):
+            handlers[name] = WSGIHandler()
+    return handlers
 
 
 _baseline, _product = build()

@@ -6,13 +6,11 @@ authenticates inside the view) is read from the request when an event is written
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from tenancy.client_ip import client_ip
-from tenancy.operation import operation
+from tenancy.operation import Operation, end_operation, start_operation
 
 _AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"))
 
@@ -22,21 +20,16 @@ def request_source(path: str) -> str:
     return next((area for prefix, area in _AREAS if path.startswith(prefix)), "web")
 
 
-def _address(request: HttpRequest) -> str | None:
-    """The client address if it is an IP address (the audit column is typed), else None."""
-    try:
-        return str(ipaddress.ip_address(client_ip(request)))
-    except ValueError:
-        return None
-
-
 class AuditContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with operation(
+        token = start_operation(Operation(
             request_source(request.path_info), request=request,
-            request_id=getattr(request, "request_id", ""), client_ip=_address(request),
-        ):
+            request_id=getattr(request, "request_id", ""),
+        ))  # the client address is worked out when an event needs it (Operation.address)
+        try:
             return self.get_response(request)
+        finally:
+            end_operation(token)

@@ -2,7 +2,13 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarter.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from smarter import observability  # noqa: E402 - needs the settings
+
+observability.setup()  # before the handler builds its middleware chain
+application = ASGIHandler()

@@ -59,7 +59,7 @@ TENANCY_WORKSPACE_RESOLVER = "workspaces.utils.get_cached_workspace"
 # tenant tables can be distributed by (``manage.py check --tag distribution``).
 TENANCY_TENANT_MODEL = "accounts.Account"
 TENANCY_TENANT_FIELD = "account"
-TENANCY_EXEMPT_PATHS = ("/healthz",)
+TENANCY_EXEMPT_PATHS = ("/healthz", "/metrics")
 TENANCY_L1_MAXSIZE = int(os.environ.get("TENANCY_L1_MAXSIZE", "2048"))
 TENANCY_L1_TTL = float(os.environ.get("TENANCY_L1_TTL", "60"))
 TENANCY_L2_TTL = int(os.environ.get("TENANCY_L2_TTL", "600"))
@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
     "audit",
@@ -138,7 +139,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "middleware.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "middleware.csp.CachedPolicyCSPMiddleware",  # django-csp, plain policy built once
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "middleware.outage.DatabaseOutageMiddleware",
@@ -148,6 +149,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
+    "middleware.usage.UsageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "middleware.mfa.RequireMfaMiddleware",
     "middleware.ratelimit.RateLimitedFormMiddleware",
@@ -275,7 +277,7 @@ TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 # is the client's own word and never makes a request "secure" (tenancy/client_origin.py).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES > 0 else None
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
@@ -519,30 +521,69 @@ STORAGES = {
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# plain: one readable line per record (local default); json: one JSON object per line
+# (structlog's formatter over the stdlib's records) with the request's id, account and fields.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# ADMINS="Name <a@example.com>, b@example.com": mailed on every 500 (DEBUG off), by Django's
+# default "django" logger; the report's URLs and query strings are redacted (log_filters).
+ADMINS = [
+    (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
+    for address in _env_list("ADMINS")
+]
+DEFAULT_EXCEPTION_REPORTER = "smarter.log_filters.RedactingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        # request id, account and workspace on every record; secrets redacted
         "request_id": {"()": "middleware.request_id.RequestIdLogFilter"},
         # django-redis's ignored errors (DJANGO_REDIS_LOGGER): one line per 30 s, no traceback
         "cache_outage": {"()": "tenancy.cache.CacheOutageLogFilter", "interval": 30},
         # a Host header outside ALLOWED_HOSTS is the client's mistake (400): one line
         "client_error": {"()": "smarter.log_filters.ClientErrorLogFilter"},
+        # 4xx answers (a refused permission) without a traceback
+        "client_error_traceback": {"()": "smarter.log_filters.ClientErrorTracebackFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "smarter.log_filters.json_formatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
-        }
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "tenancy.cache": {"filters": ["cache_outage"]},
         "django.security.DisallowedHost": {"filters": ["client_error"]},
+        # Django's own "django" logger mails ADMINS every 500 (with DEBUG off)
+        "django.request": {"filters": ["client_error_traceback"]},
     },
 }
+
+# --- operations: metrics, health, error reports, traces (docs/OPERATIONS.md)
+# /metrics answers a bearer METRICS_TOKEN, or clients on loopback only.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Set (by gunicorn.conf.py) when several processes serve: prometheus_client then keeps each
+# process's values in files there and /metrics adds them up. prometheus_client reads it too.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+WORKER_HEARTBEAT_INTERVAL = float(os.environ.get("WORKER_HEARTBEAT_INTERVAL", "10"))
+WORKER_HEARTBEAT_MAX_AGE = float(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "60"))
+TASKS_QUEUE_MAX_AGE = float(os.environ.get("TASKS_QUEUE_MAX_AGE", "300"))
+# Per-account daily usage is counted in memory and written (one upsert per account) at most
+# this often per process, and when the process exits.
+USAGE_FLUSH_INTERVAL = float(os.environ.get("USAGE_FLUSH_INTERVAL", "3600" if TESTING else "10"))
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+SENTRY_SEND_PII = _env_bool("SENTRY_SEND_PII", False)
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", ENVIRONMENT)
+SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+# OpenTelemetry traces (Django, psycopg, redis) exported over OTLP/HTTP when the endpoint is
+# set; the exporter reads the other OTEL_* variables itself (headers, timeouts).
+OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "smarter")

@@ -1,13 +1,10 @@
-"""Project-level views: the health check and the friendly error pages."""
+"""Project-level views: the friendly error pages (health and metrics: ``operations.views``)."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
-from django.core.cache import cache
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from api.errors import host_refused
@@ -15,28 +12,6 @@ from middleware.outage import outage_response_for_current_exception
 
 logger = logging.getLogger(__name__)
 API_PATH = "/api/"  # smarter/urls/common.py
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and cache status as JSON: 200 when the database answers, else 503."""
-    status = {"database": "ok", "cache": "ok"}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "down"
-        logger.warning("healthz: database down (%s)", exc.__class__.__name__)
-        status["database"] = "unavailable"
-    try:
-        probe = uuid.uuid4().hex
-        cache.set("healthz:probe", probe, 10)
-        if cache.get("healthz:probe") != probe:
-            status["cache"] = "unavailable"
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("healthz: cache down (%s)", exc.__class__.__name__)
-        status["cache"] = "unavailable"
-    healthy = status["database"] == "ok"
-    status["status"] = ("ok" if status["cache"] == "ok" else "degraded") if healthy else "down"
-    return JsonResponse(status, status=200 if healthy else 503)
 
 
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:

@@ -2,7 +2,13 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarter.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from smarter import observability  # noqa: E402 - needs the settings
+
+observability.setup()  # before the handler builds its middleware chain
+application = WSGIHandler()

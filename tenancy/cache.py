@@ -32,6 +32,7 @@ from django.core.cache import cache as django_cache
 from django.core.signals import setting_changed
 from django.db import transaction
 
+from . import metrics
 from .push import PushChannel
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class TwoLevelCache:
                     miss = None
         if pushed:
             if local is not None and local.trusted:
+                metrics.L1_HIT.inc()
                 return local.value  # type: ignore[no-any-return]
             if miss is not None and miss.trusted:
                 return None  # type: ignore[return-value]
@@ -136,6 +138,7 @@ class TwoLevelCache:
             hit = local if local is not None else miss
             if token is not None and token == hit.token:  # type: ignore[union-attr]
                 self._store(key, hit, pushed, seq, misses=miss is not None)  # type: ignore[arg-type]
+                metrics.L1_HIT.inc()
                 return hit.value  # type: ignore[union-attr, no-any-return]
         return self._load(key, loader, miss_key, pushed, seq)
 
@@ -151,9 +154,12 @@ class TwoLevelCache:
             logger.warning("cache unavailable reading %s; using the database", ver_key)
             return loader()
         token, stored = found.get(ver_key), found.get(val_key)
+        if not (token is not None and _tagged(stored, token)):
+            metrics.L2_MISS.inc()
         if token is not None and _tagged(stored, token):
             value = stored[1]  # type: ignore[index]
             self._store(key, Entry(token, value, False), pushed, seq)
+            metrics.L2_HIT.inc()
             return value  # type: ignore[no-any-return]
         if gen_key is None:
             if token is None:

@@ -30,3 +30,11 @@ def client_ip(request: HttpRequest) -> str:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return remote
+
+
+def client_ip_address(request: HttpRequest) -> str | None:
+    """:func:`client_ip` if it is an IP address (typed columns such as the audit log's), else None."""
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
+
+from .client_ip import client_ip_address
 
 SOURCES = ("console", "api", "admin", "web", "command", "task", "system")
 
@@ -29,6 +31,13 @@ class Operation:
     user_id: int | None = None  # who a task or command acts for, when known
     state: dict[str, Any] = field(default_factory=dict)  # per-operation scratch space
 
+    def address(self) -> str | None:
+        """``client_ip``, or the request's client address (worked out when first asked: most
+        requests write no audit event)."""
+        if self.client_ip is None and self.request is not None:
+            self.client_ip = client_ip_address(self.request)
+        return self.client_ip
+
 
 _current: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
 
@@ -36,6 +45,16 @@ _current: ContextVar[Operation | None] = ContextVar("current_operation", default
 def current_operation() -> Operation | None:
     """The operation in progress, or None (a shell, a test calling models directly)."""
     return _current.get()
+
+
+def start_operation(op: Operation) -> Token[Operation | None]:
+    """:func:`operation` for the request hot path (no generator): the caller must pass the
+    token to :func:`end_operation` in a ``finally``."""
+    return _current.set(op)
+
+
+def end_operation(token: Token[Operation | None]) -> None:
+    _current.reset(token)
 
 
 @contextmanager

@@ -36,6 +36,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from . import metrics
+
 logger = logging.getLogger(__name__)
 
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 1.0  # seconds between reconnection attempts
@@ -164,12 +166,16 @@ class PushChannel:
 
     # --- the subscriber thread -----------------------------------------------------------
     def _run(self, sub: Subscription) -> None:
-        backoff, reported = BACKOFF_MIN, False
+        backoff, reported, subscribed_before = BACKOFF_MIN, False, False
         while not sub.stopped.is_set():
             conn = None
             try:
                 conn = sub.connection_factory()
                 self._subscribe(sub, conn)
+                metrics.PUSH_SUBSCRIBED.set(1)
+                if subscribed_before:
+                    metrics.PUSH_RECONNECTS.inc()
+                subscribed_before = True
                 if reported:
                     logger.warning("cache invalidation push restored")
                 backoff, reported = BACKOFF_MIN, False
@@ -183,6 +189,7 @@ class PushChannel:
                     reported = True
             finally:
                 sub.healthy = False
+                metrics.PUSH_SUBSCRIBED.set(0)
                 self.listener.evict_local([])  # bumps the sequence: loads in flight untrusted
                 if conn is not None:
                     try:

@@ -177,7 +177,7 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[int]:
     with log.open("wb") as out:
         server = subprocess.Popen(
             [str(BIN / "gunicorn"), "smarter.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--access-logfile", "-", "--forwarded-allow-ips=*",
+             "--workers", str(workers), "-c", "gunicorn.conf.py", "--forwarded-allow-ips=*",
              "--graceful-timeout", "5"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )

@@ -13,7 +13,15 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation
+from accounts.models import (
+    Account,
+    AccountContact,
+    ApiKey,
+    DailyActiveMember,
+    DailyUsage,
+    HandoffToken,
+    Invitation,
+)
 from audit.models import AuditEvent
 from lifecycle.closure import account_columns
 from lifecycle.models import DataExport
@@ -41,6 +49,9 @@ def _seed(tenant, tag):
     Invitation.issue(tenant.account, f"invitee@{tag}.test", "member", tenant.admin)
     HandoffToken.issue(tenant.admin.user, tenant.account, tenant.host)
     verified_domain(tenant.admin, f"app.{tag}-closure.test")  # with its hostname claim
+    today = timezone.now().date()
+    DailyUsage.objects.create(account=tenant.account, day=today, requests=3, api_calls=1)
+    DailyActiveMember.objects.create(account=tenant.account, day=today, member_id=tenant.admin.pk)
     return raw
 
 

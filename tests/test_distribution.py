@@ -14,7 +14,16 @@ from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import isolate_apps
 from taggit.models import Tag
 
-from accounts.models import Account, AccountContact, ApiKey, HandoffToken, Invitation, UserProfile
+from accounts.models import (
+    Account,
+    AccountContact,
+    ApiKey,
+    DailyActiveMember,
+    DailyUsage,
+    HandoffToken,
+    Invitation,
+    UserProfile,
+)
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
 from lifecycle.models import DataExport
@@ -33,7 +42,7 @@ def test_every_product_tenant_table_can_be_distributed():
     assert result.violations == []
     assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
                                                Invitation, HandoffToken, AuditEvent, DataExport,
-                                               RouterDomain}
+                                               RouterDomain, DailyUsage, DailyActiveMember}
     assert RouterDomainRemoval in result.tables(LOCAL)  # the platform's queue: no account column
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)

@@ -34,6 +34,13 @@ from tests.conftest import host_client
 from tests.http_stack import PASSWORD, Browser, Reply, Tenant, gunicorn, production_env, seed
 from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
 
+
+def core(health: dict) -> dict:
+    """The database and cache verdicts of /healthz (and "status" when it is "down"): these
+    servers run no task worker, so the full report says "degraded" for that."""
+    keep = {"database", "cache"} | ({"status"} if health.get("status") == "down" else set())
+    return {k: v for k, v in health.items() if k in keep}
+
 WORKERS = 2  # gunicorn workers, as the Procfile's default
 OUTAGE_ROUNDS = 15  # request rounds while a service is down
 RECOVERY_TIMEOUT = 20.0  # seconds the app may take to serve normally again
@@ -145,7 +152,8 @@ def test_redis_outage_degrades_to_the_database_and_recovers(stack: Stack):
             statuses.update(r.status for r in replies.values())
             slowest = max(slowest, *(r.seconds for r in replies.values()))
             _check_normal(stack, replies)
-            health[json.dumps(replies["healthz"].json(), sort_keys=True)] += 1
+            reported = replies["healthz"].json()
+            health[json.dumps({**core(reported), "status": reported["status"]}, sort_keys=True)] += 1
         # a sign-in during the outage works too (sessions live in the database)
         late = stack.anonymous()
         late.sign_in(stack.tenant.username)
@@ -169,7 +177,7 @@ def test_redis_outage_degrades_to_the_database_and_recovers(stack: Stack):
     def cache_back() -> bool:
         replies = stack.pages()
         _check_normal(stack, replies)
-        return replies["healthz"].json() == {"database": "ok", "cache": "ok", "status": "ok"}
+        return core(replies["healthz"].json()) == {"database": "ok", "cache": "ok"}
 
     first_ok, steady, failed_rounds = _until(restarted, cache_back)
     hits_before = stack.redis_stats()["keyspace_hits"]
@@ -209,8 +217,8 @@ def test_postgres_outage_gives_503_without_internals_and_recovers(stack: Stack):
                     continue
                 assert reply.status == 503, (name, reply.status, reply.text[:300])
                 if name == "healthz":
-                    assert reply.json() == {"database": "unavailable", "cache": "ok",
-                                            "status": "down"}
+                    assert core(reply.json()) == {"database": "unavailable", "cache": "ok",
+                                                  "status": "down"}
                     continue
                 assert reply.headers.get("Retry-After") == "5", (name, reply.headers)
                 assert reply.headers["Content-Type"].startswith("text/html"), name
@@ -230,7 +238,7 @@ def test_postgres_outage_gives_503_without_internals_and_recovers(stack: Stack):
         replies = stack.pages()
         _check_normal(stack, replies)
         assert stack.anonymous(stack.cold).get("/").status == 200
-        return replies["healthz"].json() == {"database": "ok", "cache": "ok", "status": "ok"}
+        return core(replies["healthz"].json()) == {"database": "ok", "cache": "ok"}
 
     first_ok, steady, failed_rounds = _until(restarted, database_back)
     print(f"\npostgres outage: {sum(seen.values())} requests in {outage_seconds:.2f} s, "

@@ -6,6 +6,7 @@ from .contact import AccountContact
 from .handoff import HandoffToken
 from .invitation import AlreadyInvited, Invitation
 from .ownership import MetaDataWithOwnershipModel
+from .usage import DailyActiveMember, DailyUsage
 from .user_profile import (
     SmarterBaseModelManager,
     SmarterBaseQuerySetWithPermissions,
@@ -17,6 +18,8 @@ __all__ = [
     "ApiKey",
     "AccountContact",
     "AlreadyInvited",
+    "DailyActiveMember",
+    "DailyUsage",
     "HandoffToken",
     "Invitation",
     "MetaDataWithOwnershipModel",

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from accounts import views_auth, views_invitations
+from operations import views as operations_views
 from smarter import views
 from workspaces.views import home
 
@@ -15,7 +16,9 @@ handler500 = views.server_error
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", operations_views.healthz, name="healthz"),
+    path("metrics", operations_views.metrics, name="metrics"),
+    path("ops/", include("operations.urls")),
     # Sign-in and sign-out are allauth's (tenant rules in accounts.adapter); /login/ stays.
     path("login/", allauth_views.login, name="login"),
     path("logout/", allauth_views.logout, name="logout"),

@@ -1,0 +1,39 @@
+"""gunicorn's configuration (read from the working directory; the Procfile names it too).
+
+Prometheus multiprocess mode: every worker keeps its metric values in files under
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless the operator sets one), so
+``/metrics`` from any worker adds up all of them; a dead worker's live gauges are dropped.
+The app logs one line per request itself (``smarter.access``: no query strings, request id
+and tenant included), so gunicorn's own access log stays off unless asked for.
+"""
+
+import os
+import shutil
+import tempfile
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """In the arbiter, before any worker imports prometheus_client: a clean directory."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="smarter-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Write the worker's usage counts before it goes."""
+    try:
+        from accounts import usage
+
+        usage.flush()
+    except Exception:  # noqa: BLE001, S110 - the worker is ending either way
+        pass

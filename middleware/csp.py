@@ -1,0 +1,69 @@
+"""django-csp's middleware, with the policy of a plain response built once per process.
+
+``csp.middleware.CSPMiddleware`` rebuilds the header from the settings on every response
+(two ``build_policy`` calls and two dataclass conversions: about a fifth of a trivial
+request). A response with no nonce used and no per-view override (``@csp_update`` and the
+like) always gets the same two headers, so they are built once per process (and again after
+a settings change); every other response goes through the library unchanged.
+"""
+
+from __future__ import annotations
+
+import http.client as http_client
+from typing import Any
+
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+_OVERRIDES = ("_csp_config", "_csp_update", "_csp_replace",
+              "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
+_DEBUG_EXEMPT = (http_client.INTERNAL_SERVER_ERROR, http_client.NOT_FOUND)
+#: (header, report-only header, excluded prefixes, report-only excluded prefixes)
+_plain: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _plain.clear()
+
+
+setting_changed.connect(_settings_changed)
+
+
+def _plain_policies() -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+    if not _plain:
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) or {}
+        _plain.append((
+            build_policy(), build_policy(report_only=True),
+            tuple(policy.get("EXCLUDE_URL_PREFIXES", None) or ()),
+            tuple(report_only.get("EXCLUDE_URL_PREFIXES", None) or ()),
+        ))
+    return _plain[0]
+
+
+class CachedPolicyCSPMiddleware(CSPMiddleware):
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _OVERRIDES
+        ):
+            return super().process_response(request, response)  # nonce or override: per response
+        if response.status_code in _DEBUG_EXEMPT and settings.DEBUG:
+            return response
+        csp, csp_ro, excluded, excluded_ro = _plain_policies()
+        path = request.path_info
+        if (csp and HEADER not in response and getattr(response, "_csp_exempt", False) is False
+                and not path.startswith(excluded)):
+            response[HEADER] = csp
+        if (csp_ro and HEADER_REPORT_ONLY not in response
+                and getattr(response, "_csp_exempt_ro", False) is False
+                and not path.startswith(excluded_ro)):
+            response[HEADER_REPORT_ONLY] = csp_ro
+        # as the library does: a nonce asked for after the header was written is an error
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response

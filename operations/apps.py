@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    """What operators watch: health, metrics, the task worker's heartbeat, the tasks page."""
+
+    name = "operations"
+    default_auto_field = "django.db.models.BigAutoField"
