@@ -54,7 +54,10 @@ def _send(request: HttpRequest, invitation: Invitation, raw: str) -> None:
 
 def invite(request: HttpRequest, account: Account, email: str, role: str,
            invited_by: UserProfile | None) -> Invitation:
-    """Create (or renew an expired) invitation and mail it.
+    """Create (or renew an expired) invitation and mail it: the one way anybody becomes a
+    member through the console or the API ("add member" included). Known and unknown
+    addresses get the same invitation; the person accepts with their own credentials, or a
+    new person chooses a password through the link (which proves the address).
 
     Raises InvitationRefused for a member or a pending invitation, SendLimited past the limit.
     """
@@ -87,32 +90,16 @@ def revoke(invitation: Invitation) -> None:
     invitation.revoke()
 
 
-def join(invitation: Invitation, user: Any) -> bool:
+def join(invitation: Invitation, user: Any, *, created_user: bool = False) -> bool:
     """Consume the invitation and make ``user`` a member with its role; False if it was used,
-    revoked or expired meanwhile."""
+    revoked or expired meanwhile. ``created_user``: the user was made by this acceptance (a
+    purge of the account may delete them; never a person who existed before)."""
     from django.db import transaction
 
     with transaction.atomic():
         if not invitation.mark_accepted(user):
             return False
         UserProfile.objects.get_or_create(user=user, account=invitation.account,
-                                          defaults={"role": invitation.role})
-    return True
-
-
-def send_welcome(request: HttpRequest, profile: UserProfile) -> bool:
-    """Mail a member added without a password a link (on the account's host) to choose one,
-    so no admin flow leaves a member who can never sign in. False when they have no email."""
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-    from django.urls import reverse
-
-    user, account = profile.user, profile.account
-    if not user.email:
-        return False
-    path = reverse("account_reset_password_from_key", kwargs={
-        "uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)})
-    send_mail("accounts/email/welcome", user.email, {
-        "account": account, "user": user, "url": account_url(request, account) + path.lstrip("/"),
-    }, request)
+                                          defaults={"role": invitation.role,
+                                                    "created_user": created_user})
     return True
