@@ -7,7 +7,7 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.internal.flows.login import perform_login
+from allauth.account.internal.flows.login import perform_login, record_authentication
 from allauth.account.models import EmailAddress, Login
 from allauth.core.ratelimit import respond_429
 from django import forms
@@ -145,6 +145,10 @@ def _gone(request: TenantRequest, invitation: Invitation) -> HttpResponse:
 
 
 def _sign_in(request: TenantRequest, user: Any) -> HttpResponse:
+    """Sign in the person who just typed their password on the invitation page. It is
+    recorded as a password authentication, as allauth's sign-in does: a member sent on at
+    once to set up required two-factor is not asked to confirm that password again."""
+    record_authentication(request, user, method="password", username=user.get_username())
     return perform_login(request, Login(user=user, redirect_url="/",
                                         email_verification=EmailVerificationMethod.NONE))
 

@@ -422,6 +422,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
+# The activation page keeps the session's pending secret until it is confirmed (allauth's
+# form makes a new one on every GET, so a reload would invalidate the code on screen).
+MFA_FORMS = {"activate_totp": "accounts.forms_mfa.PendingSecretActivateTOTPForm"}
 
 # --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
@@ -464,6 +467,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise before any
+# host lookup or sign-in flow, on every host.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
