@@ -146,6 +146,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "middleware.session_binding.HostBoundSessionMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "middleware.mfa.RequireMfaMiddleware",
@@ -262,10 +263,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-_scheme = "http" if DEBUG else "https"
-CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{ROOT_DOMAIN}", f"{_scheme}://*.{ROOT_DOMAIN}"]
-if DEBUG:
-    CSRF_TRUSTED_ORIGINS += [f"http://{ROOT_DOMAIN}:{PORT}", f"http://*.{ROOT_DOMAIN}:{PORT}"]
+# A form is accepted from the request's own origin only (Django's default check): no other
+# host under the root, whose tenant may control its pages, is trusted.
+CSRF_TRUSTED_ORIGINS: list[str] = []
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
