@@ -15,13 +15,18 @@ from .ratelimit import check_login_allowed, record_login_failure
 
 class TenantAuthenticationForm(AuthenticationForm):
     """The Django admin's base sign-in: only active members of the host's account (or
-    superusers), counted against the one per-account, per-address failure limit."""
+    superusers), counted against the one per-account, per-address failure limit.
+
+    Every refusal (wrong password, unknown user, a stranger to this account, a two-factor
+    user, a member who is not an admin) is the same ``invalid_login`` message: the answer
+    never tells whether the password was right."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "not_member": "This account does not have a member with these credentials.",
-        "mfa": "This user signs in with two-factor authentication: use the sign-in page "
-               "(/login/?next=/admin/).",
+        "invalid_login": "Please enter a correct %(username)s and password of an admin of this "
+                         "account. Note that both fields may be case-sensitive. Users with "
+                         "two-factor authentication sign in on the sign-in page "
+                         "(/login/?next=/admin/).",
     }
 
     def clean(self) -> dict[str, Any]:
@@ -33,31 +38,22 @@ class TenantAuthenticationForm(AuthenticationForm):
             raise
 
     def confirm_login_allowed(self, user: Any) -> None:
-        super().confirm_login_allowed(user)
-        if not may_sign_in(user, getattr(self.request, "account", None)):
-            raise forms.ValidationError(self.error_messages["not_member"], code="not_member")
-        if is_mfa_enabled(user):  # this form has no second step: allauth's sign-in has
-            raise forms.ValidationError(self.error_messages["mfa"], code="mfa")
+        if not user.is_active or not self.may_use_admin(user) or is_mfa_enabled(user):
+            # is_mfa_enabled: this form has no second step (allauth's sign-in has)
+            raise self.get_invalid_login_error()
+
+    def may_use_admin(self, user: Any) -> bool:
+        return may_sign_in(user, getattr(self.request, "account", None))
 
 
 class TenantAdminAuthenticationForm(TenantAuthenticationForm):
     """The Django admin's sign-in: an account admin of the host's account (or a superuser),
     counted against the same per-account, per-address failure limit as the tenant login."""
 
-    error_messages = {
-        **TenantAuthenticationForm.error_messages,
-        "not_admin": "Only this account's admins can sign in to the admin site here.",
-    }
-
-    def confirm_login_allowed(self, user: Any) -> None:
-        super().confirm_login_allowed(user)
-        if user.is_superuser:
-            return
-        account = getattr(self.request, "account", None)
-        if not UserProfile.objects.filter(
-            user=user, account=account, is_active=True, role=UserProfile.ROLE_ADMIN
-        ).exists():
-            raise forms.ValidationError(self.error_messages["not_admin"], code="not_admin")
+    def may_use_admin(self, user: Any) -> bool:
+        return super().may_use_admin(user) and (user.is_superuser or UserProfile.objects.filter(
+            user=user, account=getattr(self.request, "account", None), is_active=True,
+            role=UserProfile.ROLE_ADMIN).exists())
 
 
 class AccountDetailsForm(forms.ModelForm):

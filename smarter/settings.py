@@ -381,10 +381,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- the front door: django-allauth (sign-in, sign-up, verification, reset, MFA)
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# One backend (allauth's, one password check per attempt): no timing oracle between a
+# wrong password and an unknown user (accounts.auth_backends).
+AUTHENTICATION_BACKENDS = ["accounts.auth_backends.SingleCheckAuthenticationBackend"]
 ACCOUNT_ADAPTER = "accounts.adapter.TenantAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
