@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from importlib import import_module
 from collections import Counter
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 
 from django.apps import apps

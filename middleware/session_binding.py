@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -62,5 +62,5 @@ class HostBoundSessionMiddleware:
             session[BINDING_KEY] = [*binding_of(request), str(uid)]
 
 
-def _for_user(bound: Any, uid: Any) -> bool:
+def _for_user(bound: Any, uid: Any) -> TypeGuard[list[Any]]:
     return isinstance(bound, list) and len(bound) == 3 and bound[2] == str(uid)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-
 from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 
 from accounts.models import AccountContact, Invitation, UserProfile
 

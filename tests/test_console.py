@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
-
-from allauth.account.models import EmailAddress
 
 from accounts.models import Account, AccountContact, Invitation, UserProfile
 from tests.conftest import PASSWORD, host_client
