@@ -274,12 +274,15 @@ def test_platform_superusers_key_on_the_api_host_sees_every_account(platform, te
 
 
 @pytest.mark.parametrize("value, status", [
-    ("2026-01-31", 200), ("", 200), ("10/25/2006", 400), ("2006-1-5", 400), (" 2006-01-05", 400),
+    ("2026-01-31", 200), ("", 400), ("10/25/2006", 400), ("2006-1-5", 400), (" 2006-01-05", 400),
     ("٢٠٠٦-٠١-٠٥", 400),
 ])
 def test_api_date_filters_take_the_documented_iso_form_only(tenant_a, value, status):
     """``since``/``until`` are documented as ISO dates; other spellings Django's DateField
-    would parse are a 400 (the schema fuzzer found ``since`` accepting them)."""
+    would parse, and an empty value, are a 400 (the schema fuzzer found ``since`` accepting
+    them); the console's form, which submits empty fields, still takes an empty one."""
     api = api_for(tenant_a.admin)
     assert api.get("audit-events/", {"since": value}).status_code == status
     assert api.get("audit-events/", {"until": value}).status_code == status
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    assert admin.get("/console/audit/", {"since": "", "until": ""}).status_code == 200
