@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from tenancy.client_ip import client_ip
 from tenancy.hosts import tenant_url
@@ -90,6 +91,15 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         request = self.request
         records = get_authentication_records(request, request.user) if request is not None else []
         return not (records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT)
+
+    def is_safe_url(self, url: str | None) -> bool:
+        """``next=`` (sign-in, sign-out, ...) may name a path or this very host only: never
+        another tenant's host under the root or another tenant's custom domain."""
+        request = self.request
+        if request is None or not url:
+            return False
+        return url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure())
 
     # --- sign-up ------------------------------------------------------------------------
     def is_open_for_signup(self, request: HttpRequest) -> bool:

@@ -108,8 +108,13 @@ class UserProfileAdmin(TenantScopedAdmin):
     # Django 6 assumes https for scheme-less URLs; do so now (and silence its warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Nobody is attached here: members join by accepting an invitation (console or
+        API), operators provision with ``create_user``."""
+        return False
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["user", "account"] if obj is not None else []
+        return ["user", "account", "created_user"]
 
 
 @admin.register(AccountContact)

@@ -39,6 +39,6 @@ class CompanySignupForm(forms.Form):
             user.save(update_fields=["first_name", "last_name"])
             account = Account.objects.create(company_name=data["company_name"])
             profile = UserProfile.objects.create(user=user, account=account,
-                                                 role=UserProfile.ROLE_ADMIN)
+                                                 role=UserProfile.ROLE_ADMIN, created_user=True)
             profile.add_to_account_contacts(is_primary=True)
         user.signup_account = account

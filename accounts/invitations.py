@@ -54,7 +54,10 @@ def _send(request: HttpRequest, invitation: Invitation, raw: str) -> None:
 
 def invite(request: HttpRequest, account: Account, email: str, role: str,
            invited_by: UserProfile | None) -> Invitation:
-    """Create (or renew an expired) invitation and mail it.
+    """Create (or renew an expired) invitation and mail it: the one way anybody becomes a
+    member through the console or the API ("add member" included). Known and unknown
+    addresses get the same invitation; the person accepts with their own credentials, or a
+    new person chooses a password through the link (which proves the address).
 
     Raises InvitationRefused for a member or a pending invitation, SendLimited past the limit.
     """
@@ -87,16 +90,18 @@ def revoke(invitation: Invitation) -> None:
     invitation.revoke()
 
 
-def join(invitation: Invitation, user: Any) -> bool:
+def join(invitation: Invitation, user: Any, *, created_user: bool = False) -> bool:
     """Consume the invitation and make ``user`` a member with its role; False if it was used,
-    revoked or expired meanwhile."""
+    revoked or expired meanwhile. ``created_user``: the user was made by this acceptance (a
+    purge of the account may delete them; never a person who existed before)."""
     from django.db import transaction
 
     with transaction.atomic():
         if not invitation.mark_accepted(user):
             return False
         UserProfile.objects.get_or_create(user=user, account=invitation.account,
-                                          defaults={"role": invitation.role})
+                                          defaults={"role": invitation.role,
+                                                    "created_user": created_user})
     return True
 
 

@@ -25,17 +25,15 @@ class AmbiguousEmail(Exception):
 
 
 def user_for_email(email: str) -> Any | None:
-    """The user an address names: the one so named, else the only user with that address
-    (as User.email or as a verified allauth address). Raises AmbiguousEmail for several."""
+    """The user who owns ``email`` as a *verified* allauth address, else None.
+
+    Usernames and ``User.email`` are never matched: anyone can sign up with an address (or be
+    named after one) without owning it, and an admin adding that address must not reach them.
+    Raises AmbiguousEmail for several owners (never guess)."""
     from allauth.account.models import EmailAddress
 
-    user_model = get_user_model()
-    user = user_model.objects.filter(username__iexact=email).order_by("pk").first()
-    if user is not None:
-        return user
-    ids = set(user_model.objects.filter(email__iexact=email).values_list("pk", flat=True)[:2])
-    ids |= set(EmailAddress.objects.filter(email__iexact=email, verified=True)
-               .values_list("user_id", flat=True)[:2])
+    ids = set(EmailAddress.objects.filter(email__iexact=email.strip(), verified=True)
+              .values_list("user_id", flat=True)[:2])
     if len(ids) > 1:
         raise AmbiguousEmail(email)
-    return user_model.objects.get(pk=ids.pop()) if ids else None
+    return get_user_model().objects.get(pk=ids.pop()) if ids else None

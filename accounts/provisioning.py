@@ -62,7 +62,7 @@ def add_member(
             user.save()
         role = UserProfile.ROLE_ADMIN if admin or superuser else UserProfile.ROLE_MEMBER
         profile, made = UserProfile.objects.get_or_create(
-            user=user, account=account, defaults={"role": role}
+            user=user, account=account, defaults={"role": role, "created_user": created}
         )
         if not made and (admin or superuser) and profile.role != role:
             profile.role = role

@@ -10,17 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import usage
-from .forms import (
-    AccountDetailsForm,
-    AddMemberForm,
-    ContactForm,
-    RoleForm,
-)
-from .invitations import send_welcome
+from .forms import AccountDetailsForm, ContactForm, RoleForm
 from .models import AccountContact, ApiKey, UserProfile
 from .models.ownership import MetaDataWithOwnershipModel
 from .permissions import account_admin_required
 from .requests import TenantRequest
+from .views_invitations import InviteForm, send_invitation
 
 
 @account_admin_required
@@ -48,18 +43,13 @@ def _members(request: TenantRequest):  # type: ignore[no-untyped-def]
 
 @account_admin_required
 def members(request: TenantRequest) -> HttpResponse:
-    form = AddMemberForm(request.POST or None, account=request.account)
+    """The members, and adding one: an invitation for every address (known or not), so
+    nobody becomes a member without consent and the answer never tells who has a user."""
+    form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            profile = form.save()
-        except IntegrityError:
-            pass  # the form carries the error
-        else:
-            note = ""
-            if not profile.user.has_usable_password() and send_welcome(request, profile):
-                note = " We mailed them a link to choose their password."
-            messages.success(request, f"{profile.user.username} added.{note}")
-            return redirect("members")
+        sent = send_invitation(request, form, "members")
+        if sent is not None:
+            return sent
     return render(request, "accounts/members.html", {
         "members": _members(request).order_by("user__username"), "form": form,
         "roles": UserProfile.ROLE_CHOICES,

@@ -18,6 +18,7 @@ from csp.decorators import csp_update
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -63,7 +64,9 @@ class PlatformSignupView(SignupView):
             return limited
         try:
             if form.account_already_exists:
-                # The same answer as for a new address; allauth mails the owner instead.
+                # The same answer as for a new address (allauth mails the owner instead), and
+                # the same work: the new path hashes the password to store it.
+                make_password(form.cleaned_data["password1"])
                 return perform_login(self.request, Login(
                     user=None, email=email, signup=True,
                     email_verification=mandatory))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.internal.flows.login import perform_login
+from allauth.account.internal.flows.login import perform_login, record_authentication
 from allauth.account.models import EmailAddress, Login
 from allauth.core.ratelimit import respond_429
 from django import forms
@@ -31,20 +32,31 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER)
 
 
+def send_invitation(request: TenantRequest, form: InviteForm, then: str) -> HttpResponse | None:
+    """Invite the valid ``form``'s address and redirect to the page named ``then`` with one
+    message, the same for every address; 429 past the send limit; None when refused (the
+    form carries the reason)."""
+    try:
+        invitation = service.invite(request, request.account, form.cleaned_data["email"],
+                                    form.cleaned_data["role"], request.user_profile)
+    except service.SendLimited:
+        return respond_429(request)
+    except service.InvitationRefused as exc:
+        form.add_error("email", str(exc))
+    else:
+        messages.success(request, f"Invitation sent to {invitation.email}. They join once they "
+                                  "accept it with their own password.")
+        return redirect(then)
+    return None
+
+
 @account_admin_required
 def invitations(request: TenantRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            invitation = service.invite(request, request.account, form.cleaned_data["email"],
-                                        form.cleaned_data["role"], request.user_profile)
-        except service.SendLimited:
-            return respond_429(request)
-        except service.InvitationRefused as exc:
-            form.add_error("email", str(exc))
-        else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
-            return redirect("invitations")
+        sent = send_invitation(request, form, "invitations")
+        if sent is not None:
+            return sent
     return render(request, "accounts/invitations.html", {
         "form": form,
         "invitations": Invitation.objects.filter(account=request.account).select_related("invited_by__user"),
@@ -133,17 +145,28 @@ def _gone(request: TenantRequest, invitation: Invitation) -> HttpResponse:
 
 
 def _sign_in(request: TenantRequest, user: Any) -> HttpResponse:
+    """Sign in the person who just typed their password on the invitation page. It is
+    recorded as a password authentication, as allauth's sign-in does: a member sent on at
+    once to set up required two-factor is not asked to confirm that password again."""
+    record_authentication(request, user, method="password", username=user.get_username())
     return perform_login(request, Login(user=user, redirect_url="/",
                                         email_verification=EmailVerificationMethod.NONE))
 
 
-def _new_or_passwordless_user(invitation: Invitation, existing: Any, data: dict[str, Any]) -> Any:
-    """Create the invited user (or give a password-less one a password) and join, at once."""
+def _new_or_passwordless_user(request: TenantRequest, invitation: Invitation, existing: Any,
+                              data: dict[str, Any]) -> Any:
+    """Create the invited user (or give a password-less one a password) and join, at once.
+
+    A new user is named by the address unless someone already took that username (an
+    unverified sign-up, say): then allauth's adapter picks a free one; the squatter is not
+    touched and never becomes a member."""
     with transaction.atomic():
         if existing is None:
-            user = get_user_model().objects.create_user(
-                username=invitation.email, email=invitation.email, password=data["password1"],
-                first_name=data["first_name"], last_name=data.get("last_name", ""))
+            user = get_user_model()(email=invitation.email, first_name=data["first_name"],
+                                    last_name=data.get("last_name", ""))
+            get_adapter(request).populate_username(request, user)
+            user.set_password(data["password1"])
+            user.save()
         else:
             user = existing
             user.set_password(data["password1"])
@@ -155,7 +178,7 @@ def _new_or_passwordless_user(invitation: Invitation, existing: Any, data: dict[
                                               defaults={"verified": True})
         if not EmailAddress.objects.filter(user=user, primary=True).exists():
             EmailAddress.objects.filter(user=user, email=invitation.email).update(primary=True)
-        if not service.join(invitation, user):
+        if not service.join(invitation, user, created_user=existing is None):
             raise IntegrityError("invitation used meanwhile")
     return user
 
@@ -199,7 +222,7 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         form = NewMemberForm(request.POST or None, email=invitation.email)
         if request.method == "POST" and form.is_valid():
             try:
-                user = _new_or_passwordless_user(invitation, existing, form.cleaned_data)
+                user = _new_or_passwordless_user(request, invitation, existing, form.cleaned_data)
             except IntegrityError:
                 return _gone(request, invitation)
             return _sign_in(request, user)

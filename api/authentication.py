@@ -32,12 +32,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Look the key up by its prefix, compare hashes in constant time, check every state.
 
     One generic message for every failure, so a caller cannot tell a revoked key from a
-    key of another tenant. Failures are limited like sign-ins (``tenancy.ratelimit``):
-    past ``API_AUTH_FAILURE_LIMIT`` in ``API_AUTH_FAILURE_WINDOW`` seconds, a client
-    address gets 429 without a database lookup; and once a real key's prefix has that many
-    failures (from any addresses), further wrong secrets for it get 429 while the right key
-    keeps working. Counters exist per address and per *existing* prefix only, so random
-    keys cannot grow the cache; reaching a limit is logged once per window, not per attempt.
+    key of another tenant. Failures are limited like sign-ins (``tenancy.ratelimit``), and
+    only failures: past ``API_AUTH_FAILURE_LIMIT`` in ``API_AUTH_FAILURE_WINDOW`` seconds,
+    a client address gets 429 for every *failing* attempt (a whole office behind one NAT
+    keeps using its valid keys while someone there guesses); and once a real key's prefix
+    has that many failures (from any addresses), further wrong secrets for it get 429 while
+    the right key keeps working. A valid key is always one indexed lookup by prefix and one
+    hash compare. Counters exist per address and per *existing* prefix only, so random keys
+    cannot grow the cache; reaching a limit is logged once per window, not per attempt.
     """
 
     failure = _("Invalid, revoked or expired API key.")
@@ -48,8 +50,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != KEYWORD.lower().encode():
             return None
         address = client_ip(request._request)
-        if is_limited(address_key(address), settings.API_AUTH_FAILURE_LIMIT):
-            raise self._throttled()
         if len(header) != 2:
             self._count_failure(address, None)
             raise exceptions.AuthenticationFailed(_("Use 'Authorization: Token <key>'."))
@@ -74,10 +74,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return key.user_profile.user, key
 
     def _count_failure(self, address: str, prefix: str | None) -> None:
-        """Count a failure for the address and an existing key's prefix; 429 for a prefix
-        already at its limit. Each limit reached is logged once (the prefix, never a key)."""
+        """Count a failure for the address and an existing key's prefix; 429 for an address
+        or a prefix already at its limit (not counted further). Each limit reached is logged
+        once (the prefix, never a key)."""
         metrics.API_KEY_FAILURE.inc()
         limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
+        if is_limited(address_key(address), limit):
+            raise self._throttled()
         if record_failure(address_key(address), window) == limit:
             logger.warning("API key failures: %s failed %d times; refused for %d s",
                            address, limit, window)

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.invitations import send_welcome
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
 from domains.models import ALREADY_REGISTERED, Domain, hostname_taken
@@ -146,51 +143,20 @@ class UserProfileSerializer(StrictModelSerializer):
 
 
 class UserProfileCreateSerializer(serializers.Serializer):
-    """A new member: an existing user (by email as username) or a new one."""
+    """A member to add: every address is invited (the person accepts with their own
+    credentials), so the answer is the same invitation for known and unknown addresses."""
 
-    email = StrictEmailField(max_length=150)
-    first_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True,
-                                 validators=[validate_single_line])
-    last_name = StrictCharField(max_length=150, required=False, default="", allow_blank=True,
-                                validators=[validate_single_line])
+    email = StrictEmailField(max_length=254)
     role = StrictChoiceField(choices=UserProfile.ROLE_CHOICES, default=UserProfile.ROLE_MEMBER)
-    password = StrictCharField(write_only=True, required=False, allow_blank=True, default="",
-                                     max_length=128, style={"input_type": "password"})
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise serializers.ValidationError({"password": [
+                "Members choose their own password through the invitation link."]})
+        return super().to_internal_value(data)
 
     def validate_email(self, value: str) -> str:
-        email = value.strip().lower()
-        if UserProfile.objects.filter(account=self.context["account"],
-                                      user__username__iexact=email).exists():
-            raise Conflict("This person is already a member of the account.",
-                           {"email": ["This person is already a member of the account."]})
-        return email
-
-    def validate_password(self, value: str) -> str:
-        if value:
-            validate_password(value)
-        return value
-
-    def create(self, validated_data: dict[str, Any]) -> UserProfile:
-        user, created = get_user_model().objects.get_or_create(
-            username=validated_data["email"],
-            defaults={k: validated_data[k] for k in ("email", "first_name", "last_name")},
-        )
-        if created:
-            if validated_data["password"]:
-                user.set_password(validated_data["password"])
-            else:
-                user.set_unusable_password()
-            user.save()
-        profile = UserProfile.objects.create(user=user, account=self.context["account"],
-                                             role=validated_data["role"])
-        request = self.context.get("request")
-        if created and not validated_data["password"] and request is not None:
-            # No admin flow may leave a member who can never sign in: mail a link.
-            transaction.on_commit(lambda: send_welcome(request._request, profile))
-        return profile
-
-    def to_representation(self, instance: Any) -> Any:
-        return UserProfileSerializer(instance, context=self.context).data
+        return value.strip().lower()
 
 
 class WorkspaceSerializer(StrictModelSerializer):

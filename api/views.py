@@ -124,15 +124,17 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    create=extend_schema(request=UserProfileCreateSerializer, responses={201: UserProfileSerializer}),
+    create=extend_schema(request=UserProfileCreateSerializer, responses={202: InvitationSerializer},
+                         summary="Add a member: the address is invited (the same answer for "
+                                 "every address)"),
     batch=extend_schema(
         request=UserProfileCreateSerializer(many=True),
-        responses={201: UserProfileSerializer(many=True)},
-        summary="Create several members at once: all or nothing",
+        responses={202: InvitationSerializer(many=True)},
+        summary="Invite several members at once: all or nothing",
     ),
 )
 class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
-    """Members of the account: list, add, change role, (de)activate, remove."""
+    """Members of the account: list, add (by invitation), change role, (de)activate, remove."""
 
     queryset = UserProfile.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = UserProfileSerializer
@@ -146,9 +148,27 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
             return UserProfileCreateSerializer
         return UserProfileSerializer
 
-    def perform_create(self, serializer: Any) -> None:
-        with transaction.atomic():
-            serializer.save()
+    def _invite(self, rows: list[dict[str, Any]]) -> Response:
+        """Invite every row in one transaction (one refusal sends nothing): 202 with the
+        invitations, the same shape whether or not an address has a user already."""
+        try:
+            with transaction.atomic():
+                sent = [invitations.invite(self.request._request, self.request.account, row["email"],
+                                           row["role"], request_profile(self.request))
+                        for row in rows]
+        except invitations.SendLimited:
+            raise exceptions.Throttled() from None
+        except invitations.InvitationRefused as exc:
+            raise Conflict(str(exc), {"email": [str(exc)]}) from None
+        body = InvitationSerializer(sent, many=True, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        serializer = UserProfileCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        response = self._invite([serializer.validated_data])
+        response.data = response.data[0]
+        return response
 
     @action(detail=False, methods=["post"], pagination_class=None)
     def batch(self, request: Any) -> Response:
@@ -164,13 +184,11 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
             raise Conflict("The batch repeats an email.", {"email": [f"repeated: {', '.join(dupes)}"]})
         serializer = UserProfileCreateSerializer(data=request.data, many=True,
                                                  context=self.get_serializer_context())
-        with transaction.atomic():  # one transaction: one bad row creates nothing
-            if not serializer.is_valid():
-                errors = serializer.errors
-                rows = errors.items() if isinstance(errors, dict) else enumerate(errors)
-                raise serializers.ValidationError({f"{i}": errs for i, errs in rows if errs})
-            serializer.save()
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
+        if not serializer.is_valid():
+            errors = serializer.errors
+            rows = errors.items() if isinstance(errors, dict) else enumerate(errors)
+            raise serializers.ValidationError({f"{i}": errs for i, errs in rows if errs})
+        return self._invite(list(serializer.validated_data))
 
     def _refuse_self(self, profile: UserProfile) -> None:
         if profile.user_id == self.request.user.pk:

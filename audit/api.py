@@ -57,7 +57,12 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
         account = self.request.account  # type: ignore[attr-defined]
         events = visible_events(account.pk, self.request.user, account.is_default_account)
         if self.action == "list":
-            form = AuditFilterForm(self.request.query_params)
+            params = self.request.query_params
+            empty = {n: ["Enter a date as YYYY-MM-DD."] for n in ("since", "until")
+                     if n in params and not params[n]}
+            if empty:  # the console's form sends empty fields; the API documents dates
+                raise ValidationError(empty)
+            form = AuditFilterForm(params)
             if not form.is_valid():
                 raise ValidationError(form.errors)
             events = form.filter(events)

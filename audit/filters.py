@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 
 from .models import AuditEvent
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class IsoDateField(forms.DateField):
+    """A date written as the API documents it (``YYYY-MM-DD``, what a date input sends);
+    Django's DateField also takes ``10/25/2006``, ``2006-1-5`` and other local forms."""
+
+    def to_python(self, value: Any) -> date | None:
+        if isinstance(value, str) and value and not ISO_DATE.fullmatch(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class AuditFilterForm(forms.Form):
@@ -21,8 +35,8 @@ class AuditFilterForm(forms.Form):
     source = forms.ChoiceField(required=False, choices=[("", "any")] + [
         (s, s) for s in ("console", "api", "admin", "web", "command", "task", "system")
     ])
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         """``events`` narrowed by the valid fields (call after ``is_valid()``)."""

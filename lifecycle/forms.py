@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.http import HttpRequest
 
 from accounts.models import Account
+from accounts.ratelimit import check_login_allowed, record_login_failure
 
 
 class CloseAccountForm(forms.Form):
@@ -16,10 +18,11 @@ class CloseAccountForm(forms.Form):
     )
     password = forms.CharField(label="Your password", widget=forms.PasswordInput, max_length=256)
 
-    def __init__(self, *args: Any, account: Account, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, account: Account, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
-        self.user = user
+        self.request = request
+        self.user = request.user
 
     def clean_confirm(self) -> str:
         value = self.cleaned_data["confirm"].strip()
@@ -28,8 +31,12 @@ class CloseAccountForm(forms.Form):
         return value
 
     def clean_password(self) -> str:
+        """The admin's password, behind the one sign-in failure limiter (a guess here counts
+        as a failed sign-in, and a limited address may not guess at all)."""
+        check_login_allowed(self.request)
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
+            record_login_failure(self.request)
             raise forms.ValidationError("The password is not correct.")
         return password
 

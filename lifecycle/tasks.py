@@ -107,11 +107,16 @@ def clone_account(account_id: int, user_id: int | None = None) -> str:
 
 
 @tenant_task
-def purge_closed_account(account_id: int) -> dict[str, int]:
+def purge_closed_account(account_id: int, retention_days: int | None = None) -> dict[str, int]:
     """Purge a closed account whose retention period is over; anything else is left alone
-    (it may have been restored since the purge was scheduled)."""
+    (it may have been restored since the purge was scheduled), with a warning.
+
+    ``retention_days`` is the scheduler's (``run_lifecycle``'s) retention, so a worker
+    configured with another one purges what was scheduled instead of silently nothing."""
     account = Account.objects.filter(pk=account_id).first()
-    if account is None or not purge_due(account):
+    if account is None or not purge_due(account, retention_days=retention_days):
+        logger.warning("purge of account %s skipped: %s", account_id,
+                       "no such account" if account is None else "not closed or not due any more")
         return {}
     return purge_account(account_id)
 

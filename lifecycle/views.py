@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import account_admin_required
+from accounts.ratelimit import is_rate_limited
 from accounts.requests import TenantRequest
 from audit.models import AuditEvent
 from audit.recorder import record
@@ -95,7 +96,7 @@ def export_download(request: TenantRequest, pk: int) -> HttpResponseBase:
 
 @account_admin_required
 def account_close(request: TenantRequest) -> HttpResponse:
-    form = CloseAccountForm(request.POST or None, account=request.account, user=request.user)
+    form = CloseAccountForm(request.POST or None, account=request.account, request=request)
     if request.method == "POST" and form.is_valid():
         try:
             account = close_account(request.account)
@@ -106,4 +107,4 @@ def account_close(request: TenantRequest) -> HttpResponse:
             return render(request, "lifecycle/closed.html", {"closed_account": account})
     return render(request, "lifecycle/close.html", {
         "form": form, "retention_days": settings.ACCOUNT_CLOSURE_RETENTION_DAYS,
-    })
+    }, status=429 if is_rate_limited(form) else 200)

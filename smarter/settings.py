@@ -148,6 +148,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "middleware.session_binding.HostBoundSessionMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",
     "middleware.usage.UsageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -265,10 +266,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-_scheme = "http" if DEBUG else "https"
-CSRF_TRUSTED_ORIGINS = [f"{_scheme}://{ROOT_DOMAIN}", f"{_scheme}://*.{ROOT_DOMAIN}"]
-if DEBUG:
-    CSRF_TRUSTED_ORIGINS += [f"http://{ROOT_DOMAIN}:{PORT}", f"http://*.{ROOT_DOMAIN}:{PORT}"]
+# A form is accepted from the request's own origin only (Django's default check): no other
+# host under the root, whose tenant may control its pages, is trusted.
+CSRF_TRUSTED_ORIGINS: list[str] = []
 
 # Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
 # 0 trusts no header: the client address is REMOTE_ADDR.
@@ -420,10 +420,9 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- the front door: django-allauth (sign-in, sign-up, verification, reset, MFA)
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# One backend (allauth's, one password check per attempt): no timing oracle between a
+# wrong password and an unknown user (accounts.auth_backends).
+AUTHENTICATION_BACKENDS = ["accounts.auth_backends.SingleCheckAuthenticationBackend"]
 ACCOUNT_ADAPTER = "accounts.adapter.TenantAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
@@ -461,6 +460,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
+# The activation page keeps the session's pending secret until it is confirmed (allauth's
+# form makes a new one on every GET, so a reload would invalidate the code on screen).
+MFA_FORMS = {"activate_totp": "accounts.forms_mfa.PendingSecretActivateTOTPForm"}
 
 # --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
@@ -509,6 +511,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise before any
+# host lookup or sign-in flow, on every host.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,13 +1,15 @@
-"""/api/v1/users/: list, create, change role, deactivate, delete; all-or-nothing batch."""
+"""/api/v1/users/: list, add (an invitation), change role, deactivate, delete; all-or-nothing batch."""
 
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
-from accounts.models import AccountContact, UserProfile
+from accounts.models import AccountContact, Invitation, UserProfile
 
 from .api_support import ApiClient, api_for, assert_error, make_key
+from .frontdoor_support import mails_to
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -20,45 +22,40 @@ def test_list_shows_this_tenants_members_only(tenant_a, tenant_b, platform):
     assert all("password" not in u for u in body["results"])
 
 
-def test_create_member_with_and_without_password(tenant_a):
+def test_create_member_invites_the_address(tenant_a):
     api = api_for(tenant_a.admin)
-    response = api.post("users/", {"email": "Carol@Alpha.test", "first_name": "Carol"})
-    assert response.status_code == 201, response.content
+    response = api.post("users/", {"email": "Carol@Alpha.test", "role": "admin"})
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert (body["username"], body["role"], body["is_active"]) == ("carol@alpha.test", "member", True)
-    carol = User.objects.get(username="carol@alpha.test")
-    assert not carol.has_usable_password()
-    assert AccountContact.objects.filter(account=tenant_a.account, email="carol@alpha.test").exists()
-    response = api.post("users/", {"email": "dan@alpha.test", "role": "admin",
-                                   "password": "a-long-and-unusual-passphrase-42"})
-    assert response.status_code == 201 and response.json()["role"] == "admin"
-    assert User.objects.get(username="dan@alpha.test").check_password("a-long-and-unusual-passphrase-42")
-    assert "a-long-and-unusual" not in response.content.decode()
+    assert (body["email"], body["role"], body["status"]) == ("carol@alpha.test", "admin", "pending")
+    assert Invitation.objects.get(pk=body["id"], account=tenant_a.account).email == "carol@alpha.test"
+    assert not User.objects.filter(username="carol@alpha.test").exists()  # made on acceptance
+    assert len(mails_to("carol@alpha.test")) == 1
 
 
-def test_create_rejects_weak_password_bad_role_and_bad_email(tenant_a):
+def test_create_rejects_bad_role_and_bad_email(tenant_a):
     api = api_for(tenant_a.admin)
-    error = assert_error(api.post("users/", {"email": "e@alpha.test", "password": "123"}), 400)
-    assert "password" in error["fields"]
     error = assert_error(api.post("users/", {"email": "e@alpha.test", "role": "owner"}), 400)
     assert "role" in error["fields"]
     error = assert_error(api.post("users/", {"email": "not-an-email"}), 400)
     assert "email" in error["fields"]
-    assert not User.objects.filter(username="e@alpha.test").exists()
+    assert not Invitation.objects.filter(email="e@alpha.test").exists()
 
 
-def test_duplicate_member_is_409(tenant_a):
+def test_duplicate_invitation_or_member_is_409(tenant_a):
     api = api_for(tenant_a.admin)
-    assert api.post("users/", {"email": "f@alpha.test"}).status_code == 201
+    assert api.post("users/", {"email": "f@alpha.test"}).status_code == 202
     error = assert_error(api.post("users/", {"email": "F@ALPHA.test"}), 409, "conflict")
     assert "email" in error["fields"]
-    assert UserProfile.objects.filter(account=tenant_a.account, user__username="f@alpha.test").count() == 1
+    assert Invitation.objects.filter(account=tenant_a.account, email="f@alpha.test").count() == 1
+    EmailAddress.objects.create(user=tenant_a.member.user, email="member@alpha.test", verified=True)
+    assert_error(api.post("users/", {"email": "member@alpha.test"}), 409, "conflict")
 
 
-def test_existing_user_of_another_tenant_can_join(tenant_a, tenant_b):
-    assert api_for(tenant_b.admin).post("users/", {"email": "g@both.test"}).status_code == 201
-    assert api_for(tenant_a.admin).post("users/", {"email": "g@both.test"}).status_code == 201
-    assert UserProfile.objects.filter(user__username="g@both.test").count() == 2
+def test_existing_user_of_another_tenant_is_invited_to_join(tenant_a, tenant_b):
+    EmailAddress.objects.create(user=tenant_b.member.user, email="member@bravo.test", verified=True)
+    assert api_for(tenant_a.admin).post("users/", {"email": "member@bravo.test"}).status_code == 202
+    assert UserProfile.objects.filter(user=tenant_b.member.user).count() == 1  # until they accept
 
 
 def test_change_role_and_deactivate_and_reactivate(tenant_a):
@@ -126,16 +123,17 @@ def test_other_tenants_profiles_are_404(tenant_a, tenant_b):
 def test_batch_create(tenant_a):
     rows = [{"email": f"b{i}@alpha.test", "role": "admin" if i == 0 else "member"} for i in range(3)]
     response = api_for(tenant_a.admin).post("users/batch/", rows)
-    assert response.status_code == 201, response.content
-    assert [u["username"] for u in response.json()] == [r["email"] for r in rows]
-    assert UserProfile.objects.filter(account=tenant_a.account).count() == 5
-    assert UserProfile.objects.get(account=tenant_a.account, user__username="b0@alpha.test").role == "admin"
+    assert response.status_code == 202, response.content
+    assert [u["email"] for u in response.json()] == [r["email"] for r in rows]
+    assert [u["role"] for u in response.json()] == ["admin", "member", "member"]
+    assert Invitation.objects.filter(account=tenant_a.account).count() == 3
+    assert UserProfile.objects.filter(account=tenant_a.account).count() == 2
 
 
 def _nothing_created(account, emails):
     return (
         not User.objects.filter(username__in=emails).exists()
-        and not UserProfile.objects.filter(account=account, user__username__in=emails).exists()
+        and not Invitation.objects.filter(account=account, email__in=emails).exists()
         and not AccountContact.objects.filter(account=account, email__in=emails).exists()
     )
 
@@ -147,7 +145,7 @@ def test_batch_rolls_back_everything_on_one_invalid_row(tenant_a):
     assert _nothing_created(tenant_a.account, ["ok1@alpha.test", "ok2@alpha.test"])
 
 
-def test_batch_rolls_back_on_an_existing_member_or_a_repeated_row(tenant_a):
+def test_batch_rolls_back_on_a_pending_invitation_or_a_repeated_row(tenant_a):
     api = api_for(tenant_a.admin)
     api.post("users/", {"email": "here@alpha.test"})
     rows = [{"email": "new1@alpha.test"}, {"email": "here@alpha.test"}]
@@ -158,10 +156,10 @@ def test_batch_rolls_back_on_an_existing_member_or_a_repeated_row(tenant_a):
 
 
 def test_batch_rolls_back_when_the_database_refuses_a_late_row(tenant_a, monkeypatch):
-    """A failure after some rows were written (here: the third save) undoes the earlier ones."""
+    """A failure after some rows were written (here: the third insert) undoes the earlier ones."""
     from django.db import IntegrityError
 
-    real_create = UserProfile.objects.create
+    real_create = Invitation.objects.create
     calls = {"n": 0}
 
     def flaky_create(**kwargs):
@@ -170,7 +168,7 @@ def test_batch_rolls_back_when_the_database_refuses_a_late_row(tenant_a, monkeyp
             raise IntegrityError("simulated constraint violation")
         return real_create(**kwargs)
 
-    monkeypatch.setattr(UserProfile.objects, "create", flaky_create)
+    monkeypatch.setattr(Invitation.objects, "create", flaky_create)
     rows = [{"email": f"late{i}@alpha.test"} for i in range(3)]
     assert_error(api_for(tenant_a.admin).post("users/batch/", rows), 409, "conflict")
     assert calls["n"] == 3

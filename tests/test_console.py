@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from accounts.models import Account, AccountContact, UserProfile
+from accounts.models import Account, AccountContact, Invitation, UserProfile
 from tests.conftest import PASSWORD, host_client
 from workspaces.models import Workspace
 
@@ -53,53 +54,29 @@ def test_member_cannot_act_on_members(tenant_a):
 
 # --- members -----------------------------------------------------------------------------------
 
-def test_add_new_member(tenant_a, admin_client):
+def test_add_new_member_sends_an_invitation(tenant_a, admin_client):
     response = admin_client.post("/console/members/", {
-        "email": "New.Person@Example.com", "first_name": "New", "last_name": "Person",
-        "role": "member", "password": "a-long-unique-password-42",
-    }, follow=True)
+        "email": "New.Person@Example.com", "role": "admin"}, follow=True)
     assert response.status_code == 200
-    assert "new.person@example.com added." in _messages(response)
-    assert 'data-member="new.person@example.com"' in response.content.decode()
-    profile = UserProfile.objects.get(account=tenant_a.account, user__username="new.person@example.com")
-    assert profile.role == "member" and profile.is_active
-    assert profile.user.check_password("a-long-unique-password-42")
-    # The new member can sign in on this tenant.
-    client = host_client(tenant_a.host)
-    assert client.post("/login/", {"login": "new.person@example.com",
-                                   "password": "a-long-unique-password-42"}).status_code == 302
-
-
-def test_add_new_member_without_password_gets_unusable_password(tenant_a, admin_client):
-    admin_client.post("/console/members/", {"email": "nopw@example.com", "role": "admin"})
-    profile = UserProfile.objects.get(account=tenant_a.account, user__username="nopw@example.com")
-    assert profile.role == "admin" and not profile.user.has_usable_password()
-
-
-def test_add_existing_user_keeps_their_password(tenant_a, tenant_b, admin_client):
-    User.objects.create_user("shared@example.com", "shared@example.com", PASSWORD)
-    response = admin_client.post("/console/members/", {"email": "shared@example.com",
-                                                       "role": "member", "password": ""})
-    assert response.status_code == 302
-    user = User.objects.get(username="shared@example.com")
-    assert user.check_password(PASSWORD)
-    assert UserProfile.objects.filter(user=user, account=tenant_a.account).count() == 1
+    assert _messages(response) == ["Invitation sent to new.person@example.com. They join once "
+                                   "they accept it with their own password."]
+    invitation = Invitation.objects.get(account=tenant_a.account)
+    assert (invitation.email, invitation.role) == ("new.person@example.com", "admin")
+    assert not User.objects.filter(username="new.person@example.com").exists()  # on acceptance
 
 
 def test_add_member_rejects_duplicates_and_bad_input(tenant_a, admin_client):
     admin_client.post("/console/members/", {"email": "dup@example.com", "role": "member"})
-    count = UserProfile.objects.count()
+    count = Invitation.objects.count()
     for data in [
         {"email": "DUP@example.com", "role": "member"},
         {"email": "not-an-email", "role": "member"},
         {"email": "x@example.com", "role": "superboss"},
-        {"email": "weak@example.com", "role": "member", "password": "123"},
     ]:
         response = admin_client.post("/console/members/", data)
         assert response.status_code == 200, data
         assert response.context["form"].errors, data
-    assert UserProfile.objects.count() == count
-    assert not User.objects.filter(username="weak@example.com").exists()
+    assert Invitation.objects.count() == count
 
 
 def test_change_role(tenant_a, admin_client):
@@ -386,25 +363,12 @@ def test_removing_a_member_keeps_the_accounts_workspaces(tenant_a, admin_client)
     assert host_client(tenant_a.workspace_host("members-space")).get("/").status_code == 200
 
 
-def test_add_existing_user_found_by_email(tenant_a, tenant_b, admin_client):
-    """An existing user is found by their email address, not duplicated under a new name."""
-    bravo_member = tenant_b.member.user
-    users = User.objects.count()
-    response = admin_client.post("/console/members/", {"email": "MEMBER@bravo.test", "role": "member"})
-    assert response.status_code == 302
-    assert User.objects.count() == users
-    assert UserProfile.objects.filter(user=bravo_member, account=tenant_a.account).exists()
-    # The same person again is a duplicate, whichever way their email is spelt.
-    response = admin_client.post("/console/members/", {"email": "member@BRAVO.test", "role": "member"})
+def test_add_existing_member_by_verified_address_is_refused(tenant_a, tenant_b, admin_client):
+    """A member is found by their verified address however it is spelt."""
+    EmailAddress.objects.create(user=tenant_a.member.user, email="member@alpha.test", verified=True)
+    response = admin_client.post("/console/members/", {"email": "MEMBER@alpha.test", "role": "member"})
     assert response.status_code == 200
     assert "already a member" in str(response.context["form"].errors["email"])
-    # Two users sharing one email: refused as ambiguous instead of guessing.
-    User.objects.create_user("twin-1", "twin@example.com")
-    User.objects.create_user("twin-2", "twin@example.com")
-    response = admin_client.post("/console/members/", {"email": "twin@example.com", "role": "member"})
-    assert response.status_code == 200 and response.context["form"].errors["email"]
-    assert not UserProfile.objects.filter(account=tenant_a.account,
-                                          user__email="twin@example.com").exists()
 
 
 def test_superuser_removing_the_only_admin_keeps_their_resources(platform, tenant_a):

@@ -4,12 +4,14 @@ admits by the account-admin role on the request's host (docs/ARCHITECTURE.md, Ro
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
 from accounts.models import UserProfile
 from accounts.provisioning import add_member
 from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
+from tests.frontdoor_support import host_and_path, last_mail, link_with
 
 User = get_user_model()
 
@@ -47,9 +49,13 @@ def test_joining_and_leaving_accounts_leaves_is_staff_unchanged(tenant_a, tenant
 
 
 def test_console_api_and_commands_never_write_is_staff(tenant_a, operator):
+    EmailAddress.objects.create(user=operator, email="op@example.com", verified=True)
     console = host_client(tenant_a.host, tenant_a.admin.user)
     response = console.post("/console/members/", {"email": "op@example.com", "role": "admin"})
     assert response.status_code == 302
+    assert not UserProfile.objects.filter(user=operator, account=tenant_a.account).exists()
+    host, path = host_and_path(link_with(last_mail("op@example.com"), "/invitations/"))
+    assert host_client(host).post(path, {"password": PASSWORD}).status_code == 302  # consents
     profile = UserProfile.objects.get(user=operator, account=tenant_a.account)
     assert profile.role == "admin" and _staff(operator.pk)
     console.post(f"/console/members/{profile.pk}/role/", {"role": "member"})
@@ -60,7 +66,11 @@ def test_console_api_and_commands_never_write_is_staff(tenant_a, operator):
     assert not UserProfile.objects.filter(pk=profile.pk).exists()
     assert _staff(operator.pk)
     created = api.post("users/", {"email": "dora@alpha.test", "role": "admin"})
-    assert created.status_code == 201, created.content
+    assert created.status_code == 202, created.content
+    host, path = host_and_path(link_with(last_mail("dora@alpha.test"), "/invitations/"))
+    password = "a-long-unique-password-42"
+    assert host_client(host).post(path, {"first_name": "Dora", "password1": password,
+                                         "password2": password}).status_code == 302
     assert not User.objects.get(username="dora@alpha.test").is_staff
     add_member(tenant_a.account, "erin", email="erin@alpha.test", admin=True)
     assert not User.objects.get(username="erin").is_staff

@@ -146,6 +146,11 @@ class UserProfile(MetaDataModel):
         "Is test", default=False,
         help_text="Indicates if this profile is used for unit testing purposes.",
     )
+    created_user = models.BooleanField(
+        "Created the user", default=False,
+        help_text="The user was created for this membership (sign-up, invitation to a new "
+                  "address, operator command): a purge of the account may delete them.",
+    )
     profile_image_url = models.URLField(
         "Profile image url", blank=True, default="",
         help_text="URL to the user's profile image, provided via oauth.",
@@ -289,7 +294,8 @@ class UserProfile(MetaDataModel):
                 try:
                     with transaction.atomic():
                         profile, _ = cls.objects.get_or_create(
-                            user=user, account=account, defaults={"role": cls.ROLE_ADMIN}
+                            user=user, account=account,
+                            defaults={"role": cls.ROLE_ADMIN, "created_user": created},
                         )
                 except IntegrityError:  # created concurrently
                     profile = cls.objects.get(user=user, account=account)

@@ -26,9 +26,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         closed = Account.objects.filter(closed_at__isnull=False, is_active=False).order_by("closed_at")
-        due = [a for a in closed if purge_due(a)]
+        retention = settings.ACCOUNT_CLOSURE_RETENTION_DAYS
+        due = [a for a in closed if purge_due(a, retention_days=retention)]
         for account in due:
-            purge_closed_account.enqueue(account.pk)
+            # The worker decides with this retention, not its own (they may be configured apart).
+            purge_closed_account.enqueue(account.pk, retention)
             self.stdout.write(f"purge of closed account {account.account_number} enqueued")
         purge_audit_events.enqueue()
         delete_expired_exports.enqueue()
