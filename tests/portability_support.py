@@ -12,7 +12,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.apps import apps
 
-from accounts.models import AccountContact, ApiKey, HandoffToken, Invitation
+from accounts.models import AccountContact, ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation
 from lifecycle.export import write_export
 from lifecycle.models import DataExport
 from tenancy.portability import declared_generic_references, declared_references
@@ -45,6 +45,8 @@ def seed(tenant: Any, tag: str) -> None:
                               status=DataExport.READY, file_name=f"exports/{tag}.zip", size=3)
     home.description = "changed"
     home.save()  # an "updated" audit event
+    DailyUsage.objects.create(account=tenant.account, day="2026-12-01", requests=7, api_calls=2)
+    DailyActiveMember.objects.create(account=tenant.account, day="2026-12-01", member_id=tenant.member.pk)
 
 
 def export_bytes(account: Any) -> bytes:

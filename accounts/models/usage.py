@@ -7,7 +7,11 @@ an account: this table is where per-account figures live.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+
+from tenancy.portability import SkipRow
 
 from .account import Account
 
@@ -39,6 +43,10 @@ class DailyActiveMember(models.Model):
     day = models.DateField()
     member_id = models.BigIntegerField(help_text="UserProfile id")
 
+    # an import remaps the profile id (tenancy/portability.py); a member removed before the
+    # export has no row to map to, so that day's row of theirs is left out
+    portable_references = {"member_id": "accounts.UserProfile"}
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "day", "member_id"],
@@ -47,3 +55,9 @@ class DailyActiveMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}: member {self.member_id}"
+
+    @classmethod
+    def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
+        if row.get("member_id") is None:
+            raise SkipRow("its member was removed before the export")
+        return row
