@@ -15,13 +15,14 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
+from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 
 class AppendOnlyError(Exception):
     """An attempt to change or delete an audit event through the ORM."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(TenantWallQuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events are append-only")
 
@@ -67,7 +68,7 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True, default="")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
 
-    objects = models.Manager.from_queryset(AuditEventQuerySet)()
+    objects = TenantWallManager.from_queryset(AuditEventQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]

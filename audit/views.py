@@ -9,7 +9,7 @@ from django.shortcuts import render
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
 
-from .filters import AuditFilterForm, visible_events
+from .filters import AuditFilterForm, every_account_crossing, visible_events
 
 PAGE_SIZE = 50
 
@@ -25,6 +25,7 @@ def audit_log(request: TenantRequest) -> HttpResponse:
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/events.html", {
-        "form": form, "page": page, "query": query.urlencode(),
-    })
+    with every_account_crossing(request.user, request.account.is_default_account):
+        return render(request, "audit/events.html", {
+            "form": form, "page": page, "query": query.urlencode(),
+        })

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.models import Account, MetaDataWithOwnershipModel
+from tenancy.wall_scoping import TenantWallManager
 from workspaces.models import Workspace
 
 from .hostnames import BUCKETS, bucket_of, normalize_custom_domain, validate_custom_domain
@@ -47,6 +48,8 @@ class HostnameClaim(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, db_index=False, related_name="+")
     bucket = models.PositiveIntegerField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         constraints = [

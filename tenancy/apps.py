@@ -9,10 +9,9 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
-        from .distribution import CHECK_TAG, check_distribution
-
         from django.db.backends.signals import connection_created
 
+        from .distribution import CHECK_TAG, check_distribution
         from .wall import on_connection_created
         from .wall_policy import check_wall_policies
 

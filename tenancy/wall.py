@@ -64,6 +64,9 @@ def _prefix(platform: bool, account_id: int | None, shared: tuple[int, int] | No
     return "SELECT " + ", ".join(f"set_config('{n}', '{v}', true)" for n, v in values) + "; "
 
 
+_UNRESOLVED: Any = object()
+
+
 @dataclass
 class Wall:
     """One mode: platform (every row), or one tenant (``account_id``), with its reason."""
@@ -71,15 +74,22 @@ class Wall:
     account_id: int | None
     platform: bool
     reason: str = ""
+    _shared: Any = field(default=_UNRESOLVED, repr=False)
     _sql: str | None = field(default=None, repr=False)
 
     @property
+    def shared(self) -> tuple[int, int] | None:
+        """(account id, owner id) of the platform rows this tenant may read, resolved once,
+        lazily (first statement), so a request that runs no query never asks for it."""
+        if self._shared is _UNRESOLVED:
+            self._shared = None if self.platform else shared_owner()
+        return self._shared  # type: ignore[no-any-return]
+
+    @property
     def sql(self) -> str:
-        """The prefix for this mode; the platform's shared owner is resolved once, lazily
-        (first statement), so a request that runs no query never asks for it."""
+        """The prefix that states this mode in a transaction."""
         if self._sql is None:
-            shared = None if self.platform else shared_owner()
-            self._sql = _prefix(self.platform, self.account_id, shared)
+            self._sql = _prefix(self.platform, self.account_id, self.shared)
         return self._sql
 
 

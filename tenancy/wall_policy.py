@@ -27,6 +27,7 @@ from django.db import models
 from django.db.migrations.operations.base import Operation
 
 from .wall import ACCOUNT_SETTING, PLATFORM_SETTING, SHARED_ACCOUNT_SETTING, SHARED_OWNER_SETTING
+from .wall_scoping import TenantWallManager
 
 POLICY = "tenant_wall"
 SHARED_POLICY = "tenant_wall_shared"
@@ -162,9 +163,16 @@ def check_wall_policies(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 f"tenant table {model._meta.db_table} has no row-level security policy: add "
                 f"migrations.TenantWall('{model._meta.model_name}'"
                 + (f", shared_owner_column='{expected}'" if expected else "")
-                + ") (tenancy.wall_policy) to a migration of its app", obj=model,
+                + ") (from tenancy.wall_policy) to a migration of its app", obj=model,
                 id="tenancy.W110"))
-        elif op.shared_owner_column != expected:
+        if not isinstance(model._default_manager, TenantWallManager):
+            problems.append(checks.Warning(
+                f"{model._meta.label}'s default manager is not a TenantWallManager "
+                "(tenancy.wall_scoping): on SQLite nothing would keep the wall's contract",
+                obj=model, id="tenancy.W112"))
+        if op is None:
+            continue
+        if op.shared_owner_column != expected:
             problems.append(checks.Warning(
                 f"the TenantWall of {model._meta.db_table} shares rows by "
                 f"{op.shared_owner_column!r} but the model's read rule shares by {expected!r}",

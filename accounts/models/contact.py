@@ -6,6 +6,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from tenancy.wall_scoping import TenantWallManager
+
 from .account import Account
 
 
@@ -21,6 +23,8 @@ class AccountContact(models.Model):
     welcomed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["-is_primary", "email"]
