@@ -4,9 +4,9 @@
 Tenant-owned models use :class:`TenantWallManager` (the ``tenancy.W112`` check says so) and
 querysets derived from :class:`TenantWallQuerySet`. On such a database, the manager's
 querysets follow the mode of :mod:`tenancy.wall`: no mode, no rows; platform mode (or a
-crossing), every row; tenant mode, that account's rows plus the platform's shared rows, and
-``update()``/``delete()`` touch that account's rows only. On PostgreSQL they add nothing: the
-policies do it, for raw SQL too.
+crossing), every row; tenant mode, that account's rows plus the platform's shared rows. On
+PostgreSQL reads add nothing: the policies do it, for raw SQL too. ``update()``/``delete()``
+touch that account's rows only, on every database.
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ def _shared_q(model: type[models.Model], shared: tuple[int, int] | None) -> Q:
 
 
 class TenantWallQuerySet(models.QuerySet):
-    """Writes (``update()``, ``delete()``) limited to the tenant in tenant mode."""
+    """Writes (``update()``, ``delete()``) limited to the tenant in tenant mode, on every
+    database: the platform's shared rows are readable, never writable, and a ``delete()``
+    must not even collect them (their cascades and signals would write outside the tenant)."""
 
     def _writable(self) -> TenantWallQuerySet:
         wall = current_wall()
-        if wall is None or wall.platform or has_row_level_security(self.db):
+        if wall is None or wall.platform:
             return self
         return self.filter(**{_column(): wall.account_id})
 
