@@ -101,6 +101,9 @@ def _configure(db_url: str, redis_url: str | None, env: dict[str, str]) -> None:
     import django
 
     django.setup()
+    from tenancy.wall import enter_platform
+
+    enter_platform("concurrency test worker")  # not a request: explicit platform mode
 
 
 def worker(index: int, db_url: str, redis_url: str | None, env: dict[str, str],
