@@ -19,9 +19,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from tenancy.hosts import tenant_host, tenant_url
+from tenancy.wall import crosses
 
 from .adapter import is_platform_host
 from .emails import send_mail
@@ -45,6 +47,7 @@ class PlatformSignupView(SignupView):
             raise Http404("Sign-up is on the platform's own domain.")
         return super().dispatch(request, *args, **kwargs)
 
+    @method_decorator(crosses("sign-up provisions a new account from the platform host"))
     def form_valid(self, form: Any) -> HttpResponse:
         mandatory = EmailVerificationMethod.MANDATORY
         email = form.cleaned_data["email"].strip().lower()
@@ -80,6 +83,7 @@ class FindAccountsForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
 
 
+@crosses("find my accounts: an address's memberships in every account")
 def _active_tenants(email: str) -> list[Any]:
     """Active accounts where the address names an active member (user or verified address)."""
     user_model = get_user_model()
