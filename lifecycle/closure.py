@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Account, UserProfile
 from audit.recorder import action_as, record, suppressed
+from tenancy.wall import crosses
 
 from .models import DataExport
 
@@ -75,6 +76,7 @@ def restore_account(account: Account) -> Account:
     return account
 
 
+@crosses("the purge of a closed account: its users' other memberships, a platform-level event")
 def purge_account(account_id: int) -> dict[str, int]:
     """Delete every row of the account, its export files and its users who belong nowhere else.
 

@@ -184,6 +184,14 @@ def shared_owner() -> tuple[int, int] | None:
     return None if profile is None else (profile.account_id, profile.pk)
 
 
+def unprefixed(sql: str) -> str:
+    """``sql`` without the wall's settings statement: for execute wrappers added after the
+    wall's (they run inside it and see what is sent: the prefix and the statement)."""
+    if sql.startswith("SELECT set_config('" + PLATFORM_SETTING):
+        return sql.split("; ", 1)[1]
+    return sql
+
+
 def _first_word(sql: str) -> str:
     head = sql.lstrip()[:24].upper()
     return head.split(None, 1)[0] if head else ""

@@ -79,7 +79,9 @@ class Rendezvous:
         self.state = "not reached"
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if self.state == "not reached" and WRITE_OR_LOCK.search(sql):
+        from tenancy.wall import unprefixed
+
+        if self.state == "not reached" and WRITE_OR_LOCK.search(unprefixed(sql)):
             try:
                 self.barrier.wait(RENDEZVOUS_TIMEOUT)
                 self.state = "all met"
