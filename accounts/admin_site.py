@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -31,7 +30,7 @@ class TenantAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return is_account_admin(request)
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         """Every admin page; a superuser's (who sees every account's rows here) runs, and is
         rendered, inside the database wall's named crossing (``tenancy.wall``)."""
         inner = super().admin_view(view, cacheable)

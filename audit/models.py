@@ -37,6 +37,10 @@ class AuditEventQuerySet(TenantWallQuerySet):
         return self._raw_delete(self.db)  # type: ignore[attr-defined,no-any-return]
 
 
+class AuditEventManager(TenantWallManager.from_queryset(AuditEventQuerySet)):  # type: ignore[misc]
+    """The tenant wall's manager (tenancy.wall_scoping) with the append-only queryset."""
+
+
 class AuditEvent(models.Model):
     """Who did what to which row of which account, from where, and when."""
 
@@ -68,7 +72,7 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True, default="")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
 
-    objects = TenantWallManager.from_queryset(AuditEventQuerySet)()
+    objects = AuditEventManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

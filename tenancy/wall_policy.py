@@ -125,7 +125,7 @@ def shared_owner_column(model: type[models.Model]) -> str | None:
     if not name:
         return None
     field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-    return str(field.column)
+    return str(getattr(field, "column", name))
 
 
 def tenant_tables() -> list[type[models.Model]]:
