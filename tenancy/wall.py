@@ -26,6 +26,7 @@ query pays nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -160,7 +161,6 @@ def crossing(reason: str) -> Iterator[None]:
 
 def crosses(reason: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator form of :func:`crossing`."""
-    import functools
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -192,15 +192,11 @@ def unprefixed(sql: str) -> str:
     return sql
 
 
-def _first_word(sql: str) -> str:
-    head = sql.lstrip()[:24].upper()
-    return head.split(None, 1)[0] if head else ""
-
-
 def execute_wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool,
                     context: dict[str, Any]) -> Any:
     """Run ``sql`` with the current mode's settings in the same transaction (see module)."""
-    if _first_word(sql) in _UNPREFIXED or sql.lstrip()[:24].upper().startswith(_NON_TRANSACTIONAL):
+    head = sql.lstrip()[:24].upper()
+    if (head.split(None, 1)[0] if head else "") in _UNPREFIXED or head.startswith(_NON_TRANSACTIONAL):
         return execute(sql, params, many, context)
     wall = _current.get()
     prefix = NO_MODE_SQL if wall is None else wall.sql
@@ -209,7 +205,7 @@ def execute_wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bo
     if many or getattr(cursor, "name", None):
         # executemany and server-side cursors cannot take a second statement: state the
         # mode first, in the same transaction.
-        if connection.in_atomic_block:
+        if connection.in_atomic_block or not connection.get_autocommit():
             cursor.connection.execute(prefix)
             return execute(sql, params, many, context)
         with transaction.atomic(using=connection.alias):

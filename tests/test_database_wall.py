@@ -277,6 +277,17 @@ def test_iterator_inside_a_tenant_sees_only_its_rows(world):
 
 @postgres_only
 @pytest.mark.django_db
+def test_executemany_inside_a_tenant_touches_only_its_rows(world):
+    a, b, _ = world
+    with tenant_context(a.account.pk), connection.cursor() as cursor:
+        cursor.executemany("UPDATE workspaces_workspace SET description = %s WHERE name = %s",
+                           [("many", "alpha-ws"), ("many", "bravo-ws")])
+    assert set(Workspace.objects.filter(description="many").values_list("name", flat=True)) == {
+        "alpha-ws"}
+
+
+@postgres_only
+@pytest.mark.django_db
 def test_a_tenant_cannot_write_a_row_of_another_account(world):
     a, b, _ = world
     with tenant_context(a.account.pk), pytest.raises(DatabaseError, match="row-level security"):
