@@ -486,6 +486,7 @@ def test_every_tenant_table_is_forced_and_has_its_policy():
     assert UserProfile._meta.db_table in walled
 
 
+@pytest.mark.django_db
 def test_distribution_plan_sql_emits_the_policies():
     import io
 
