@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+
+from tenancy.wall import crossing
 
 from .forms import TenantAdminAuthenticationForm
 from .permissions import is_account_admin
@@ -26,6 +29,23 @@ class TenantAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return is_account_admin(request)
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Every admin page; a superuser's (who sees every account's rows here) runs, and is
+        rendered, inside the database wall's named crossing (``tenancy.wall``)."""
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(inner)
+        def superuser_crossing(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not request.user.is_superuser:
+                return inner(request, *args, **kwargs)
+            with crossing("the superuser's admin"):
+                response = inner(request, *args, **kwargs)
+                if callable(getattr(response, "render", None)) and not response.is_rendered:
+                    response.render()
+                return response
+
+        return superuser_crossing
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
               ) -> HttpResponse:

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from tenancy.hosts import tenant_host, tenant_url
+from tenancy.wall import crosses
 
 from .models import Account, HandoffToken, UserProfile
 
@@ -20,6 +21,7 @@ def remember_signup(request: HttpRequest, user: Any) -> None:
     request.session[SESSION_KEY] = user.pk
 
 
+@crosses("the account a person signed up (their memberships, from the platform host)")
 def signup_account(user: Any) -> Account | None:
     """The account the user signed up: their newest active admin membership."""
     profile = (UserProfile.objects.filter(user=user, role=UserProfile.ROLE_ADMIN, is_active=True,
@@ -28,6 +30,7 @@ def signup_account(user: Any) -> Account | None:
     return profile.account if profile is not None else None
 
 
+@crosses("the hand-off of a new sign-up to their tenant's host (issued on the platform host)")
 def handoff_url_after_signup(request: HttpRequest, user: Any) -> str | None:
     """The tenant host URL the person goes to after verifying their sign-up address:
     a hand-off link when this browser signed up, else the tenant's sign-in page."""

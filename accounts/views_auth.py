@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tenancy.hosts import tenant_host, tenant_url
+from tenancy.wall import crosses
 
 from .adapter import is_platform_host
 from .emails import send_mail
@@ -55,6 +56,7 @@ class PlatformSignupView(SignupView):
         # allauth's SignupView.dispatch would count every POST, valid or not: skipped
         return super(SignupView, self).dispatch(request, *args, **kwargs)
 
+    @method_decorator(crosses("sign-up provisions a new account from the platform host"))
     def form_valid(self, form: Any) -> HttpResponse:
         mandatory = EmailVerificationMethod.MANDATORY
         email = form.cleaned_data["email"].strip().lower()
@@ -94,6 +96,7 @@ class FindAccountsForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
 
 
+@crosses("find my accounts: an address's memberships in every account")
 def _active_tenants(email: str) -> list[Any]:
     """Active accounts where the address names an active member (user or verified address)."""
     user_model = get_user_model()

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from api.permissions import IsAccountMember, is_api_admin
 
-from .filters import AuditFilterForm, visible_events
+from .filters import AuditFilterForm, every_account_crossing, visible_events
 from .models import AuditEvent
 
 
@@ -52,6 +52,14 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditEvent.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = AuditEventSerializer
     permission_classes = [IsAccountAdmin]
+
+    def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with every_account_crossing(request.user, request.account.is_default_account):
+            return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with every_account_crossing(request.user, request.account.is_default_account):
+            return super().retrieve(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         account = self.request.account  # type: ignore[attr-defined]

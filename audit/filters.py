@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+
+from tenancy.wall import crossing
 
 from .models import AuditEvent
 
@@ -53,8 +56,21 @@ class AuditFilterForm(forms.Form):
         return events
 
 
+def sees_every_account(user: Any, is_default_account: bool) -> bool:
+    """A platform superuser on the default account's host reads every account's events."""
+    return bool(user.is_superuser and is_default_account)
+
+
+def every_account_crossing(user: Any, is_default_account: bool) -> AbstractContextManager[None]:
+    """Around evaluating :func:`visible_events`: the database wall's named crossing for the
+    platform superuser (``tenancy.wall``), nothing for anyone else."""
+    if sees_every_account(user, is_default_account):
+        return crossing("the platform superuser's audit log")
+    return nullcontext()
+
+
 def visible_events(account_id: int, user: Any, is_default_account: bool) -> QuerySet[AuditEvent]:
     """Events of ``account_id``; a platform superuser on the default account's host sees all."""
-    if user.is_superuser and is_default_account:
+    if sees_every_account(user, is_default_account):
         return AuditEvent.objects.all()
     return AuditEvent.objects.filter(account_id=account_id)

@@ -15,13 +15,14 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
+from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 
 class AppendOnlyError(Exception):
     """An attempt to change or delete an audit event through the ORM."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(TenantWallQuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events are append-only")
 
@@ -37,6 +38,10 @@ class AuditEventQuerySet(models.QuerySet):
 
         with purging(self.db):
             return self._raw_delete(self.db)  # type: ignore[attr-defined,no-any-return]
+
+
+class AuditEventManager(TenantWallManager.from_queryset(AuditEventQuerySet)):  # type: ignore[misc]
+    """The tenant wall's manager (tenancy.wall_scoping) with the append-only queryset."""
 
 
 class AuditEvent(models.Model):
@@ -70,7 +75,7 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True, default="")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
 
-    objects = models.Manager.from_queryset(AuditEventQuerySet)()
+    objects = AuditEventManager()
 
     # An account's import (lifecycle) remaps these to the imported rows (tenancy.portability).
     portable_references = {"actor_user_id": "auth.User", "actor_api_key_id": "accounts.ApiKey"}

@@ -19,6 +19,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from tenancy.wall import enter_platform  # noqa: E402
+
+# A script, not a request: the database wall's explicit platform mode (requests it serves
+# in-process set their own tenant's).
+enter_platform("bench script")
+
 from django.core.management import call_command  # noqa: E402
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save  # noqa: E402
 

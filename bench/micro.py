@@ -15,6 +15,12 @@ import django
 
 django.setup()
 
+from tenancy.wall import enter_platform  # noqa: E402
+
+# A script, not a request: the database wall's explicit platform mode (requests it serves
+# in-process set their own tenant's).
+enter_platform("bench script")
+
 from django.core.cache import cache as django_cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402

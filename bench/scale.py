@@ -16,6 +16,12 @@ import django
 
 django.setup()
 
+from tenancy.wall import enter_platform  # noqa: E402
+
+# A script, not a request: the database wall's explicit platform mode (requests it serves
+# in-process set their own tenant's).
+enter_platform("bench script")
+
 from django.db import connection  # noqa: E402
 
 from accounts.models import UserProfile  # noqa: E402

@@ -17,6 +17,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from tenancy.wall import enter_platform  # noqa: E402
+
+# A script, not a request: the database wall's explicit platform mode (requests it serves
+# in-process set their own tenant's).
+enter_platform("bench script")
+
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402

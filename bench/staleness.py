@@ -25,6 +25,12 @@ import django
 
 django.setup()
 
+from tenancy.wall import enter_platform  # noqa: E402
+
+# A script, not a request: the database wall's explicit platform mode (requests it serves
+# in-process set their own tenant's).
+enter_platform("bench script")
+
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 

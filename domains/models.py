@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 
 from accounts.models import Account, MetaDataWithOwnershipModel
 from tenancy.portability import SkipRow
+from tenancy.wall import crosses
+from tenancy.wall_scoping import TenantWallManager
 from workspaces.models import Workspace
 
 from .hostnames import BUCKETS, bucket_of, normalize_custom_domain, validate_custom_domain
@@ -49,6 +51,8 @@ class HostnameClaim(models.Model):
     bucket = models.PositiveIntegerField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
+
     class Meta:
         constraints = [
             # the target of the domains' (account_id, hostname) foreign key
@@ -67,6 +71,7 @@ class HostnameClaim(models.Model):
         return {**row, "bucket": bucket_of(str(row.get("hostname") or ""))}
 
 
+@crosses("an import: is the hostname claimed by another account of this deployment")
 def held_elsewhere(hostname: Any, account_id: int) -> None:
     """SkipRow when another account of this deployment claims ``hostname`` (an import of a
     copy next to its original: the hostname stays with the original)."""

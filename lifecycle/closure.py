@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Account, UserProfile
 from audit.guard import purging
 from audit.recorder import action_as, record, suppressed
+from tenancy.wall import crosses
 
 from .models import DataExport
 
@@ -111,6 +112,7 @@ def _remove_export_dir(account_number: str) -> None:
         logger.warning("export folder of account %s is not empty; left in place", account_number)
 
 
+@crosses("the purge of a closed account: its users' other memberships, a platform-level event")
 def purge_account(account_id: int) -> dict[str, int]:
     """Delete every row of the account, its export files and its users who belong nowhere else.
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account, UserProfile
+from tenancy.wall_scoping import TenantWallManager
 
 
 def hash_token(raw: str) -> str:
@@ -32,6 +33,8 @@ class DataExport(models.Model):
     size = models.BigIntegerField(default=0)
     token_hash = models.CharField(max_length=64, blank=True, default="")
     error = models.CharField(max_length=255, blank=True, default="")
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["-created_at", "-id"]

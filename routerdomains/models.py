@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.models import Account
+from tenancy.wall_scoping import TenantWallManager
 
 
 class RouterDomain(models.Model):
@@ -49,6 +50,8 @@ class RouterDomain(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["kind", "hostname"]

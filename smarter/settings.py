@@ -94,6 +94,9 @@ CUSTOM_DOMAIN_PENDING_DAYS = int(os.environ.get("CUSTOM_DOMAIN_PENDING_DAYS", "1
 CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/")
 TENANCY_CUSTOM_DOMAIN_RESOLVER = "domains.routing.get_domain_route"
 TENANCY_CANONICAL_DOMAIN_RESOLVER = "domains.routing.get_canonical_domain"
+# () -> profile | None: the owner of the platform rows every tenant may read (the seed's read
+# rule); the database wall's shared-read policy admits that owner's rows (tenancy.wall).
+TENANCY_SHARED_OWNER_RESOLVER = "accounts.caching.get_cached_smarter_admin_user_profile"
 
 ALLOWED_HOSTS = [ROOT_DOMAIN, f".{ROOT_DOMAIN}", *_env_list("EXTRA_ALLOWED_HOSTS")]
 if DEBUG:

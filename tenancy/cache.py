@@ -34,6 +34,7 @@ from django.db import transaction
 
 from . import metrics
 from .push import PushChannel
+from .wall import crossing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +49,13 @@ def _token_ttl() -> int:
     process, so it only costs a reload.
     """
     return 2 * max(int(settings.TENANCY_L2_TTL), int(settings.TENANCY_L1_TTL), 1)
+
+
+def _load_across_tenants(loader: Callable[[], T]) -> T:
+    """Run a cache loader across the database wall: keys name ids, not the asking tenant, so
+    what a loader finds must not depend on who asked first (``tenancy.wall``)."""
+    with crossing("cached loader"):
+        return loader()
 
 
 def _tagged(stored: Any, token: Any) -> bool:
@@ -134,7 +142,7 @@ class TwoLevelCache:
                 token = django_cache.get(check_key)
             except Exception:  # noqa: BLE001 - any cache failure degrades to the database
                 logger.warning("cache unavailable reading %s; using the database", check_key)
-                return loader()
+                return _load_across_tenants(loader)
             hit = local if local is not None else miss
             if token is not None and token == hit.token:  # type: ignore[union-attr]
                 self._store(key, hit, pushed, seq, misses=miss is not None)  # type: ignore[arg-type]
@@ -152,7 +160,7 @@ class TwoLevelCache:
             found = django_cache.get_many([ver_key, val_key] + ([gen_key] if gen_key else []))
         except Exception:  # noqa: BLE001
             logger.warning("cache unavailable reading %s; using the database", ver_key)
-            return loader()
+            return _load_across_tenants(loader)
         token, stored = found.get(ver_key), found.get(val_key)
         if not (token is not None and _tagged(stored, token)):
             metrics.L2_MISS.inc()
@@ -164,10 +172,10 @@ class TwoLevelCache:
         if gen_key is None:
             if token is None:
                 token = self._new_token(ver_key)
-            value = loader()
+            value = _load_across_tenants(loader)
         else:
             gen = found.get(gen_key) or self._new_token(gen_key)  # one key per family
-            value = loader()
+            value = _load_across_tenants(loader)
             if value is None:  # a miss: this process only, never level 2
                 if gen is not None:
                     self._miss_keys.add(miss_key)  # type: ignore[arg-type]

@@ -98,6 +98,8 @@ class PushChannel:
                 return False
         except (OSError, ValueError):  # closed under us: the connection is being replaced
             return False
+        except RuntimeError:  # "concurrent poll() invocation": another thread is polling it
+            return False  # (gthread workers): this read checks its token instead
         if sub.busy or not sub.healthy:  # also catches a descriptor reused after a close
             return False
         return time.monotonic() - sub.last_pong < 2.5 * self.heartbeat

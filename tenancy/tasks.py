@@ -17,6 +17,7 @@ from django_tasks import task
 
 from .context import tenant_context
 from .operation import operation
+from .wall import platform_mode
 
 R = TypeVar("R")
 
@@ -44,11 +45,13 @@ def tenant_task(
 
 
 def platform_task(function: Callable[..., R]) -> Any:
-    """A Task that is not about one tenant (e.g. the retention purges), run as an operation."""
+    """A Task that is not about one tenant (e.g. the retention purges), run as an operation in
+    the database wall's platform mode (every tenant's rows)."""
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> R:
-        with tenant_context(None), operation("task", label=function.__name__):
+        with platform_mode(f"task {function.__name__}"), tenant_context(None), \
+                operation("task", label=function.__name__):
             return function(*args, **kwargs)
 
     return task(run)

@@ -35,6 +35,8 @@ import io, json, sys
 import django
 django.setup()
 from django.core.management import call_command
+from tenancy.wall import enter_platform
+enter_platform("the test stack's seeding script")  # not a request: explicit platform mode
 
 def run(*args):
     out = io.StringIO()

@@ -322,6 +322,39 @@ def throwaway_postgres() -> Iterator[str]:
         yield server.url
 
 
+# --- the role the suite connects as on PostgreSQL ----------------------------------------------
+#: Row-level security binds every role but superusers and BYPASSRLS ones; the suite connects as
+#: this one (created on demand, cluster-wide, LOGIN CREATEDB only) so the database wall is real.
+WALL_ROLE = "smarter_wall"
+
+
+def use_unprivileged_role(settings_dict: dict[str, Any], role: str = WALL_ROLE) -> bool:
+    """Point ``settings_dict`` (a Django PostgreSQL database) at ``role`` when its user passes
+    through row-level security, creating the role first; True if it changed anything."""
+    if settings_dict.get("ENGINE") != "django.db.backends.postgresql":
+        return False
+    import psycopg
+
+    params = {"host": settings_dict.get("HOST") or None, "port": settings_dict.get("PORT") or None,
+              "user": settings_dict.get("USER") or None,
+              "password": settings_dict.get("PASSWORD") or None, "dbname": "postgres"}
+    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True,
+                         prepare_threshold=None) as conn:
+        exempt = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles "
+                              "WHERE rolname = current_user").fetchone()
+        if not (exempt and exempt[0]):
+            return False
+        try:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS')
+        except psycopg.errors.DuplicateObject:
+            pass
+        except psycopg.errors.UniqueViolation:  # a concurrent CREATE ROLE of the same name
+            pass
+    settings_dict["USER"] = role
+    settings_dict["PASSWORD"] = ""
+    return True
+
+
 # --- PgBouncer -----------------------------------------------------------------------------
 PGBOUNCER_INI = """\
 [databases]
@@ -367,7 +400,7 @@ class PgBouncerServer:
         self.ini.write_text(PGBOUNCER_INI.format(
             base=base, port=port, upstream_host=upstream_host, upstream_port=upstream_port,
             pool_size=pool_size))
-        (base / "userlist.txt").write_text('"postgres" ""\n')
+        (base / "userlist.txt").write_text(f'"postgres" ""\n"{WALL_ROLE}" ""\n')
         user = _unprivileged_user()
         self._as_user: dict[str, Any] = {}
         if user is not None:

@@ -285,6 +285,8 @@ import json, sys
 import django
 django.setup()
 from django.db import connection
+from tenancy.wall import enter_platform
+enter_platform("cache test worker")  # not a request: explicit platform mode
 from django.test.utils import CaptureQueriesContext
 ns = {"CaptureQueriesContext": CaptureQueriesContext, "connection": connection}
 exec(

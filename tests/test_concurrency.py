@@ -79,7 +79,9 @@ class Rendezvous:
         self.state = "not reached"
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if self.state == "not reached" and WRITE_OR_LOCK.search(sql):
+        from tenancy.wall import unprefixed
+
+        if self.state == "not reached" and WRITE_OR_LOCK.search(unprefixed(sql)):
             try:
                 self.barrier.wait(RENDEZVOUS_TIMEOUT)
                 self.state = "all met"
@@ -101,6 +103,9 @@ def _configure(db_url: str, redis_url: str | None, env: dict[str, str]) -> None:
     import django
 
     django.setup()
+    from tenancy.wall import enter_platform
+
+    enter_platform("concurrency test worker")  # not a request: explicit platform mode
 
 
 def worker(index: int, db_url: str, redis_url: str | None, env: dict[str, str],

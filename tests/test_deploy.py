@@ -219,6 +219,7 @@ def test_cache_works_over_rediss_with_self_signed_certificate(tls_redis: int, tm
 
 ENQUEUE = """
 import django; django.setup()
+from tenancy.wall import enter_platform; enter_platform("deploy test script")
 from accounts.models import Account
 from accounts.provisioning import add_member, ensure_default_account
 from lifecycle.models import DataExport
@@ -242,6 +243,7 @@ print(" ".join(ids))
 
 RESULTS = """
 import django, json, sys; django.setup()
+from tenancy.wall import enter_platform; enter_platform("deploy test script")
 from django_tasks_db.models import DBTaskResult
 from lifecycle.models import DataExport
 rows = {str(r.id): [r.status, r.return_value if r.status == "SUCCESSFUL" else None]

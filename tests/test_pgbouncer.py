@@ -73,6 +73,8 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from tenancy.wall import enter_platform
+enter_platform("pooler test script")  # not a request: explicit platform mode
 from accounts.models import Account
 call_command("migrate", "--noinput", "-v0")
 Account.objects.bulk_create(Account(company_name=f"Pooled {i}", account_number=f"0000-0000-{i:04d}")

@@ -269,3 +269,24 @@ def test_the_route_memo_is_bounded_and_follows_settings(redis, lookups, tenant_a
     warm_route(client, lookups)
     settings.ALLOWED_HOSTS = ["localhost"]  # the operator no longer serves the subdomains
     assert client.get("/").status_code == 400
+
+
+class _PollerInUse:
+    """A poll object another thread is polling: CPython raises RuntimeError."""
+
+    def poll(self, timeout: int) -> list:
+        raise RuntimeError("concurrent poll() invocation")
+
+
+def test_a_poll_another_thread_is_running_reads_as_not_active():
+    """gthread workers (and the database wall's tests) read the cache from several threads at
+    once; a concurrent poll() must make that read check its token, not fail the request."""
+    from tenancy.push import PushChannel, Subscription
+
+    channel = PushChannel(listener=TwoLevelCache())
+    sub = Subscription("test", connection_factory=None)
+    sub.healthy, sub.last_pong, sub.poller = True, time.monotonic(), _PollerInUse()
+    channel._started, channel._sub = True, sub
+    assert channel.active() is False
+    sub.poller = type("Quiet", (), {"poll": lambda self, timeout: []})()
+    assert channel.active() is True

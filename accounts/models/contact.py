@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from tenancy.validators import validate_single_line
+from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
 
@@ -23,6 +24,8 @@ class AccountContact(models.Model):
     welcomed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["-is_primary", "email"]

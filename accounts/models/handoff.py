@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tenancy.wall_scoping import TenantWallManager
+
 from .account import Account
 from .api_key import hash_key
 
@@ -27,6 +29,8 @@ class HandoffToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         # redeemed on the tenant host: looked up with its account, so unique per account

@@ -16,6 +16,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tenancy.wall_scoping import TenantWallManager
+
 from .account import Account
 from .api_key import hash_key
 from .user_profile import UserProfile
@@ -42,6 +44,8 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                     null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 
 from tenancy.portability import SkipRow
+from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
 
@@ -23,6 +24,8 @@ class DailyUsage(models.Model):
     day = models.DateField()
     requests = models.BigIntegerField(default=0)
     api_calls = models.BigIntegerField(default=0)
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         ordering = ["-day"]
@@ -46,6 +49,8 @@ class DailyActiveMember(models.Model):
     # an import remaps the profile id (tenancy/portability.py); a member removed before the
     # export has no row to map to, so that day's row of theirs is left out
     portable_references = {"member_id": "accounts.UserProfile"}
+
+    objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
         constraints = [

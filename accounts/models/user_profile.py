@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from tenancy.context import get_current_account_id
 from tenancy.models import MetaDataModel
+from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 from ..caching import (
     active_memberships,
@@ -47,7 +48,7 @@ def _is_live(user: Any) -> bool:
     )
 
 
-class SmarterBaseQuerySetWithPermissions(models.QuerySet):
+class SmarterBaseQuerySetWithPermissions(TenantWallQuerySet):
     """A queryset that can narrow itself to what a user may read or manage.
 
     The model names its owner field in ``permission_owner_field`` and carries
@@ -124,7 +125,7 @@ class SmarterBaseQuerySetWithPermissions(models.QuerySet):
         return self.filter(query)
 
 
-class SmarterBaseModelManager(models.Manager.from_queryset(SmarterBaseQuerySetWithPermissions)):  # type: ignore[misc]
+class SmarterBaseModelManager(TenantWallManager.from_queryset(SmarterBaseQuerySetWithPermissions)):  # type: ignore[misc]
     """Manager whose every chained queryset is a SmarterBaseQuerySetWithPermissions."""
 
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan
+from tenancy.wall_policy import citus_policy_sql
 
 HEADINGS = {
     REFERENCE: "Reference tables (replicated to every node)",
@@ -22,7 +23,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--sql", action="store_true",
-                            help="also print the Citus statements, in order")
+                            help="also print the Citus statements, in order, and the row-level "
+                                 "security policies of the tenant tables")
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = plan()
@@ -35,6 +37,9 @@ class Command(BaseCommand):
         if options["sql"]:
             self.stdout.write("Citus, in this order:")
             for statement in result.citus_sql(connection):
+                self.stdout.write(f"  {statement}")
+            self.stdout.write("Row-level security (the database wall), after distributing:")
+            for statement in citus_policy_sql():
                 self.stdout.write(f"  {statement}")
         if result.violations:
             for violation in result.violations:

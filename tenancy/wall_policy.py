@@ -1,0 +1,192 @@
+"""Row-level security policies of the tenant tables, as a migration operation, and the check
+that every tenant table has one.
+
+Every model with an ``account`` foreign key to the tenant model (``tenancy.distribution``
+lists them) must add ``TenantWall("model_name", ...)`` to its app's migrations; the system
+check ``tenancy.W110`` (tag ``distribution``, which CI fails on) names any that has not, or
+whose shared-read owner column disagrees with the model's ``permission_owner_field``. On
+PostgreSQL the operation enables and FORCEs row-level security on the table (so the table's
+owner, the one role a Heroku app connects as, is bound too) and creates:
+
+- ``tenant_wall`` (all commands): the row's ``account_id`` is the transaction's tenant, or
+  the transaction is in platform mode; the same check for rows written;
+- ``tenant_wall_shared`` (SELECT only, when ``shared_owner_column`` is given): the rows of
+  the platform account owned by its admin, which the seed's read rule lets every tenant read.
+
+The settings are read with ``current_setting(name, true)``: unset or empty means no tenant,
+so a transaction that set nothing sees no rows. On other databases the operation does nothing
+(SQLite keeps the contract in the ORM, ``tenancy.wall_managers``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.db import models
+from django.db.migrations.operations.base import Operation
+
+from .wall import ACCOUNT_SETTING, PLATFORM_SETTING, SHARED_ACCOUNT_SETTING, SHARED_OWNER_SETTING
+from .wall_scoping import TenantWallManager
+
+POLICY = "tenant_wall"
+SHARED_POLICY = "tenant_wall_shared"
+
+
+def _int_setting(name: str) -> str:
+    return f"NULLIF(current_setting('{name}', true), '')::bigint"
+
+
+def tenant_predicate(column: str = "account_id") -> str:
+    """The rows a transaction may see and write: its tenant's, or all in platform mode."""
+    return (f"(current_setting('{PLATFORM_SETTING}', true) = 'on' "
+            f"OR {column} = {_int_setting(ACCOUNT_SETTING)})")
+
+
+def shared_predicate(owner_column: str, column: str = "account_id") -> str:
+    """The platform admin's rows, readable by every tenant."""
+    return (f"({column} = {_int_setting(SHARED_ACCOUNT_SETTING)} "
+            f"AND {owner_column} = {_int_setting(SHARED_OWNER_SETTING)})")
+
+
+def policy_sql(table: str, shared_owner_column: str | None = None,
+               column: str = "account_id") -> list[str]:
+    """The statements that put ``table`` behind the wall (idempotent)."""
+    sql = [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY} ON {table}",
+        f"CREATE POLICY {POLICY} ON {table} USING {tenant_predicate(column)} "
+        f"WITH CHECK {tenant_predicate(column)}",
+        f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {table}",
+    ]
+    if shared_owner_column:
+        sql.append(f"CREATE POLICY {SHARED_POLICY} ON {table} FOR SELECT "
+                   f"USING {shared_predicate(shared_owner_column, column)}")
+    return sql
+
+
+def drop_sql(table: str) -> list[str]:
+    return [f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {table}",
+            f"DROP POLICY IF EXISTS {POLICY} ON {table}",
+            f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"]
+
+
+class TenantWall(Operation):
+    """Migration operation: the tenant table of ``model_name`` behind the database wall.
+
+    ``shared_owner_column`` is the owner column of rows the platform shares for reading
+    (``user_profile_id`` for owned resources, ``id`` for profiles), or None.
+    """
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, model_name: str, shared_owner_column: str | None = None) -> None:
+        self.model_name = model_name
+        self.shared_owner_column = shared_owner_column
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs = {"shared_owner_column": self.shared_owner_column} if self.shared_owner_column else {}
+        return "tenancy.wall_policy.TenantWall", [self.model_name], kwargs
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def _run(self, app_label: str, schema_editor: Any, to_state: Any, drop: bool) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = to_state.apps.get_model(app_label, self.model_name)._meta.db_table
+        for statement in (drop_sql(table) if drop else
+                          policy_sql(table, self.shared_owner_column)):
+            schema_editor.execute(statement)
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any,
+                          to_state: Any) -> None:
+        self._run(app_label, schema_editor, to_state, drop=False)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any,
+                           to_state: Any) -> None:
+        self._run(app_label, schema_editor, from_state, drop=True)
+
+    def describe(self) -> str:
+        return f"Row-level security (the database wall) on {self.model_name}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"wall_{self.model_name.lower()}"
+
+
+def shared_owner_column(model: type[models.Model]) -> str | None:
+    """The owner column of ``model``'s rows the read rule shares from the platform, from its
+    ``permission_owner_field`` (None for models without the permission querysets)."""
+    name = getattr(model, "permission_owner_field", None)
+    if not name:
+        return None
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return str(getattr(field, "column", name))
+
+
+def tenant_tables() -> list[type[models.Model]]:
+    """Every model with the tenant foreign key (distributed or reference alike)."""
+    from .distribution import _tenant_field, plan
+
+    result = plan()
+    return [m for m in result.roles
+            if m is not result.tenant_model
+            and _tenant_field(m, result.tenant_model, result.column) is not None]
+
+
+def migrated_walls() -> dict[tuple[str, str], TenantWall]:
+    """(app label, lower-case model name) -> the TenantWall operation in its migrations."""
+    from django.db.migrations.loader import MigrationLoader
+
+    found: dict[tuple[str, str], TenantWall] = {}
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=True)
+    for (app_label, _name), migration in loader.disk_migrations.items():
+        for op in migration.operations:
+            if isinstance(op, TenantWall):
+                found[(app_label, op.model_name.lower())] = op
+    return found
+
+
+def check_wall_policies(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """System check (tag ``distribution``): every tenant table has its TenantWall migration."""
+    walls = migrated_walls()
+    problems: list[checks.CheckMessage] = []
+    for model in tenant_tables():
+        op = walls.get((model._meta.app_label, model._meta.model_name or ""))
+        expected = shared_owner_column(model)
+        if op is None:
+            problems.append(checks.Warning(
+                f"tenant table {model._meta.db_table} has no row-level security policy: add "
+                f"migrations.TenantWall('{model._meta.model_name}'"
+                + (f", shared_owner_column='{expected}'" if expected else "")
+                + ") (from tenancy.wall_policy) to a migration of its app", obj=model,
+                id="tenancy.W110"))
+        if not isinstance(model._default_manager, TenantWallManager):
+            problems.append(checks.Warning(
+                f"{model._meta.label}'s default manager is not a TenantWallManager "
+                "(tenancy.wall_scoping): on SQLite nothing would keep the wall's contract",
+                obj=model, id="tenancy.W112"))
+        if op is None:
+            continue
+        if op.shared_owner_column != expected:
+            problems.append(checks.Warning(
+                f"the TenantWall of {model._meta.db_table} shares rows by "
+                f"{op.shared_owner_column!r} but the model's read rule shares by {expected!r}",
+                obj=model, id="tenancy.W111"))
+    return problems
+
+
+def citus_policy_sql() -> list[str]:
+    """The policies of every tenant table, for ``distribution_plan --sql`` (Citus propagates
+    ``ALTER TABLE ... ROW LEVEL SECURITY`` and ``CREATE POLICY`` on distributed tables)."""
+    walls = migrated_walls()
+    sql = []
+    for model in tenant_tables():
+        op = walls.get((model._meta.app_label, model._meta.model_name or ""))
+        owner = op.shared_owner_column if op is not None else shared_owner_column(model)
+        sql += [s + ";" for s in policy_sql(model._meta.db_table, owner)]
+    return sql
