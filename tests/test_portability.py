@@ -135,6 +135,20 @@ def test_number_given_and_users_created_when_no_verified_email_matches(tenant_a)
     assert not ApiKey.objects.filter(account=report.account).exists()
 
 
+def test_a_removed_members_usage_row_is_left_out_not_a_refused_import(tenant_a):
+    """A day's active-member row keeps the profile id after the member is removed: the import
+    remaps the ids it can and leaves that one row out, saying why."""
+    from accounts.models import DailyActiveMember
+
+    seed(tenant_a, "alpha")
+    DailyActiveMember.objects.create(account=tenant_a.account, day="2026-11-30", member_id=987654321)
+    report = import_account(io.BytesIO(export_bytes(tenant_a.account)))
+    copied = DailyActiveMember.objects.filter(account=report.account)
+    assert list(copied.values_list("member_id", flat=True)) == [
+        UserProfile.objects.get(account=report.account, user=tenant_a.member.user).pk]
+    assert "its member was removed before the export" in "\n".join(report.lines())
+
+
 def test_a_version_1_export_is_upgraded(tenant_a):
     """Version 1 (the export before this issue): no format version, counts only, no tags."""
     seed(tenant_a, "alpha")
