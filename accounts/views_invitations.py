@@ -19,6 +19,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from tenancy.validators import validate_single_line
+
 from . import invitations as service
 from .membership import AmbiguousEmail, user_for_email
 from .models import Invitation, UserProfile
@@ -96,8 +98,8 @@ def invitation_revoke(request: TenantRequest, pk: int) -> HttpResponse:
 
 
 class NewMemberForm(forms.Form):
-    first_name = forms.CharField(max_length=150, label="First name")
-    last_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(max_length=150, label="First name", validators=[validate_single_line])
+    last_name = forms.CharField(max_length=150, required=False, validators=[validate_single_line])
     password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput(
         attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput(

@@ -23,13 +23,17 @@ class UsageDaySerializer(serializers.Serializer):
     active_members = serializers.IntegerField()
 
 
+class UsageSerializer(serializers.Serializer):
+    results = UsageDaySerializer(many=True)
+
+
 class UsageView(APIView):
     permission_classes = [IsAccountAdmin]
 
     @extend_schema(
         summary="The account's daily usage, newest day first",
         parameters=[OpenApiParameter("days", int, description="How many days back (1-366, default 30)")],
-        responses=UsageDaySerializer(many=True),
+        responses=UsageSerializer,
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raw = request.query_params.get("days", "30")

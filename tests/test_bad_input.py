@@ -112,12 +112,16 @@ def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> No
         ("contacts/", "post", {"email": "c@alpha.test", "first_name": bad}),
         ("contacts/", "post", {"email": "c@alpha.test", "last_name": bad}),
         ("api-keys/", "post", {"name": bad}),
-        ("users/", "post", {"email": "new@alpha.test", "first_name": bad}),
     ]:
         response = getattr(api, method)(path, data)
         assert response.status_code == 400, (path, data, response.status_code)
         [field] = [k for k in data if k != "email"]
         assert field in response.json()["error"]["fields"], response.json()
+    # members are invited (issue 22): a new person names themselves when accepting
+    from accounts.views_invitations import NewMemberForm
+
+    form = NewMemberForm({"first_name": bad, "last_name": bad, "password1": "x"}, email="new@alpha.test")
+    assert {"first_name", "last_name"} <= set(form.errors)
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     page = admin.post("/console/account/", {"company_name": bad, "language": "en", "timezone": "UTC",
                                             "currency": "USD"})

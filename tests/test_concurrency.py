@@ -213,7 +213,7 @@ def snapshot() -> dict[str, Any]:
     """Everything the assertions need, as plain data."""
     from django.contrib.auth import get_user_model
 
-    from accounts.models import Account, AccountContact, UserProfile
+    from accounts.models import Account, AccountContact, Invitation, UserProfile
     from domains.models import Domain, HostnameClaim
 
     accounts = {}
@@ -226,6 +226,8 @@ def snapshot() -> dict[str, Any]:
             "contacts": {c.email: c.is_primary for c in contacts},
             "members": {p.user.username: p.role
                         for p in UserProfile.objects.filter(account=account).select_related("user")},
+            "invitations": {i.email: i.role for i in Invitation.objects.filter(
+                account=account, accepted_at__isnull=True, revoked_at__isnull=True)},
         }
     users = get_user_model().objects.order_by("username")
     missing_contacts = [
@@ -398,11 +400,11 @@ def api_error(result: dict[str, Any], status: int) -> dict[str, Any]:
     return result["body"]["error"]
 
 
-def one_created_one_conflict(results: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    """Two API calls raced: exactly one 201 and one 409 JSON conflict. The winner's index
-    and the snapshot."""
-    assert sorted(r["status"] for r in results) == [201, 409], results
-    winner = next(i for i, r in enumerate(results) if r["status"] == 201)
+def one_created_one_conflict(results: list[dict[str, Any]], created: int = 201) -> tuple[int, dict[str, Any]]:
+    """Two API calls raced: exactly one ``created`` (201, or 202 for an invitation) and one 409
+    JSON conflict. The winner's index and the snapshot."""
+    assert sorted(r["status"] for r in results) == [created, 409], results
+    winner = next(i for i, r in enumerate(results) if r["status"] == created)
     assert api_error(results[1 - winner], 409)["code"] == "conflict"
     return winner, results[0]["snapshot"]
 
@@ -523,27 +525,30 @@ def test_add_member_three_at_once_creates_the_user_once(race_db: Race):
     assert_consistent(snap)
 
 
-def test_api_same_member_one_wins_other_gets_409(race_db: Race):
+def test_api_same_member_one_invitation_other_gets_409(race_db: Race):
+    """Adding a member invites them (issue 22): two racing adds make one open invitation, and
+    nobody is a member before they accept."""
     acme = race_db.seed["acme"]
     results = race_db.run("api", host=acme["host"], key=acme["key"], path="users/",
                           bodies=[{"email": "dave@x.io"}, {"email": "Dave@X.io", "role": "admin"}])
-    _, snap = one_created_one_conflict(results)
-    members = snap["accounts"]["Acme Race"]["members"]
-    assert set(members) == {"acme-admin", "dave@x.io"}
-    assert "dave@x.io" in snap["accounts"]["Acme Race"]["contacts"]
+    winner, snap = one_created_one_conflict(results, created=202)
+    assert snap["accounts"]["Acme Race"]["invitations"] == {
+        "dave@x.io": ["member", "admin"][winner]}
+    assert set(snap["accounts"]["Acme Race"]["members"]) == {"acme-admin"}
     assert_consistent(snap)
 
 
 def test_api_overlapping_batches_all_or_nothing(race_db: Race):
-    """Two batches sharing one person: one is created whole, the other not at all."""
+    """Two batches sharing one person: one is invited whole, the other not at all."""
     acme = race_db.seed["acme"]
     results = race_db.run("api", host=acme["host"], key=acme["key"], path="users/batch/",
                           bodies=[[{"email": "eve@x.io"}, {"email": "shared@x.io"}],
                                   [{"email": "shared@x.io"}, {"email": "frank@x.io"}]])
-    winner, snap = one_created_one_conflict(results)
+    winner, snap = one_created_one_conflict(results, created=202)
     expected = [{"eve@x.io", "shared@x.io"}, {"shared@x.io", "frank@x.io"}][winner]
-    assert set(snap["accounts"]["Acme Race"]["members"]) == {"acme-admin", *expected}
-    assert set(snap["users"]) == {"acme-admin", "blank-admin", *expected}  # no loser's user
+    assert set(snap["accounts"]["Acme Race"]["invitations"]) == expected  # no loser's invitation
+    assert set(snap["accounts"]["Acme Race"]["members"]) == {"acme-admin"}
+    assert set(snap["users"]) == {"acme-admin", "blank-admin"}  # users come with acceptance
     assert_consistent(snap)
 
 

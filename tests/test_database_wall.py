@@ -24,7 +24,7 @@ from django.db.utils import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.urls import clear_url_caches, path
 
-from accounts.models import ApiKey, HandoffToken, Invitation, UserProfile
+from accounts.models import ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation, UserProfile
 from audit.models import AuditEvent
 from lifecycle.models import DataExport
 from smarter.urls import common
@@ -62,6 +62,8 @@ def world(tenant_a, tenant_b, platform):  # type: ignore[no-untyped-def]
         HandoffToken.issue(t.admin.user, t.account, t.host)
         DataExport.objects.create(account=t.account, requested_by=t.admin)
         ApiKey.create(t.admin, name=f"wall-{tag}")
+        DailyUsage.objects.create(account=t.account, day="2026-12-01", requests=1)
+        DailyActiveMember.objects.create(account=t.account, day="2026-12-01", member_id=t.admin.pk)
     for model in TABLES:  # the fixture itself must cover every tenant table
         counts = {t.account.pk for t in (tenant_a, tenant_b)} - set(
             model._base_manager.values_list("account_id", flat=True))

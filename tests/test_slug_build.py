@@ -38,7 +38,7 @@ UV_PATH = f"{Path(sys.executable).parent.parent / '.uv' / 'bin'}:{os.environ['PA
 def test_procfile_is_read_as_the_platform_reads_it(tmp_path: Path):
     processes = read_procfile(ROOT / "Procfile")
     assert set(processes) == {"web", "release", "worker"}
-    assert processes["web"].startswith("gunicorn smarter.wsgi --bind 0.0.0.0:${PORT")
+    assert processes["web"].startswith("gunicorn smarter.wsgi -c gunicorn.conf.py --bind 0.0.0.0:${PORT")
     (tmp_path / "Procfile").write_text("web: gunicorn app\n\nthis is not a process line\n")
     with pytest.raises(BuildError, match="line 3 is not 'name: command'"):
         read_procfile(tmp_path / "Procfile")
