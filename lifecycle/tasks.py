@@ -21,6 +21,7 @@ from accounts.tasks import send_email
 from audit.recorder import record
 from tenancy.operation import current_operation
 from tenancy.tasks import platform_task, tenant_task
+from tenancy.wall import crossing
 
 from .closure import purge_account, purge_due
 from .export import write_export
@@ -88,7 +89,8 @@ def clone_account(account_id: int, user_id: int | None = None) -> str:
         with tempfile.TemporaryFile() as out:
             write_export(account, out)
             out.seek(0)
-            report = import_account(out, stand_in_users=True)
+            with crossing("a superuser's clone: a new account, its rows and a platform-level event"):
+                report = import_account(out, stand_in_users=True)
     except ImportRefused as exc:
         logger.warning("clone of account %s refused: %s", account.account_number, exc)
         with transaction.atomic():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import clear_url_caches, path
 
 from accounts.models import ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation, UserProfile
+from audit.guard import purging
 from audit.models import AuditEvent
 from lifecycle.models import DataExport
 from smarter.urls import common
@@ -255,7 +256,10 @@ def test_raw_update_and_delete_inside_a_tenant_touch_only_its_rows(world, model)
     before = _counts(model, a, b, platform)
 
     def work() -> Any:
-        with tenant_context(a.account.pk), connection.cursor() as cursor:
+        # audit events: deleted only inside a purge (a trigger refuses any other DELETE), so
+        # the purge path is opened here and the wall alone decides which rows go
+        guard = purging() if model is AuditEvent else nullcontext()
+        with tenant_context(a.account.pk), guard, connection.cursor() as cursor:
             updated = None
             if model is not AuditEvent:  # append-only: a trigger refuses UPDATE
                 cursor.execute(f"UPDATE {table} SET account_id = account_id")  # noqa: S608
