@@ -281,7 +281,8 @@ def http_get(port: int, path: str, host: str) -> tuple[int, bytes]:
 
 
 def check_web(proc: subprocess.Popen, port: int, host: str, static: str, log: Path) -> str:
-    """Wait for ``/healthz`` to answer 200 with every dependency ok; then one static file."""
+    """Wait for ``/healthz`` to answer 200 with the database and the cache ok (the worker is
+    not started yet: "degraded" for that alone); then one static file."""
     deadline = time.monotonic() + 60
     while True:
         if proc.poll() is not None:
@@ -294,12 +295,26 @@ def check_web(proc: subprocess.Popen, port: int, host: str, static: str, log: Pa
                 raise BuildError(f"Procfile web did not listen on $PORT={port} within 60 s:"
                                  f"\n    {log_tail(log)}") from None
             time.sleep(0.2)
-    if status != 200 or json.loads(body or b"{}").get("status") != "ok":
+    health = json.loads(body or b"{}")
+    if status != 200 or health.get("database") != "ok" or health.get("cache") != "ok":
         raise BuildError(f"/healthz answered {status} {body[:200]!r}:\n    {log_tail(log)}")
     status, _ = http_get(port, f"/static/{static}", host)
     if status != 200:
         raise BuildError(f"/static/{static} (collected at build time) answered {status}")
     return f"/healthz 200 {body.decode().strip()}; /static/{static} 200"
+
+
+def check_health_with_worker(port: int, host: str, log: Path) -> str:
+    """With ``worker`` running beside ``web``, ``/healthz`` must say "ok" (its heartbeat seen)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = http_get(port, "/healthz", host)
+        if status == 200 and json.loads(body or b"{}").get("status") == "ok":
+            return f"/healthz 200 {body.decode().strip()}"
+        if time.monotonic() > deadline:
+            raise BuildError(f"/healthz with the worker running answered {status} {body[:300]!r}:"
+                             f"\n    {log_tail(log)}")
+        time.sleep(0.5)
 
 
 ENQUEUE = "from django.utils.module_loading import import_string as i; print(i({!r}).enqueue().id)"
@@ -407,11 +422,12 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
         with process(processes["web"], build, {**runtime, "DYNO": "web.1", "PORT": str(port)},
                      work / "web.log") as web:
             print("   ", check_web(web, port, host, static, work / "web.log"), flush=True)
-        step(f"worker: {processes['worker']}")
-        with process(processes["worker"], build, {**runtime, "DYNO": "worker.1"},
-                     work / "worker.log") as worker:
-            print("   ", check_worker(worker, build, {**runtime, "DYNO": "run.1"},
-                                      work / "worker.log", probe_task), flush=True)
+            step(f"worker: {processes['worker']}")
+            with process(processes["worker"], build, {**runtime, "DYNO": "worker.1"},
+                         work / "worker.log") as worker:
+                print("   ", check_worker(worker, build, {**runtime, "DYNO": "run.1"},
+                                          work / "worker.log", probe_task), flush=True)
+                print("   ", check_health_with_worker(port, host, work / "web.log"), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
