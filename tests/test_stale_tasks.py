@@ -72,6 +72,7 @@ def test_a_task_out_of_attempts_fails_and_so_does_its_export(tenant_a, db_tasks)
 
 RESULTS = """
 import django, json; django.setup()
+from tenancy.wall import enter_platform; enter_platform("stale-task test script")
 from django_tasks_db.models import DBTaskResult
 from lifecycle.models import DataExport
 tasks = DBTaskResult.objects.filter(task_path__endswith="export_account")
@@ -81,6 +82,7 @@ print(json.dumps({"tasks": [[r.status, r.worker_ids] for r in tasks],
 
 ENQUEUE = """
 import django; django.setup()
+from tenancy.wall import enter_platform; enter_platform("stale-task test script")
 from accounts.models import Account
 from accounts.provisioning import add_member, ensure_default_account
 from lifecycle.models import DataExport
