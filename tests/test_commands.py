@@ -205,7 +205,8 @@ def test_create_user_refuses_an_existing_user_unless_asked_and_audits_a_reset(
 
 
 def test_create_user_duplicate_exits_non_zero(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NEW_USER_PASSWORD")}
+    skip = ("DATABASE_URL", "DATABASE_POOL", "NEW_USER_PASSWORD")  # its own SQLite file, no pooler
+    env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_SETTINGS_MODULE="smarter.settings")
 
     def manage(*args: str) -> subprocess.CompletedProcess[str]:
