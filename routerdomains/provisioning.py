@@ -49,6 +49,13 @@ def backoff(attempts: int, retry_after: int | None = None) -> timedelta:
 
 
 def want_host(account_id: int, hostname: str, kind: str) -> RouterDomain:
+    """In ``account_id``'s own tenant context: a caller may run inside another tenant's (a
+    clone creates its account inside the source's), where the database wall refuses the row."""
+    with tenant_context(account_id):
+        return _want_host(account_id, hostname, kind)
+
+
+def _want_host(account_id: int, hostname: str, kind: str) -> RouterDomain:
     """Record that ``account_id`` needs ``hostname`` on the router; provision it after commit.
 
     Idempotent: a host already recorded is left as it is (a ``manual`` one is queued again

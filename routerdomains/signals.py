@@ -15,7 +15,6 @@ from django.dispatch import receiver
 
 from accounts.models import Account
 from domains.models import Domain
-from tenancy.context import tenant_context
 
 from .models import RouterDomain
 from .provisioning import queue_removal, want_host, workspace_wildcard
@@ -24,17 +23,13 @@ from .provisioning import queue_removal, want_host, workspace_wildcard
 @receiver(post_save, sender=Account)
 def account_created(sender: Any, instance: Account, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if created and not raw:
-        # the new account's row, in its own context (the account may be made inside another
-        # tenant's, e.g. a clone: the database wall refuses a row of another account there)
-        with tenant_context(instance.pk):
-            want_host(instance.pk, workspace_wildcard(instance.account_number), RouterDomain.WORKSPACES)
+        want_host(instance.pk, workspace_wildcard(instance.account_number), RouterDomain.WORKSPACES)
 
 
 @receiver(post_save, sender=Domain)
 def domain_saved(sender: Any, instance: Domain, raw: bool = False, **kwargs: Any) -> None:
     if instance.status == Domain.VERIFIED and not raw:
-        with tenant_context(instance.account_id):
-            want_host(instance.account_id, instance.hostname, RouterDomain.CUSTOM)
+        want_host(instance.account_id, instance.hostname, RouterDomain.CUSTOM)
 
 
 @receiver(post_delete, sender=Domain)
