@@ -9,9 +9,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from .membership import may_sign_in
-from .models import Account, AccountContact, UserProfile
+from .models import UserProfile
 from .ratelimit import check_login_allowed, record_login_failure
-from .validators import currency_choices, language_choices, timezone_choices
 
 
 class TenantAuthenticationForm(AuthenticationForm):
@@ -55,36 +54,3 @@ class TenantAdminAuthenticationForm(TenantAuthenticationForm):
         return super().may_use_admin(user) and (user.is_superuser or UserProfile.objects.filter(
             user=user, account=getattr(self.request, "account", None), is_active=True,
             role=UserProfile.ROLE_ADMIN).exists())
-
-
-class AccountDetailsForm(forms.ModelForm):
-    language = forms.ChoiceField(choices=language_choices)
-    timezone = forms.ChoiceField(choices=timezone_choices)
-    currency = forms.ChoiceField(choices=currency_choices)
-
-    class Meta:
-        model = Account
-        fields = [
-            "company_name", "phone_number", "address1", "address2", "city", "state",
-            "postal_code", "country", "language", "timezone", "currency", "require_mfa",
-        ]
-
-
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES)
-
-
-class ContactForm(forms.ModelForm):
-    class Meta:
-        model = AccountContact
-        fields = ["email", "first_name", "last_name", "phone"]
-
-    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.instance.account = account
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if AccountContact.objects.filter(account=self.instance.account, email=email).exists():
-            raise forms.ValidationError("This email is already a contact of the account.")
-        return email

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 
 from accounts import invitations
 from accounts.models import AccountContact, ApiKey, Invitation, UserProfile
+from domains.canonical import set_canonical
 from domains.models import Domain
 from domains.verification import check_domain
-from domains.views import set_canonical
 from workspaces.models import Workspace
 
 from .errors import Conflict, error_body

@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "taggit",
     "tenancy",
     "accounts",
+    "frontdoor",
+    "console",
     "workspaces",
     "domains",
     "rest_framework",
@@ -177,7 +179,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenancy.context_processors.tenant",
-                "accounts.context_processors.front_door",
+                "frontdoor.context_processors.front_door",
             ],
         },
     },
@@ -426,16 +428,16 @@ LOGOUT_REDIRECT_URL = "/"
 # One backend (allauth's, one password check per attempt): no timing oracle between a
 # wrong password and an unknown user (accounts.auth_backends).
 AUTHENTICATION_BACKENDS = ["accounts.auth_backends.SingleCheckAuthenticationBackend"]
-ACCOUNT_ADAPTER = "accounts.adapter.TenantAccountAdapter"
+ACCOUNT_ADAPTER = "frontdoor.adapter.TenantAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
-ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms_signup.CompanySignupForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "frontdoor.signup.CompanySignupForm"
 ACCOUNT_FORMS = {
-    "reset_password": "accounts.forms_allauth.TenantResetPasswordForm",
-    "signup": "accounts.forms_allauth.TenantSignupForm",
+    "reset_password": "frontdoor.forms.TenantResetPasswordForm",
+    "signup": "frontdoor.forms.TenantSignupForm",
 }
 # Existing members may have no verified address: verification is mandatory for sign-up only
-# (accounts.views_signup passes it), optional at sign-in.
+# (frontdoor.views passes it), optional at sign-in.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False  # sign-up moves to the tenant host by hand-off
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
@@ -465,7 +467,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's
 # form makes a new one on every GET, so a reload would invalidate the code on screen).
-MFA_FORMS = {"activate_totp": "accounts.forms_mfa.PendingSecretActivateTOTPForm"}
+MFA_FORMS = {"activate_totp": "frontdoor.forms.PendingSecretActivateTOTPForm"}
 
 # --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
 EMAIL_URL = os.environ.get("EMAIL_URL", "")

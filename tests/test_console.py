@@ -388,7 +388,7 @@ def test_superuser_removing_the_only_admin_keeps_their_resources(platform, tenan
 def test_duplicates_that_slip_past_validation_are_form_errors_not_500(tenant_a, admin_client,
                                                                       monkeypatch):
     """Two admins submitting at once both pass form validation; the database decides."""
-    from accounts.forms import ContactForm
+    from console.forms import ContactForm
     from workspaces.forms import WorkspaceForm
 
     AccountContact.objects.create(account=tenant_a.account, email="race@alpha.test")

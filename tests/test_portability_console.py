@@ -5,8 +5,8 @@ use it; nobody of the original is attached to the copy."""
 from __future__ import annotations
 
 from accounts.models import Account, UserProfile
-from accounts.views_auth import _active_tenants
 from audit.models import AuditEvent
+from frontdoor.views import _active_tenants
 from tests.conftest import host_client
 from tests.portability_support import seed
 from workspaces.models import Workspace

@@ -1,0 +1,1 @@
+"""The account admin console's pages, one module per job."""
