@@ -14,8 +14,8 @@ FROM generate_series(0, :n - 1) AS i
 ON CONFLICT DO NOTHING;
 
 INSERT INTO accounts_userprofile (created_at, updated_at, name, description, version, annotations,
-    role, is_active, is_test, profile_image_url, account_id, user_id)
-SELECT now(), now(), '', '', '1.0.0', '{}', 'member', true, false, '', a.id, u.id
+    role, is_active, is_test, profile_image_url, account_id, user_id, created_user)
+SELECT now(), now(), '', '', '1.0.0', '{}', 'member', true, false, '', a.id, u.id, false
 FROM generate_series(0, :n - 1) AS i
 JOIN accounts_account a
   ON a.account_number = '9' || lpad((i / 10000)::text, 3, '0') || '-0000-' || lpad((i % 10000)::text, 4, '0')
