@@ -290,3 +290,101 @@ def test_traces_of_a_real_request_carry_the_tenant(stack: Stack):
     systems = {s["attributes"].get("db.system") or s["attributes"].get("db.system.name")
                for s in clients}
     assert {"postgresql", "redis"} <= systems, systems
+
+
+# --- the task worker: errors to Sentry, task spans over OTLP ----------------------------------
+ENQUEUE_FAILING = """
+import sys
+import django
+django.setup()
+from accounts.models import Account
+from accounts.tasks import send_email
+account = Account.objects.get(account_number=sys.argv[1])
+send_email.enqueue(account.pk, "never sent", "body", [])  # no recipient: the task raises
+"""
+
+
+class _Traces(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector on loopback: keeps each export request's spans."""
+
+    spans: list = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding", "") == "gzip":
+            body = gzip.decompress(body)
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                type(self).spans.extend(scope_spans.spans)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_task_worker_reports_a_failed_task_to_sentry_and_exports_task_spans(
+        stack: Stack, tmp_path: Path):
+    _Envelopes.received, _Traces.spans = [], []
+    sentry, collector = loopback_server(_Envelopes), loopback_server(_Traces)
+    env = {**stack.env, "SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.server_port}/1",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}",
+           "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_SERVICE_NAME": "smarter-worker-test"}
+    try:
+        stack.run(ENQUEUE, stack.tenant.number)  # one that succeeds
+        stack.run(ENQUEUE_FAILING, stack.tenant.number)  # one that fails
+        with (tmp_path / "worker.log").open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: stack.health()["queue"]["queued"] == 0, "both tasks to run")
+            events = wait_for(lambda: [e for raw in _Envelopes.received for e in envelope_items(raw)],
+                              "the failed task's Sentry event")
+            tasks = wait_for(lambda: [s for s in _Traces.spans if s.name.startswith("task ")]
+                             if len([s for s in _Traces.spans if s.name.startswith("task ")]) >= 2
+                             else None, "both task spans")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(15)
+            finally:
+                stop_process(worker)
+    finally:
+        for server in (sentry, collector):
+            server.shutdown()
+            server.server_close()
+    (event,) = events  # the failure only, once
+    assert event["exception"]["values"][-1]["type"] == "ValueError"
+    assert "send_email needs at least one recipient" in event["exception"]["values"][-1]["value"]
+    assert event["tags"]["task"] == "accounts.tasks.send_email"
+    assert event["tags"]["task_id"] and event["tags"]["queue"] == "default"
+    assert "never sent" not in json.dumps(event.get("tags", {}))  # arguments are not tags
+
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+    def attributes(span) -> dict:  # type: ignore[no-untyped-def]
+        return {a.key: a.value.string_value for a in span.attributes}
+
+    assert all(s.kind == Span.SPAN_KIND_CONSUMER for s in tasks)
+    by_status = {attributes(s)["task.status"]: s for s in tasks}
+    assert set(by_status) == {"SUCCESSFUL", "FAILED"}, by_status.keys()
+    failed, ok = by_status["FAILED"], by_status["SUCCESSFUL"]
+    assert attributes(failed)["task.path"] == "accounts.tasks.send_email"
+    assert failed.status.code == Status.STATUS_CODE_ERROR
+    assert any(e.name == "exception" for e in failed.events)
+    assert ok.status.code != Status.STATUS_CODE_ERROR
+    # the task's own queries are children of its span (one trace per task)
+    children = [s for s in _Traces.spans if s.trace_id == ok.trace_id and s.parent_span_id == ok.span_id]
+    assert children, "no child span under the task's span"
