@@ -388,3 +388,32 @@ def test_the_task_worker_reports_a_failed_task_to_sentry_and_exports_task_spans(
     # the task's own queries are children of its span (one trace per task)
     children = [s for s in _Traces.spans if s.trace_id == ok.trace_id and s.parent_span_id == ok.span_id]
     assert children, "no child span under the task's span"
+
+
+# --- gunicorn's own lines -----------------------------------------------------------------------
+def test_gunicorn_s_own_start_and_stop_lines_are_json_and_its_access_log_stays_off(
+        stack: Stack, tmp_path: Path):
+    log = tmp_path / "gunicorn-own.log"
+    env = {**stack.env, "LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with gunicorn(env, log, workers=1) as port:
+        assert Browser(port, stack.tenant.host).get("/?token=gunicorn-secret-4711").status == 200
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON: none left plain
+    own = [r for r in records if r["logger"] == "gunicorn.error"]
+    events = " | ".join(r["event"] for r in own)
+    for expected in ("Starting gunicorn", "Listening at", "Booting worker", "Shutting down: Master"):
+        assert expected in events, events
+    assert all(r["time"] and r["level"] for r in own)
+    assert not [r for r in records if r["logger"] == "gunicorn.access"]  # the app logs requests
+    assert [r for r in records if r["logger"] == "smarter.access" and r["path"] == "/"]
+    assert "gunicorn-secret-4711" not in log.read_text(errors="replace")
+
+
+def test_gunicorn_s_own_lines_stay_plain_by_default(stack: Stack, tmp_path: Path):
+    log = tmp_path / "gunicorn-plain.log"
+    env = {**stack.env, "LOG_FORMAT": "plain", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with gunicorn(env, log, workers=1):
+        pass
+    text = log.read_text(errors="replace")
+    assert "[INFO] Starting gunicorn" in text and "Shutting down: Master" in text
+    assert not text.lstrip().startswith("{")
