@@ -59,7 +59,9 @@ class CachedPolicyCSPMiddleware(CSPMiddleware):
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         self.process_request(request)
-        return self.process_response(request, self.get_response(request))
+        response = self.get_response(request)
+        assert isinstance(response, HttpResponseBase)  # sync only (async_capable is off)
+        return self.process_response(request, response)
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if getattr(request, "_csp_nonce", None) is not None or any(

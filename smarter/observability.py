@@ -38,7 +38,7 @@ def init_sentry(dsn: str, event_filter: Any = None) -> None:
         environment=settings.SENTRY_ENVIRONMENT,
         send_default_pii=settings.SENTRY_SEND_PII,
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
-        before_send=event_filter or before_send,
+        before_send=event_filter or before_send,  # type: ignore[arg-type]
     )
 
 
