@@ -19,6 +19,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,24 +146,31 @@ send_email.enqueue(account.pk, "ops subject", "ops body", ["ops@example.com"])
 """
 
 
-def test_healthz_follows_the_worker_and_the_queue(stack: Stack, tmp_path: Path):
-    assert stack.health()["worker"] == "missing"
-    with (tmp_path / "worker.log").open("wb") as out:
+@contextmanager
+def db_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """The Procfile's worker (polling every 0.2 s), stopped with SIGTERM as Heroku does."""
+    with log.open("wb") as out:
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-            cwd=ROOT, env=stack.env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        health = wait_for(lambda: (h := stack.health())["status"] == "ok" and h, "a live worker")
-        assert (health["worker"], health["workers"], health["push"]) == ("ok", 1, "ok")
-        stack.run(ENQUEUE, stack.tenant.number)
-        wait_for(lambda: stack.health()["queue"]["queued"] == 0, "the task to run")
-        assert "ops subject" in (tmp_path / "worker.log").read_text()
+        yield worker
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(15)
         finally:
             stop_process(worker)
+
+
+def test_healthz_follows_the_worker_and_the_queue(stack: Stack, tmp_path: Path):
+    assert stack.health()["worker"] == "missing"
+    with db_worker(stack.env, tmp_path / "worker.log"):
+        health = wait_for(lambda: (h := stack.health())["status"] == "ok" and h, "a live worker")
+        assert (health["worker"], health["workers"], health["push"]) == ("ok", 1, "ok")
+        stack.run(ENQUEUE, stack.tenant.number)
+        wait_for(lambda: stack.health()["queue"]["queued"] == 0, "the task to run")
+        assert "ops subject" in (tmp_path / "worker.log").read_text()
     health = stack.health()  # 200: the site serves, tasks wait
     assert (health["worker"], health["status"]) == ("missing", "degraded")
     stack.run(ENQUEUE, stack.tenant.number)
@@ -344,23 +352,13 @@ def test_the_task_worker_reports_a_failed_task_to_sentry_and_exports_task_spans(
     try:
         stack.run(ENQUEUE, stack.tenant.number)  # one that succeeds
         stack.run(ENQUEUE_FAILING, stack.tenant.number)  # one that fails
-        with (tmp_path / "worker.log").open("wb") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
+        with db_worker(env, tmp_path / "worker.log"):
             wait_for(lambda: stack.health()["queue"]["queued"] == 0, "both tasks to run")
             events = wait_for(lambda: [e for raw in _Envelopes.received for e in envelope_items(raw)],
                               "the failed task's Sentry event")
             tasks = wait_for(lambda: [s for s in _Traces.spans if s.name.startswith("task ")]
                              if len([s for s in _Traces.spans if s.name.startswith("task ")]) >= 2
                              else None, "both task spans")
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(15)
-            finally:
-                stop_process(worker)
     finally:
         for server in (sentry, collector):
             server.shutdown()
