@@ -4,12 +4,21 @@ Prometheus multiprocess mode: every worker keeps its metric values in files unde
 ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless the operator sets one), so
 ``/metrics`` from any worker adds up all of them; a dead worker's live gauges are dropped.
 The app logs one line per request itself (``smarter.access``: no query strings, request id
-and tenant included), so gunicorn's own access log stays off unless asked for.
+and tenant included), so gunicorn's own access log stays off unless asked for. With
+``LOG_FORMAT=json`` gunicorn's own lines (start, workers, stop) are JSON too
+(``smarter.gunicorn_logging``).
 """
 
 import os
 import shutil
 import tempfile
+
+from smarter.gunicorn_logging import logconfig_dict as _logconfig_dict
+
+logger_class = "smarter.gunicorn_logging.Logger"
+# read like smarter/settings.py reads it (plain by default); not through Django's settings,
+# which the arbiter must not load before it forks the workers
+logconfig_dict = _logconfig_dict(os.environ.get("LOG_FORMAT", "plain"))
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]

@@ -10,10 +10,10 @@ from .models import Account, MetaDataWithOwnershipModel, UserProfile
 
 
 class TenantRequest(HttpRequest):
-    """What ``middleware.tenant.TenantHostMiddleware`` and ``TenantMembershipMiddleware``
-    attach to every request they let through. It lives here, below the middleware, so
-    views in ``accounts`` and product apps can name it without importing upwards; the
-    workspace is whatever product object ``TENANCY_WORKSPACE_RESOLVER`` returns."""
+    """What ``middleware.tenant.TenantHostMiddleware`` and the membership check
+    (``middleware.tenant.attach_member``) attach to every request they let through. It lives
+    here, below the middleware, so views in ``accounts`` and product apps can name it without
+    importing upwards; the workspace is whatever product object ``TENANCY_WORKSPACE_RESOLVER`` returns."""
 
     host_info: HostInfo
     account: Account

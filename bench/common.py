@@ -18,7 +18,9 @@ REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
 # A verified custom domain of bench account 1 (created by driver.setup_product).
 CUSTOM_DOMAIN = "app.bench-1.test"
-# What the baseline leaves out of the product's middleware list (and all it changes).
+# What the baseline leaves out of the product's middleware list (and all it changes). The
+# membership check runs inside middleware.after_auth, which the baseline keeps: without
+# TenantHostMiddleware there is no request.account, and it does nothing tenant-specific.
 TENANT_MIDDLEWARES = frozenset({
     "middleware.tenant.TenantHostMiddleware",
     "middleware.tenant.TenantMembershipMiddleware",

@@ -3,7 +3,7 @@ INSERT INTO accounts_account (account_number, is_default_account, is_active, com
     phone_number, address1, address2, city, state, postal_code, country, language, timezone,
     currency, created_at, updated_at, require_mfa)
 SELECT '9' || lpad((i / 10000)::text, 3, '0') || '-0000-' || lpad((i % 10000)::text, 4, '0'),
-       false, true, 'Bench ' || i, '', '', '', '', '', '', '', '', '', '', now(), now(), false
+       false, true, 'Bench ' || i, '', '', '', '', '', '', '', 'en-US', 'UTC', 'USD', now(), now(), false
 FROM generate_series(0, :n - 1) AS i
 ON CONFLICT DO NOTHING;
 
@@ -14,8 +14,8 @@ FROM generate_series(0, :n - 1) AS i
 ON CONFLICT DO NOTHING;
 
 INSERT INTO accounts_userprofile (created_at, updated_at, name, description, version, annotations,
-    role, is_active, is_test, profile_image_url, account_id, user_id)
-SELECT now(), now(), '', '', '1.0.0', '{}', 'member', true, false, '', a.id, u.id
+    role, is_active, is_test, profile_image_url, account_id, user_id, created_user)
+SELECT now(), now(), '', '', '1.0.0', '{}', 'member', true, false, '', a.id, u.id, false
 FROM generate_series(0, :n - 1) AS i
 JOIN accounts_account a
   ON a.account_number = '9' || lpad((i / 10000)::text, 3, '0') || '-0000-' || lpad((i % 10000)::text, 4, '0')

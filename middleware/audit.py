@@ -1,16 +1,17 @@
 """Each request to a tenant host runs as one :mod:`tenancy.operation` for the audit log.
 
-Placed after authentication; the actor (session user, or the API key the JSON API
-authenticates inside the view) is read from the request when an event is written.
+Started by ``middleware.after_auth`` after authentication; the actor (session user, or the
+API key the JSON API authenticates inside the view) is read from the request when an event
+is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextvars import Token
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
-from tenancy.operation import Operation, end_operation, start_operation
+from tenancy.operation import Operation, start_operation
 
 _AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"))
 
@@ -20,16 +21,10 @@ def request_source(path: str) -> str:
     return next((area for prefix, area in _AREAS if path.startswith(prefix)), "web")
 
 
-class AuditContextMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = start_operation(Operation(
-            request_source(request.path_info), request=request,
-            request_id=getattr(request, "request_id", ""),
-        ))  # the client address is worked out when an event needs it (Operation.address)
-        try:
-            return self.get_response(request)
-        finally:
-            end_operation(token)
+def start_request_operation(request: HttpRequest) -> Token[Operation | None]:
+    """Make ``request`` the current operation; pass the token to
+    ``tenancy.operation.end_operation`` in a ``finally``."""
+    return start_operation(Operation(
+        request_source(request.path_info), request=request,
+        request_id=getattr(request, "request_id", ""),
+    ))  # the client address is worked out when an event needs it (Operation.address)

@@ -4,7 +4,9 @@
 (two ``build_policy`` calls and two dataclass conversions: about a fifth of a trivial
 request). A response with no nonce used and no per-view override (``@csp_update`` and the
 like) always gets the same two headers, so they are built once per process (and again after
-a settings change); every other response goes through the library unchanged.
+a settings change); every other response goes through the library unchanged. The layer is
+a plain ``__call__`` (not ``MiddlewareMixin``'s), and the after-response guard on
+``request.csp_nonce`` is one object per process (it only ever raises).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.functional import SimpleLazyObject
 
 _OVERRIDES = ("_csp_config", "_csp_update", "_csp_replace",
               "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
@@ -47,7 +50,19 @@ def _plain_policies() -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
     return _plain[0]
 
 
+#: ``request.csp_nonce`` once the header is written: asking for it raises (as the library's)
+_AFTER_RESPONSE: SimpleLazyObject = CheckableLazyObject(CSPMiddleware._csp_nonce_post_response)
+
+
 class CachedPolicyCSPMiddleware(CSPMiddleware):
+    async_capable = False  # a sync __call__: under ASGI Django adapts around it
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        self.process_request(request)
+        response = self.get_response(request)
+        assert isinstance(response, HttpResponseBase)  # sync only (async_capable is off)
+        return self.process_response(request, response)
+
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if getattr(request, "_csp_nonce", None) is not None or any(
             getattr(response, name, None) is not None for name in _OVERRIDES
@@ -65,5 +80,5 @@ class CachedPolicyCSPMiddleware(CSPMiddleware):
                 and not path.startswith(excluded_ro)):
             response[HEADER_REPORT_ONLY] = csp_ro
         # as the library does: a nonce asked for after the header was written is an error
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        request.csp_nonce = _AFTER_RESPONSE  # type: ignore[attr-defined]
         return response

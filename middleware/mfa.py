@@ -1,5 +1,6 @@
 """Account.require_mfa: on that tenant's host a signed-in member without an authenticator
 app is sent to set one up before any page (API keys are unaffected: /api/ is exempt).
+Checked by ``middleware.after_auth`` after the membership is known.
 
 Only page requests are redirected: a browser's own requests (favicon, images, scripts) and
 XHR/fetch calls or clients that do not accept HTML get a plain 403 instead, so they can
@@ -8,7 +9,6 @@ never start, restart or break the set-up flow the person is looking at.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 from allauth.mfa.models import Authenticator
@@ -36,22 +36,20 @@ def is_page_request(request: HttpRequest) -> bool:
     return not accept or "text/html" in accept.lower()
 
 
-class RequireMfaMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        account = getattr(request, "account", None)
-        if (
-            account is not None
-            and account.require_mfa
-            and getattr(request, "user_profile", None) is not None  # members; operators aside
-            and not request.path_info.startswith(ALLOWED_PREFIXES)
-            and not is_mfa_enabled(request.user, [Authenticator.Type.TOTP])
-        ):
-            if not is_page_request(request):
-                return HttpResponseForbidden("Set up two-factor authentication first.",
-                                             content_type="text/plain; charset=utf-8")
-            query = urlencode({"next": request.get_full_path()})
-            return HttpResponseRedirect(f"{reverse('mfa_activate_totp')}?{query}")
-        return self.get_response(request)
+def mfa_setup_response(request: HttpRequest) -> HttpResponse | None:
+    """The answer for a member of a ``require_mfa`` account without an authenticator app
+    (a redirect to the set-up for a page, a 403 otherwise), or None to serve the request."""
+    account = getattr(request, "account", None)
+    if (
+        account is not None
+        and account.require_mfa
+        and getattr(request, "user_profile", None) is not None  # members; operators aside
+        and not request.path_info.startswith(ALLOWED_PREFIXES)
+        and not is_mfa_enabled(request.user, [Authenticator.Type.TOTP])
+    ):
+        if not is_page_request(request):
+            return HttpResponseForbidden("Set up two-factor authentication first.",
+                                         content_type="text/plain; charset=utf-8")
+        query = urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(f"{reverse('mfa_activate_totp')}?{query}")
+    return None

@@ -7,8 +7,8 @@ the one ``smarter.hosts`` names for the host's kind (the host is parsed once, he
 :mod:`tenancy.context` for the whole request (cleared afterwards, also on exceptions).
 While pushed invalidations are active, a host's resolved route is remembered per process
 and served until any level-1 eviction (see ``_routes``): a warm request makes one map read.
-``TenantMembershipMiddleware`` runs after auth: a signed-in user who is not an active
-member of this tenant is treated as anonymous here, even if the session cookie is shared.
+:func:`attach_member` runs after auth (``middleware.after_auth``): a signed-in user who is not
+an active member of this tenant is treated as anonymous here, even if the session cookie is shared.
 """
 
 from __future__ import annotations
@@ -224,21 +224,28 @@ def host_only_cookies(response: HttpResponse) -> None:
             morsel["domain"] = ""
 
 
+def attach_member(request: HttpRequest) -> None:
+    """Set ``request.user_profile`` to the signed-in user's active membership of this tenant;
+    a signed-in stranger to it (not a platform superuser) becomes anonymous here."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return  # no session: anonymous already, skip the load
+    account = getattr(request, "account", None)
+    user = getattr(request, "user", None)
+    if account is not None and user is not None and user.is_authenticated:
+        profile = get_cached_profile(user.pk, account.pk)
+        if profile is not None and profile.is_active and user.is_active:
+            request.user_profile = profile  # type: ignore[attr-defined]
+        elif not user.is_superuser:
+            request.user = AnonymousUser()
+
+
 class TenantMembershipMiddleware:
-    """Attach the member's profile; strangers to this tenant are anonymous here."""
+    """:func:`attach_member` as a middleware of its own (the product runs it inside
+    ``middleware.after_auth``; the like-for-like bench against django-tenants uses this)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            return self.get_response(request)  # no session: anonymous already, skip the load
-        account = getattr(request, "account", None)
-        user = getattr(request, "user", None)
-        if account is not None and user is not None and user.is_authenticated:
-            profile = get_cached_profile(user.pk, account.pk)
-            if profile is not None and profile.is_active and user.is_active:
-                request.user_profile = profile  # type: ignore[attr-defined]
-            elif not user.is_superuser:
-                request.user = AnonymousUser()
+        attach_member(request)
         return self.get_response(request)

@@ -1,8 +1,9 @@
 """Error reports (sentry-sdk) and traces (OpenTelemetry), each on only when configured.
 
-Called once per process by ``smarter/wsgi.py``, ``smarter/asgi.py`` and ``manage.py``, after
-Django is set up and before the request handler builds its middleware chain (the Django
-instrumentation inserts its middleware into ``settings.MIDDLEWARE``).
+Called once per process by ``smarter/wsgi.py`` and ``smarter/asgi.py`` (the task worker: by
+``operations.observability``), after Django is set up and before the request handler builds
+its middleware chain (the Django instrumentation inserts its middleware into
+``settings.MIDDLEWARE``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ def setup() -> None:
 
 
 # --- errors: sentry-sdk ---------------------------------------------------------------------
-def init_sentry(dsn: str) -> None:
+def init_sentry(dsn: str, event_filter: Any = None) -> None:
+    """sentry-sdk with Django's integration; events pass ``event_filter`` (default: this
+    module's ``before_send``, which tags them with the request's tenant and redacts them)."""
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
@@ -35,7 +38,7 @@ def init_sentry(dsn: str) -> None:
         environment=settings.SENTRY_ENVIRONMENT,
         send_default_pii=settings.SENTRY_SEND_PII,
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
-        before_send=before_send,  # type: ignore[arg-type]
+        before_send=event_filter or before_send,  # type: ignore[arg-type]
     )
 
 

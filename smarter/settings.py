@@ -154,12 +154,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "middleware.session_binding.HostBoundSessionMiddleware",
-    "middleware.tenant.TenantMembershipMiddleware",
-    "middleware.usage.UsageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "middleware.mfa.RequireMfaMiddleware",
-    "middleware.ratelimit.RateLimitedFormMiddleware",
-    "middleware.audit.AuditContextMiddleware",
+    # membership, required 2FA, audit context, usage, rate-limit page: one layer
+    "middleware.after_auth.AfterAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -9,7 +9,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from accounts.models import Account
+from accounts import usage
+from accounts.models import Account, DailyActiveMember, DailyUsage
 from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
 
@@ -104,3 +105,20 @@ def test_the_admin_sign_in_cannot_skip_the_second_factor(tenant_a):
     assert response.status_code == 200 and "two-factor" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert _sign_in(client, user)["Location"] == "/accounts/2fa/authenticate/"
+
+
+def test_a_member_sent_to_set_up_2fa_is_counted_in_usage_and_the_view_does_not_run(strict, monkeypatch):
+    """The post-authentication layer (middleware.after_auth) keeps the order its five jobs had
+    as separate layers: membership, then the 2FA gate, whose answer usage still counts."""
+    client = host_client(strict.host)
+    _sign_in(client, strict.member.user)
+    usage.discard()
+    monkeypatch.setattr("workspaces.views.render", lambda *a, **k: pytest.fail("the view ran"))
+    try:
+        assert client.get("/").status_code == 302
+        assert usage.flush() == 1
+    finally:
+        usage.discard()
+    assert DailyUsage.objects.get(account=strict.account).requests == 1
+    assert list(DailyActiveMember.objects.filter(account=strict.account)
+                .values_list("member_id", flat=True)) == [strict.member.pk]

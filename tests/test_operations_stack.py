@@ -19,6 +19,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,24 +146,31 @@ send_email.enqueue(account.pk, "ops subject", "ops body", ["ops@example.com"])
 """
 
 
-def test_healthz_follows_the_worker_and_the_queue(stack: Stack, tmp_path: Path):
-    assert stack.health()["worker"] == "missing"
-    with (tmp_path / "worker.log").open("wb") as out:
+@contextmanager
+def db_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """The Procfile's worker (polling every 0.2 s), stopped with SIGTERM as Heroku does."""
+    with log.open("wb") as out:
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-            cwd=ROOT, env=stack.env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        health = wait_for(lambda: (h := stack.health())["status"] == "ok" and h, "a live worker")
-        assert (health["worker"], health["workers"], health["push"]) == ("ok", 1, "ok")
-        stack.run(ENQUEUE, stack.tenant.number)
-        wait_for(lambda: stack.health()["queue"]["queued"] == 0, "the task to run")
-        assert "ops subject" in (tmp_path / "worker.log").read_text()
+        yield worker
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(15)
         finally:
             stop_process(worker)
+
+
+def test_healthz_follows_the_worker_and_the_queue(stack: Stack, tmp_path: Path):
+    assert stack.health()["worker"] == "missing"
+    with db_worker(stack.env, tmp_path / "worker.log"):
+        health = wait_for(lambda: (h := stack.health())["status"] == "ok" and h, "a live worker")
+        assert (health["worker"], health["workers"], health["push"]) == ("ok", 1, "ok")
+        stack.run(ENQUEUE, stack.tenant.number)
+        wait_for(lambda: stack.health()["queue"]["queued"] == 0, "the task to run")
+        assert "ops subject" in (tmp_path / "worker.log").read_text()
     health = stack.health()  # 200: the site serves, tasks wait
     assert (health["worker"], health["status"]) == ("missing", "degraded")
     stack.run(ENQUEUE, stack.tenant.number)
@@ -290,3 +298,120 @@ def test_traces_of_a_real_request_carry_the_tenant(stack: Stack):
     systems = {s["attributes"].get("db.system") or s["attributes"].get("db.system.name")
                for s in clients}
     assert {"postgresql", "redis"} <= systems, systems
+
+
+# --- the task worker: errors to Sentry, task spans over OTLP ----------------------------------
+ENQUEUE_FAILING = """
+import sys
+import django
+django.setup()
+from accounts.models import Account
+from accounts.tasks import send_email
+account = Account.objects.get(account_number=sys.argv[1])
+send_email.enqueue(account.pk, "never sent", "body", [])  # no recipient: the task raises
+"""
+
+
+class _Traces(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector on loopback: keeps each export request's spans."""
+
+    spans: list = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding", "") == "gzip":
+            body = gzip.decompress(body)
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                type(self).spans.extend(scope_spans.spans)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_task_worker_reports_a_failed_task_to_sentry_and_exports_task_spans(
+        stack: Stack, tmp_path: Path):
+    _Envelopes.received, _Traces.spans = [], []
+    sentry, collector = loopback_server(_Envelopes), loopback_server(_Traces)
+    env = {**stack.env, "SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.server_port}/1",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}",
+           "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_SERVICE_NAME": "smarter-worker-test"}
+    try:
+        stack.run(ENQUEUE, stack.tenant.number)  # one that succeeds
+        stack.run(ENQUEUE_FAILING, stack.tenant.number)  # one that fails
+        with db_worker(env, tmp_path / "worker.log"):
+            wait_for(lambda: stack.health()["queue"]["queued"] == 0, "both tasks to run")
+            events = wait_for(lambda: [e for raw in _Envelopes.received for e in envelope_items(raw)],
+                              "the failed task's Sentry event")
+            tasks = wait_for(lambda: [s for s in _Traces.spans if s.name.startswith("task ")]
+                             if len([s for s in _Traces.spans if s.name.startswith("task ")]) >= 2
+                             else None, "both task spans")
+    finally:
+        for server in (sentry, collector):
+            server.shutdown()
+            server.server_close()
+    (event,) = events  # the failure only, once
+    assert event["exception"]["values"][-1]["type"] == "ValueError"
+    assert "send_email needs at least one recipient" in event["exception"]["values"][-1]["value"]
+    assert event["tags"]["task"] == "accounts.tasks.send_email"
+    assert event["tags"]["task_id"] and event["tags"]["queue"] == "default"
+    assert "never sent" not in json.dumps(event.get("tags", {}))  # arguments are not tags
+
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+    def attributes(span) -> dict:  # type: ignore[no-untyped-def]
+        return {a.key: a.value.string_value for a in span.attributes}
+
+    assert all(s.kind == Span.SPAN_KIND_CONSUMER for s in tasks)
+    by_status = {attributes(s)["task.status"]: s for s in tasks}
+    assert set(by_status) == {"SUCCESSFUL", "FAILED"}, by_status.keys()
+    failed, ok = by_status["FAILED"], by_status["SUCCESSFUL"]
+    assert attributes(failed)["task.path"] == "accounts.tasks.send_email"
+    assert failed.status.code == Status.STATUS_CODE_ERROR
+    assert any(e.name == "exception" for e in failed.events)
+    assert ok.status.code != Status.STATUS_CODE_ERROR
+    # the task's own queries are children of its span (one trace per task)
+    children = [s for s in _Traces.spans if s.trace_id == ok.trace_id and s.parent_span_id == ok.span_id]
+    assert children, "no child span under the task's span"
+
+
+# --- gunicorn's own lines -----------------------------------------------------------------------
+def test_gunicorn_s_own_start_and_stop_lines_are_json_and_its_access_log_stays_off(
+        stack: Stack, tmp_path: Path):
+    log = tmp_path / "gunicorn-own.log"
+    env = {**stack.env, "LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with gunicorn(env, log, workers=1) as port:
+        assert Browser(port, stack.tenant.host).get("/?token=gunicorn-secret-4711").status == 200
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON: none left plain
+    own = [r for r in records if r["logger"] == "gunicorn.error"]
+    events = " | ".join(r["event"] for r in own)
+    for expected in ("Starting gunicorn", "Listening at", "Booting worker", "Shutting down: Master"):
+        assert expected in events, events
+    assert all(r["time"] and r["level"] for r in own)
+    assert not [r for r in records if r["logger"] == "gunicorn.access"]  # the app logs requests
+    assert [r for r in records if r["logger"] == "smarter.access" and r["path"] == "/"]
+    assert "gunicorn-secret-4711" not in log.read_text(errors="replace")
+
+
+def test_gunicorn_s_own_lines_stay_plain_by_default(stack: Stack, tmp_path: Path):
+    log = tmp_path / "gunicorn-plain.log"
+    env = {**stack.env, "LOG_FORMAT": "plain", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with gunicorn(env, log, workers=1):
+        pass
+    text = log.read_text(errors="replace")
+    assert "[INFO] Starting gunicorn" in text and "Shutting down: Master" in text
+    assert not text.lstrip().startswith("{")

@@ -4,7 +4,8 @@ start-up, and every ``TASKS_REAP_INTERVAL`` seconds from a daemon thread while i
 ``--batch`` mode, which reaps once and exits after the queue).
 
 This app is listed before ``django_tasks_db`` in ``INSTALLED_APPS``, so this command is the
-one ``manage.py`` runs; options and behaviour are otherwise the library's.
+one ``manage.py`` runs; options and behaviour are otherwise the library's. Sentry and
+OpenTelemetry are set up first when configured (``operations.observability``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as LibraryCommand
 
 from operations.heartbeat import heartbeat
+from operations.observability import setup_worker
 from tenancy.stale_tasks import reap_stale_tasks
 from tenancy.wall import enter_platform
 
@@ -41,6 +43,7 @@ class Command(LibraryCommand):
     help = "Run the task worker; retries or fails tasks whose worker died"
 
     def handle(self, *args: Any, **options: Any) -> None:
+        setup_worker()  # Sentry and traces, when configured (as in the web processes)
         reap_stale_tasks()
         if not options.get("batch"):
             threading.Thread(target=_reap_forever, args=(settings.TASKS_REAP_INTERVAL,),
