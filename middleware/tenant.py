@@ -224,8 +224,27 @@ def host_only_cookies(response: HttpResponse) -> None:
             morsel["domain"] = ""
 
 
+#: On the bare domain, the pages of the person rather than of the default account: its front
+#: page, sign-in and out, the chooser and switcher, profile, password, addresses, two-factor.
+PERSONAL_PATHS = ("/accounts/", "/login/", "/logout/")
+
+
+def is_personal_page(request: HttpRequest) -> bool:
+    """Whether a person signed in on the bare domain who is no member of the default account
+    keeps their identity on this page (``TenantMembershipMiddleware``)."""
+    info = getattr(request, "host_info", None)
+    path = request.path_info
+    return (info is not None and info.kind == "platform" and not info.custom_domain
+            and (path == "/" or path.startswith(PERSONAL_PATHS)))
+
+
 class TenantMembershipMiddleware:
-    """Attach the member's profile; strangers to this tenant are anonymous here."""
+    """Attach the member's profile; strangers to this tenant are anonymous here.
+
+    One exception: everyone may sign in on the bare domain (one sign-in for all accounts),
+    and there a signed-in non-member of the default account stays signed in on the personal
+    pages only (``PERSONAL_PATHS`` and the front page), with no profile: nothing of the
+    default account is theirs; on every other page of it they are anonymous."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -239,6 +258,6 @@ class TenantMembershipMiddleware:
             profile = get_cached_profile(user.pk, account.pk)
             if profile is not None and profile.is_active and user.is_active:
                 request.user_profile = profile  # type: ignore[attr-defined]
-            elif not user.is_superuser:
+            elif not user.is_superuser and not (user.is_active and is_personal_page(request)):
                 request.user = AnonymousUser()
         return self.get_response(request)
