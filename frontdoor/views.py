@@ -43,7 +43,7 @@ from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 from workspaces.views import home, visible_workspaces
 
-from .adapter import is_platform_host, landing_path
+from .adapter import is_platform_host, landing_path, may_sign_in_here
 from .forms import ExistingMemberForm, FindAccountsForm, NewMemberForm, SwitchForm
 from .handoff import handoff_url, remember_signup
 from .switcher import place_named, places_of
@@ -137,7 +137,11 @@ def switch(request: HttpRequest) -> HttpResponse:
 
 def handoff(request: HttpRequest, token: str) -> HttpResponse:
     """Redeem a hand-off token on the host it was issued for: signed in, on to ``next`` (a
-    path of this host; the console when absent)."""
+    path of this host; the console when absent).
+
+    The token is the proof of a finished sign-in elsewhere (with its second factor, if the
+    person has one: every way into a session goes through allauth's stages), so it signs in
+    without asking for the code again; the person must still be an active member here."""
     info = getattr(request, "host_info", None)
     if info is None or info.kind != "tenant":
         raise Http404()
@@ -145,11 +149,18 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
                                account=request.account)  # type: ignore[attr-defined]
     if user is None:
         raise Http404("This link has expired or was used already.")
+    adapter = get_adapter(request)
+    if not may_sign_in_here(request, user):
+        return render(request, "error.html", {
+            "status": 403, "title": "Not a member",
+            "message": "This account has no active member with these credentials.",
+        }, status=403)
     next_path = request.GET.get("next", "/console/")
-    if not next_path.startswith("/") or not get_adapter(request).is_safe_url(next_path):
+    if not next_path.startswith("/") or not adapter.is_safe_url(next_path):
         next_path = "/"
-    return perform_login(request, Login(user=user, redirect_url=next_path,
-                                        email_verification=EmailVerificationMethod.NONE))
+    adapter.login(request, user)
+    record_authentication(request, user, method="handoff")
+    return redirect(next_path)
 
 
 @crosses("find my accounts: an address's memberships in every account")
