@@ -48,6 +48,14 @@ def may_sign_in_here(request: HttpRequest | None, user: Any) -> bool:
     return may_sign_in(user, getattr(request, "account", None))
 
 
+def not_a_member(request: HttpRequest) -> HttpResponse:
+    """The one refusal of a way in for someone who is no active member here (403)."""
+    return render(request, "error.html", {
+        "status": 403, "title": "Not a member",
+        "message": "This account has no active member with these credentials.",
+    }, status=403)
+
+
 def landing_path(is_admin: bool) -> str:
     """Where a hand-off opens: the console for the account's admins, the home page else."""
     return "/console/" if is_admin else "/"
@@ -87,10 +95,7 @@ class TenantAccountAdapter(DefaultAccountAdapter):
             from allauth.account.internal.stagekit import clear_login
 
             clear_login(request)
-            return render(request, "error.html", {
-                "status": 403, "title": "Not a member",
-                "message": "This account has no active member with these credentials.",
-            }, status=403)
+            return not_a_member(request)
         return super().pre_login(request, user, **kwargs)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:

@@ -22,14 +22,14 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import invitations as service
@@ -42,7 +42,7 @@ from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 from workspaces.views import home, visible_workspaces
 
-from .adapter import is_platform_host, landing_path, may_sign_in_here
+from .adapter import is_platform_host, landing_path, may_sign_in_here, not_a_member
 from .forms import ExistingMemberForm, FindAccountsForm, NewMemberForm, SwitchForm
 from .handoff import handoff_url, remember_signup
 from .switcher import place_named, places_of
@@ -89,7 +89,7 @@ class PlatformSignupView(SignupView):
             return exc.response
 
 
-def front_page(request: HttpRequest) -> HttpResponse:
+def front_page(request: TenantRequest) -> HttpResponse:
     """The bare domain's home: what the product is, sign up, sign in, find my accounts (and a
     signed-in person's accounts); or, as ``PLATFORM_FRONT_PAGE`` says, the default account's
     own home page instead of it or below it (public workspaces only to non-members)."""
@@ -98,7 +98,7 @@ def front_page(request: HttpRequest) -> HttpResponse:
         return home(request)
     return render(request, "frontdoor/front_page.html", {
         "places": places_of(request.user),
-        "default_content": visible_workspaces(request) if mode == "both" else None,  # type: ignore[arg-type]
+        "default_content": visible_workspaces(request) if mode == "both" else None,
     })
 
 
@@ -147,10 +147,7 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("This link has expired or was used already.")
     adapter = get_adapter(request)
     if not may_sign_in_here(request, user):
-        return render(request, "error.html", {
-            "status": 403, "title": "Not a member",
-            "message": "This account has no active member with these credentials.",
-        }, status=403)
+        return not_a_member(request)
     next_path = request.GET.get("next", "/console/")
     if not next_path.startswith("/") or not adapter.is_safe_url(next_path):
         next_path = "/"
