@@ -91,7 +91,10 @@ CUSTOM_DOMAIN_GRACE_PERIOD = int(os.environ.get("CUSTOM_DOMAIN_GRACE_PERIOD", st
 CUSTOM_DOMAIN_PENDING_DAYS = int(os.environ.get("CUSTOM_DOMAIN_PENDING_DAYS", "14"))
 # Paths a number host keeps serving when its account has a canonical domain (the rest
 # redirect there): management and sign-in stay reachable even if the domain's DNS breaks.
-CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/")
+# (hand-offs are issued for number hosts: a redirect would carry the token to another host,
+# which the page's form-action would refuse)
+CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/",
+                                  "/accounts/handoff/")
 TENANCY_CUSTOM_DOMAIN_RESOLVER = "domains.routing.get_domain_route"
 TENANCY_CANONICAL_DOMAIN_RESOLVER = "domains.routing.get_canonical_domain"
 # () -> profile | None: the owner of the platform rows every tenant may read (the seed's read

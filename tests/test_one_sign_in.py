@@ -19,7 +19,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, HandoffToken, UserProfile
 from accounts.provisioning import add_member
+from domains.canonical import set_canonical
 from tests.conftest import PASSWORD, host_client
+from tests.domain_support import verified_domain
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +225,19 @@ def test_hand_off_next_is_a_path_of_that_host_only(in_two):
     assert match
     response = host_client(b.host).get(match["path"] + "?next=https://evil.test/")
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_hand_off_is_redeemed_on_the_number_host_of_an_account_with_a_canonical_domain(in_two):
+    """The switcher's form-action admits the platform's tenant hosts only: the hand-off is not
+    sent on to the account's canonical custom domain."""
+    bare, _, b = in_two
+    domain = verified_domain(b.admin, "app.bravo-canonical.test")
+    set_canonical(b.account, domain)
+    url = bare.post("/accounts/switch/", {"account": b.account.account_number})["Location"]
+    assert urlsplit(url).hostname == b.host
+    there, landing = _redeem(url)
+    assert landing == "/"  # signed in on the number host (its pages then go to the domain)
+    assert there.get("/console/").wsgi_request.user.get_username() == "alpha-member"
 
 
 def test_switching_is_rate_limited(in_two, settings):
