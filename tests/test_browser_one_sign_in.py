@@ -63,6 +63,12 @@ def test_the_front_page(transactional_db, live_server, platform):
         _shot(page, "front-page")
         page.get_by_role("link", name="Find my accounts").click()
         page.wait_for_url(f"{base}/accounts/find/")
+        page.goto(f"{base}/")
+        page.locator("main").get_by_role("link", name="Sign in").click()
+        page.wait_for_url(f"{base}/login/")
+        assert page.get_by_role("heading", name="Sign in", exact=True).is_visible()
+        assert "One sign-in for all your accounts" in page.locator("main").inner_text()
+        _shot(page, "sign-in")
 
 
 def test_one_account_signs_in_on_the_bare_domain_and_lands_there(transactional_db, live_server, tenant_a):
