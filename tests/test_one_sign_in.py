@@ -153,6 +153,15 @@ def test_a_non_member_sees_the_chooser_and_their_pages_but_nothing_of_the_defaul
     assert bare.get("/api/v1/workspaces/").status_code in (401, 403)
 
 
+def test_a_person_with_no_account_left_is_told_so(platform, tenant_a):
+    UserProfile.objects.filter(pk=tenant_a.member.pk).update(is_active=False)
+    bare, url = _sign_in("alpha-member")
+    assert url == "/accounts/choose/"
+    page = bare.get(url).content.decode()
+    assert "not an active member of any account" in page and 'name="account"' not in page
+    assert HandoffToken.objects.count() == 0
+
+
 def test_a_default_account_member_stays_on_the_bare_domain(platform):
     _, url = _sign_in("platform-member")
     assert url == "/"
