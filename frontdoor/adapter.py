@@ -1,8 +1,10 @@
 """django-allauth, tenant-aware: who may sign in on which host, where sign-up is open, how
 links and mails are built.
 
-* Sign-in admits active members of the host's account (platform superusers aside) and counts
-  failures in the one per-account, per-address limiter of :mod:`accounts.ratelimit`.
+* Sign-in on a tenant host admits active members of the host's account (platform superusers
+  aside); on the bare domain any active user (one sign-in for all accounts): they are then
+  handed over to their one account, or choose among them. Failures count in the one
+  per-account, per-address limiter of :mod:`accounts.ratelimit`.
 * Sign-up is open on the bare domain only, while ``SIGNUP_OPEN`` is on.
 * Links are built from the request's validated host (``request.get_host()``; Django ignores
   ``X-Forwarded-Host`` since ``USE_X_FORWARDED_HOST`` is off).
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import emails
@@ -31,9 +34,31 @@ from tenancy.hosts import tenant_url
 FRONT_DOOR_MAILS = ("account/email/unknown_account", "account/email/account_already_exists")
 
 
-def is_platform_host(request: HttpRequest) -> bool:
+def is_platform_host(request: HttpRequest | None) -> bool:
     info = getattr(request, "host_info", None)
     return info is not None and info.kind == "platform"
+
+
+def may_sign_in_here(request: HttpRequest | None, user: Any) -> bool:
+    """Who may sign in on this host: on the bare domain any active user (their accounts are
+    listed there, nothing of the default account is shown to a non-member), on any other host
+    the active members of its account (and platform superusers)."""
+    if is_platform_host(request):
+        return user is not None and user.is_active
+    return may_sign_in(user, getattr(request, "account", None))
+
+
+def not_a_member(request: HttpRequest) -> HttpResponse:
+    """The one refusal of a way in for someone who is no active member here (403)."""
+    return render(request, "error.html", {
+        "status": 403, "title": "Not a member",
+        "message": "This account has no active member with these credentials.",
+    }, status=403)
+
+
+def landing_path(is_admin: bool) -> str:
+    """Where a hand-off opens: the console for the account's admins, the home page else."""
+    return "/console/" if is_admin else "/"
 
 
 class TenantAccountAdapter(DefaultAccountAdapter):
@@ -52,7 +77,7 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
         user = super().authenticate(request, **credentials)
-        if user is not None and not may_sign_in(user, getattr(request, "account", None)):
+        if user is not None and not may_sign_in_here(request, user):
             self.authentication_failed(request, **credentials)
             return None  # the same answer as a wrong password: no membership enumeration
         return user
@@ -66,15 +91,31 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         email verification, which ends in the hand-off instead of a sign-in here."""
         if kwargs.get("signup") and is_platform_host(request):
             return super().pre_login(request, user, **kwargs)
-        if user.is_active and not may_sign_in(user, getattr(request, "account", None)):
+        if user.is_active and not may_sign_in_here(request, user):
             from allauth.account.internal.stagekit import clear_login
 
             clear_login(request)
-            return render(request, "error.html", {
-                "status": 403, "title": "Not a member",
-                "message": "This account has no active member with these credentials.",
-            }, status=403)
+            return not_a_member(request)
         return super().pre_login(request, user, **kwargs)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """On the bare domain: a person with exactly one account goes straight there, signed
+        in (a hand-off, issued only while answering the sign-in's own POST); anyone else to
+        the chooser, except the default account's members and operators with no other
+        account, who stay on the bare domain's home page."""
+        if not is_platform_host(request):
+            return super().get_login_redirect_url(request)
+        from .handoff import handoff_url
+        from .switcher import is_default_member, places_of
+
+        user = request.user
+        places = places_of(user)
+        stays = is_default_member(user) or user.is_superuser
+        if len(places) == 1 and not stays and request.method == "POST":
+            return handoff_url(request, user, places[0].account, landing_path(places[0].is_admin))
+        if places or not stays:
+            return reverse("account-chooser")
+        return super().get_login_redirect_url(request)
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         """A sign-in within the re-authentication timeout counts as recent: a member made to

@@ -15,22 +15,23 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
-from accounts.membership import may_sign_in
 from accounts.ratelimit import check_login_allowed, record_login_failure
 from tenancy.validators import validate_single_line
+
+from .adapter import may_sign_in_here
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, and User.email's column
 
 
 class TenantResetPasswordForm(ResetPasswordForm):
-    """Reset mails go only to members of the host's account; every address gets the same
-    answer (allauth's enumeration prevention)."""
+    """Reset mails go only to people who may sign in on this host (members of a tenant's
+    account; anyone on the bare domain); every address gets the same answer (allauth's
+    enumeration prevention)."""
 
     def clean_email(self) -> str:
         email = super().clean_email()
-        account = getattr(context.request, "account", None)
         users: list = getattr(self, "users", [])
-        self.users = [u for u in users if may_sign_in(u, account)]
+        self.users = [u for u in users if may_sign_in_here(context.request, u)]
         return email
 
 
@@ -112,3 +113,9 @@ class ExistingMemberForm(forms.Form):
 
 class FindAccountsForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
+
+
+class SwitchForm(forms.Form):
+    """The account the person moves into (the chooser's and the switcher's buttons)."""
+
+    account = forms.RegexField(regex=r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$", max_length=14)

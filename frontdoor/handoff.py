@@ -1,10 +1,13 @@
-"""After a sign-up is verified on the bare domain, hand the person over to their new
-tenant's host: a single-use token (``HandoffToken``) bound to that host, valid
-``HANDOFF_TTL`` <= 60 s, redeemed there. No cookie is ever shared across hosts."""
+"""Hand a signed-in person over to one of their tenant hosts: a single-use token
+(``HandoffToken``) bound to that host, valid ``HANDOFF_TTL`` <= 60 s, redeemed there. No
+cookie is ever shared across hosts. Issued after a sign-up is verified, after a sign-in on the
+bare domain (one account: straight there), and by the chooser and the account switcher (a POST
+from the person's own session, to an account where they are an active member)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
@@ -29,7 +32,15 @@ def signup_account(user: Any) -> Account | None:
     return profile.account if profile is not None else None
 
 
-@crosses("the hand-off of a new sign-up to their tenant's host (issued on the platform host)")
+@crosses("a hand-off token is written in the target account (issued on another host)")
+def handoff_url(request: HttpRequest, user: Any, account: Account, next_path: str = "/console/") -> str:
+    """The one-use link that signs ``user`` in on ``account``'s number host, then opens
+    ``next_path`` there. The caller has checked that the person may go there."""
+    raw = HandoffToken.issue(user, account, tenant_host(account.account_number))
+    query = "" if next_path == "/console/" else "?" + urlencode({"next": next_path})
+    return f"{tenant_url(request, account.account_number)}accounts/handoff/{raw}/{query}"
+
+
 def handoff_url_after_signup(request: HttpRequest, user: Any) -> str | None:
     """The tenant host URL the person goes to after verifying their sign-up address:
     a hand-off link when this browser signed up, else the tenant's sign-in page."""
@@ -39,9 +50,7 @@ def handoff_url_after_signup(request: HttpRequest, user: Any) -> str | None:
     account = signup_account(user)
     if account is None:
         return None
-    base = tenant_url(request, account.account_number)
     if request.session.get(SESSION_KEY) != user.pk:
-        return base + "login/"
+        return tenant_url(request, account.account_number) + "login/"
     del request.session[SESSION_KEY]
-    raw = HandoffToken.issue(user, account, tenant_host(account.account_number))
-    return f"{base}accounts/handoff/{raw}/"
+    return handoff_url(request, user, account)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("logout/", allauth_views.logout, name="logout"),
     path("accounts/signup/", views.PlatformSignupView.as_view(), name="account_signup"),
     path("accounts/handoff/<str:token>/", views.handoff, name="account-handoff"),
+    path("accounts/choose/", views.choose, name="account-chooser"),
+    path("accounts/switch/", views.switch, name="account-switch"),
     path("accounts/find/", views.find_accounts, name="find-accounts"),
     path("accounts/find/sent/", views.find_accounts_sent, name="find-accounts-sent"),
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", views.confirm_email,

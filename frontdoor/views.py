@@ -1,5 +1,7 @@
-"""The front door around django-allauth: sign-up on the bare domain, the hand-off to the new
-tenant's host, "find my accounts", and accepting an invitation on the inviting host."""
+"""The front door around django-allauth: the bare domain's front page, sign-up there, the
+chooser of a person's accounts and the hand-offs that move them into one (after a sign-up,
+from the chooser, from the header's switcher), "find my accounts", and accepting an invitation
+on the inviting host."""
 
 from __future__ import annotations
 
@@ -16,18 +18,19 @@ from allauth.account.views import confirm_email as allauth_confirm_email
 from allauth.account.views._decorators import sensitive_post_parameters_m
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.ratelimit import respond_429
-from csp.decorators import csp_update
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import invitations as service
 from accounts.emails import send_mail
@@ -37,17 +40,16 @@ from accounts.ratelimit import consume_or_429, is_rate_limited
 from accounts.requests import TenantRequest
 from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
+from workspaces.views import home, visible_workspaces
 
-from .adapter import is_platform_host
-from .forms import ExistingMemberForm, FindAccountsForm, NewMemberForm
-from .handoff import remember_signup
+from .adapter import is_platform_host, landing_path, may_sign_in_here, not_a_member
+from .forms import ExistingMemberForm, FindAccountsForm, NewMemberForm, SwitchForm
+from .handoff import handoff_url, remember_signup
+from .switcher import place_named, places_of
 
 # The address confirmation form posts on the bare domain and is redirected to the new
-# tenant's host (the hand-off); browsers hold that redirect to the page's form-action, so this
-# page alone may submit towards the platform's tenant hosts (any port, for local runs).
-confirm_email = csp_update(
-    {"form-action": [f"*.{settings.ENVIRONMENT}.api.{settings.ROOT_DOMAIN}:*"]}
-)(allauth_confirm_email)
+# tenant's host (the hand-off): the policy's form-action admits the platform's tenant hosts.
+confirm_email = allauth_confirm_email
 
 
 class PlatformSignupView(SignupView):
@@ -87,8 +89,55 @@ class PlatformSignupView(SignupView):
             return exc.response
 
 
+def front_page(request: TenantRequest) -> HttpResponse:
+    """The bare domain's home: what the product is, sign up, sign in, find my accounts (and a
+    signed-in person's accounts); or, as ``PLATFORM_FRONT_PAGE`` says, the default account's
+    own home page instead of it or below it (public workspaces only to non-members)."""
+    mode = settings.PLATFORM_FRONT_PAGE
+    if mode == "account":
+        return home(request)
+    return render(request, "frontdoor/front_page.html", {
+        "places": places_of(request.user),
+        "default_content": visible_workspaces(request) if mode == "both" else None,
+    })
+
+
+def choose(request: HttpRequest) -> HttpResponse:
+    """After a sign-in on the bare domain: the person's active accounts, one button each."""
+    if not is_platform_host(request):
+        raise Http404()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "frontdoor/choose.html", {"places": places_of(request.user)})
+
+
+@require_POST
+def switch(request: HttpRequest) -> HttpResponse:
+    """Move the person signed in on this host into another of their accounts, signed in
+    there: a POST from their own session (CSRF), to an account where they are an active
+    member now (404 for any other number), rate limited per address and per person."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account-chooser"))
+    form = SwitchForm(request.POST)
+    if not form.is_valid():
+        return render(request, "error.html", {"status": 400, "title": "Bad request",
+                      "message": "Choose one of your accounts."}, status=400)
+    limited = consume_or_429(request, "handoff")
+    if limited:
+        return limited
+    place = place_named(request.user, form.cleaned_data["account"])
+    if place is None:
+        raise Http404("You are not a member of that account.")
+    return redirect(handoff_url(request, request.user, place.account, landing_path(place.is_admin)))
+
+
 def handoff(request: HttpRequest, token: str) -> HttpResponse:
-    """Redeem a hand-off token on the host it was issued for: signed in, to the console."""
+    """Redeem a hand-off token on the host it was issued for: signed in, on to ``next`` (a
+    path of this host; the console when absent).
+
+    The token is the proof of a finished sign-in elsewhere (with its second factor, if the
+    person has one: every way into a session goes through allauth's stages), so it signs in
+    without asking for the code again; the person must still be an active member here."""
     info = getattr(request, "host_info", None)
     if info is None or info.kind != "tenant":
         raise Http404()
@@ -96,18 +145,24 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
                                account=request.account)  # type: ignore[attr-defined]
     if user is None:
         raise Http404("This link has expired or was used already.")
-    return perform_login(request, Login(user=user, redirect_url="/console/",
-                                        email_verification=EmailVerificationMethod.NONE))
+    adapter = get_adapter(request)
+    if not may_sign_in_here(request, user):
+        return not_a_member(request)
+    next_path = request.GET.get("next", "/console/")
+    if not next_path.startswith("/") or not adapter.is_safe_url(next_path):
+        next_path = "/"
+    adapter.login(request, user)
+    record_authentication(request, user, method="handoff")
+    return redirect(next_path)
 
 
 @crosses("find my accounts: an address's memberships in every account")
 def _active_tenants(email: str) -> list[Any]:
-    """Active accounts where the address names an active member (user or verified address)."""
-    user_model = get_user_model()
-    ids = set(user_model.objects.filter(email__iexact=email, is_active=True).values_list("pk", flat=True))
-    ids |= set(user_model.objects.filter(username__iexact=email, is_active=True).values_list("pk", flat=True))
-    ids |= set(EmailAddress.objects.filter(email__iexact=email, verified=True, user__is_active=True)
-               .values_list("user_id", flat=True))
+    """Active accounts where the address is a *verified* address of an active member: never a
+    username or ``User.email`` (anyone can sign up with an address they do not own, or be
+    named after one), so only the address's owner hears of those accounts."""
+    ids = set(EmailAddress.objects.filter(email__iexact=email, verified=True, user__is_active=True)
+              .values_list("user_id", flat=True))
     profiles = (UserProfile.objects.filter(user_id__in=ids, is_active=True, account__is_active=True)
                 .select_related("account").order_by("account__company_name", "account__account_number"))
     return list({p.account_id: p.account for p in profiles}.values())

@@ -224,9 +224,28 @@ def host_only_cookies(response: HttpResponse) -> None:
             morsel["domain"] = ""
 
 
+#: On the bare domain, the pages of the person rather than of the default account: its front
+#: page, sign-in and out, the chooser and switcher, profile, password, addresses, two-factor.
+PERSONAL_PATHS = ("/accounts/", "/login/", "/logout/")
+
+
+def is_personal_page(request: HttpRequest) -> bool:
+    """Whether a person signed in on the bare domain who is no member of the default account
+    keeps their identity on this page (:func:`attach_member`)."""
+    info = getattr(request, "host_info", None)
+    path = request.path_info
+    return (info is not None and info.kind == "platform" and not info.custom_domain
+            and (path == "/" or path.startswith(PERSONAL_PATHS)))
+
+
 def attach_member(request: HttpRequest) -> None:
     """Set ``request.user_profile`` to the signed-in user's active membership of this tenant;
-    a signed-in stranger to it (not a platform superuser) becomes anonymous here."""
+    a signed-in stranger to it (not a platform superuser) becomes anonymous here.
+
+    One exception: everyone may sign in on the bare domain (one sign-in for all accounts),
+    and there a signed-in non-member of the default account stays signed in on the personal
+    pages only (``PERSONAL_PATHS`` and the front page), with no profile: nothing of the
+    default account is theirs; on every other page of it they are anonymous."""
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return  # no session: anonymous already, skip the load
     account = getattr(request, "account", None)
@@ -235,7 +254,7 @@ def attach_member(request: HttpRequest) -> None:
         profile = get_cached_profile(user.pk, account.pk)
         if profile is not None and profile.is_active and user.is_active:
             request.user_profile = profile  # type: ignore[attr-defined]
-        elif not user.is_superuser:
+        elif not user.is_superuser and not (user.is_active and is_personal_page(request)):
             request.user = AnonymousUser()
 
 

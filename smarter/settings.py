@@ -91,7 +91,10 @@ CUSTOM_DOMAIN_GRACE_PERIOD = int(os.environ.get("CUSTOM_DOMAIN_GRACE_PERIOD", st
 CUSTOM_DOMAIN_PENDING_DAYS = int(os.environ.get("CUSTOM_DOMAIN_PENDING_DAYS", "14"))
 # Paths a number host keeps serving when its account has a canonical domain (the rest
 # redirect there): management and sign-in stay reachable even if the domain's DNS breaks.
-CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/")
+# (hand-offs are issued for number hosts: a redirect would carry the token to another host,
+# which the page's form-action would refuse)
+CUSTOM_DOMAIN_CANONICAL_EXEMPT = ("/api/", "/admin/", "/console/", "/login/", "/logout/",
+                                  "/accounts/handoff/")
 TENANCY_CUSTOM_DOMAIN_RESOLVER = "domains.routing.get_domain_route"
 TENANCY_CANONICAL_DOMAIN_RESOLVER = "domains.routing.get_canonical_domain"
 # () -> profile | None: the owner of the platform rows every tenant may read (the seed's read
@@ -301,7 +304,9 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [csp.SELF],
         "object-src": [csp.NONE],
         "base-uri": [csp.SELF],
-        "form-action": [csp.SELF],
+        # the account switcher and the bare domain's sign-in post here and are redirected
+        # (browsers hold redirects to form-action) to a tenant host's hand-off
+        "form-action": [csp.SELF, f"*.{ENVIRONMENT}.api.{ROOT_DOMAIN}:*"],
         "frame-ancestors": [csp.NONE],
     }
 }
@@ -446,6 +451,13 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 # Sign-up is open on the bare domain unless an operator closes it.
 SIGNUP_OPEN = _env_bool("SIGNUP_OPEN", True)
+# What the bare domain's front page shows: "product" (what the product is, sign up, sign in,
+# find my accounts), "account" (the default account's own home page instead) or "both".
+PLATFORM_FRONT_PAGE = os.environ.get("PLATFORM_FRONT_PAGE", "product").strip().lower()
+if PLATFORM_FRONT_PAGE not in ("product", "account", "both"):
+    raise ImproperlyConfigured("PLATFORM_FRONT_PAGE must be product, account or both.")
+#: accounts listed in the header's account switcher (the rest: the bare domain's chooser)
+ACCOUNT_SWITCHER_SIZE = 8
 INVITATION_EXPIRY_DAYS = int(os.environ.get("INVITATION_EXPIRY_DAYS", "7"))
 HANDOFF_TTL = min(int(os.environ.get("HANDOFF_TTL", "60")), 60)  # seconds, at most 60
 # Password sign-in failures are counted by accounts.ratelimit (LOGIN_RATE_LIMIT per account
@@ -459,6 +471,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": os.environ.get("RESET_RATE_LIMIT", "20/m/ip,5/h/key"),
     "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
     "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
+    # hand-offs a signed-in person starts (the chooser, the account switcher)
+    "handoff": os.environ.get("HANDOFF_RATE_LIMIT", "30/m/ip,20/m/user"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")

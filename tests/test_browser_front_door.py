@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 
 from accounts.models import Account, Invitation, UserProfile
@@ -141,6 +142,7 @@ def test_c_forgotten_password_reset_signs_in(transactional_db, live_server, tena
 def test_d_find_my_accounts_lists_exactly_the_active_tenants(transactional_db, live_server, platform,
                                                             tenant_a, tenant_b, make_tenant):
     user = tenant_a.member.user
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     add_member(tenant_b.account, user.username)
     gone = make_tenant("charlie")
     add_member(gone.account, user.username)

@@ -4,6 +4,7 @@ identical answers for known and unknown addresses, links on the right host, 429 
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 
 from accounts.models import Account, UserProfile
@@ -82,8 +83,10 @@ def test_password_change(tenant_a):
 
 @pytest.fixture
 def spread(tenant_a, tenant_b, make_tenant):  # type: ignore[no-untyped-def]
-    """One address in A (admin) and B (member), deactivated in C, member of an inactive D."""
+    """One verified address in A (admin) and B (member), deactivated in C, member of an
+    inactive D."""
     user = tenant_a.admin.user
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     add_member(tenant_b.account, user.username)
     c, d = make_tenant("charlie"), make_tenant("delta")
     profile, _ = add_member(c.account, user.username)
@@ -123,3 +126,21 @@ def test_find_my_accounts_only_on_the_bare_domain_and_rate_limited(platform, ten
     assert client.post("/accounts/find/", {"email": "other@x.test"}).status_code == 302
     assert client.post("/accounts/find/", {"email": "third@x.test"}).status_code == 429
     assert len(mail.outbox) == 3
+
+
+def test_find_my_accounts_matches_verified_addresses_only(platform, tenant_a, tenant_b, make_tenant):
+    """Issue 22: an address that is only a username, a ``User.email`` or an unverified allauth
+    address of some member mails nothing about that member's accounts; its verified owner's
+    accounts are listed."""
+    squatter = tenant_a.member.user  # User.email member@alpha.test, never verified
+    EmailAddress.objects.create(user=squatter, email=squatter.email, verified=False, primary=True)
+    named, _ = add_member(tenant_b.account, "victim@corp.test", password=PASSWORD)  # a username
+    owner = make_tenant("charlie").member.user
+    EmailAddress.objects.create(user=owner, email="owner@corp.test", verified=True)
+    for address in (squatter.email, "victim@corp.test", "owner@corp.test"):
+        assert host_client("localhost").post("/accounts/find/", {"email": address}).status_code == 302
+    for address, company in ((squatter.email, tenant_a.account.company_name),
+                             ("victim@corp.test", tenant_b.account.company_name)):
+        message = last_mail(address)
+        assert company not in message.body and not links(message), message.body
+    assert "Charlie Corp" in last_mail("owner@corp.test").body

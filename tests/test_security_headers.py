@@ -15,7 +15,10 @@ from tests.conftest import host_client
 
 REQUIRED = {
     "default-src": "'self'", "script-src": "'self'", "style-src": "'self'",
-    "object-src": "'none'", "base-uri": "'self'", "form-action": "'self'",
+    "object-src": "'none'", "base-uri": "'self'",
+    # the account switcher's and the bare domain's sign-in posts are redirected to a tenant
+    # host's hand-off: this deployment's tenant hosts, nothing else
+    "form-action": "'self' *.alpha.api.localhost:*",
     "frame-ancestors": "'none'",
 }
 

@@ -17,13 +17,17 @@ def home(request: TenantRequest) -> HttpResponse:
     workspace = getattr(request, "workspace", None)
     if workspace is not None:
         return workspace_page(request, workspace)
+    return render(request, "workspaces/home.html", {"workspaces": visible_workspaces(request)})
+
+
+def visible_workspaces(request: TenantRequest) -> list[tuple[Workspace, str]]:
+    """The host's account's workspaces this visitor may see (public ones to strangers), each
+    with its host's URL; also the bare domain's front page's list of the default account's."""
     visible = Workspace.objects.filter(account=request.account)
     if request.user_profile is None and not request.user.is_superuser:
         visible = visible.filter(is_public=True)
     number = request.account.account_number
-    return render(request, "workspaces/home.html", {
-        "workspaces": [(w, tenant_url(request, number, w.name)) for w in visible.order_by("name")],
-    })
+    return [(w, tenant_url(request, number, w.name)) for w in visible.order_by("name")]
 
 
 def workspace_page(request: TenantRequest, workspace: Workspace) -> HttpResponse:
