@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 
 from accounts import views_auth, views_invitations
 from operations import views as operations_views
+from scim.urls import console_patterns as scim_console
 from smarter import views
 from workspaces.views import home
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("console/workspaces/", include("workspaces.urls")),
     path("console/domains/", include("domains.urls")),
     path("console/audit/", include("audit.urls")),
+    path("console/security/scim/", include(scim_console)),
     path("console/", include("lifecycle.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),

@@ -1,0 +1,82 @@
+"""SCIM's Groups endpoint (the account's roles), and the console page of SCIM tokens.
+
+Users, the discovery endpoints and the protocol plumbing are django-scim2's views (scim/urls.py),
+configured with this app's adapters; Groups are not rows, so their lookups are overridden here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_scim import exceptions
+from django_scim import views as scim_views
+
+from accounts.permissions import account_admin_required
+from accounts.requests import TenantRequest
+from tenancy.validators import validate_single_line
+
+from .groups import RoleGroup
+from .models import ScimToken
+
+
+class GroupsView(scim_views.GroupsView):
+    """GET (list, one, filter), PUT and PATCH of the two role groups; no create or delete."""
+
+    def get_object(self) -> RoleGroup:
+        group = RoleGroup.get(self.kwargs.get(self.lookup_url_kwarg) or "")
+        if group is None:
+            raise exceptions.NotFoundError(self.kwargs.get(self.lookup_url_kwarg))
+        return group
+
+    def get_many(self, request: Any) -> HttpResponse:
+        if request.GET.get("filter"):
+            return self._search(request, request.GET["filter"], *self._page(request))
+        return self._build_response(request, RoleGroup.all(), *self._page(request))
+
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise exceptions.NotImplementedError(
+            "Groups are this account's roles (ids admin, member): link your groups to them.")
+
+    def delete(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise exceptions.NotImplementedError("Groups are this account's roles; they cannot be deleted.")
+
+
+class ScimTokenForm(forms.Form):
+    name = forms.CharField(max_length=255, validators=[validate_single_line],
+                           help_text="Which identity provider uses it, e.g. Okta.")
+
+
+@account_admin_required
+def tokens(request: TenantRequest) -> HttpResponse:
+    """List the account's SCIM tokens and create one (its value is shown once)."""
+    form = ScimTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        token, new_token = ScimToken.create(request.account, form.cleaned_data["name"],
+                                            getattr(request, "user_profile", None))
+        messages.success(request, f"Token {token.prefix} created. Copy it now: it is not shown again.")
+        form = ScimTokenForm()
+    context = {
+        "tokens": ScimToken.objects.filter(account=request.account),
+        "form": form, "new_token": new_token,
+        "base_url": request.build_absolute_uri("/scim/v2/"),
+    }
+    response = render(request, "scim/tokens.html", context)
+    if new_token:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@account_admin_required
+def token_revoke(request: TenantRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ScimToken.objects.filter(account=request.account), pk=pk)
+    if token.is_active:
+        token.revoke()
+    messages.success(request, f"Token {token.prefix} revoked.")
+    return redirect("scim-console:tokens")
