@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django_scim.filters import FilterQuery
 from scim2_filter_parser.transpilers.django_q_object import get_query
 
@@ -36,10 +37,10 @@ class ScimUserFilter(FilterQuery):
         """The account's SCIM users matching ``filter_query`` (ValueError when it is not valid)."""
         try:
             query = get_query(filter_query, cls.attr_map)
-        except (AttributeError, KeyError, TypeError) as exc:  # an attribute it cannot map
+            users = ScimUser.objects.filter(account_id=request.account.pk).filter(query)
+        except (AttributeError, KeyError, TypeError, ValidationError) as exc:  # unmapped, or bad id
             raise ValueError(f"unsupported filter {filter_query!r}") from exc
-        return (ScimUser.objects.filter(account_id=request.account.pk).filter(query)
-                .select_related("user_profile__user").order_by("scim_id"))
+        return users.select_related("user_profile__user").order_by("scim_id")
 
 
 _DISPLAY_NAME = re.compile(r'^\s*displayName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)

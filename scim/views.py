@@ -1,11 +1,12 @@
-"""SCIM's Groups endpoint (the account's roles), and the console page of SCIM tokens.
+"""SCIM's Users and Groups endpoints (the account's roles), and the console page of SCIM tokens.
 
-Users, the discovery endpoints and the protocol plumbing are django-scim2's views (scim/urls.py),
+The discovery endpoints and the protocol plumbing are django-scim2's views (scim/urls.py),
 configured with this app's adapters; Groups are not rows, so their lookups are overridden here.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -22,6 +23,18 @@ from tenancy.validators import validate_single_line
 
 from .groups import RoleGroup
 from .models import ScimToken
+
+
+class UsersView(scim_views.UsersView):
+    """django-scim2's Users endpoint; an id that is not a UUID is simply not found (404)."""
+
+    def get_object(self) -> Any:
+        raw = self.kwargs.get(self.lookup_url_kwarg) or ""
+        try:
+            uuid.UUID(raw)
+        except ValueError:
+            raise exceptions.NotFoundError(raw) from None
+        return super().get_object()
 
 
 class GroupsView(scim_views.GroupsView):

@@ -75,6 +75,9 @@ def test_rfc7644_user_lifecycle(scim, tenant_a) -> None:  # type: ignore[no-unty
     none = scim.get("/Users", params={"filter": 'userName eq "nobody@alpha.test"'}).json()
     assert none["totalResults"] == 0
     assert scim.get("/Users", params={"filter": "userName eq"}).status_code == 400
+    assert scim.get("/Users", params={"filter": 'id eq "not-a-uuid"'}).json()["totalResults"] == 0
+    assert scim.get("/Users", params={"filter": 'title eq "x"'}).status_code == 400
+    assert scim.get("/Users/not-a-uuid").status_code == 404
     assert scim.get(f"/Users/{carol['id']}").json()["emails"][0]["value"] == "carol@alpha.test"
 
     # Replace (PUT): every attribute.
