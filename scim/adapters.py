@@ -134,7 +134,7 @@ class ScimUserAdapter(SCIMUser):
 
     def from_dict(self, d: dict[str, Any]) -> None:
         """A full replacement (POST, PUT): every attribute given or its empty value."""
-        name = d.get("name") if isinstance(d.get("name"), dict) else {}
+        name: dict[str, Any] = d["name"] if isinstance(d.get("name"), dict) else {}
         self.changes = {
             "user_name": _text(d.get("userName"), "userName"),
             "external_id": _text(d.get("externalId"), "externalId"),
@@ -143,6 +143,8 @@ class ScimUserAdapter(SCIMUser):
             "email": _email(d.get("emails")),
             "active": _bool(d.get("active", True), "active"),
         }
+
+    obj: Any
 
     def save(self) -> None:
         if self.obj.pk is None:

@@ -85,7 +85,8 @@ class ScimTokenCheck:
                 return scim_error(429, "Too many failed SCIM tokens; wait and try again.",
                                   Retry_After=str(window))
             token = ScimToken.objects.filter(account_id=account.pk, prefix=prefix).first()
-        if token is None or not token.is_active or not token.matches(raw) or not account.is_active:
+        if token is None or account is None or not (token.is_active and token.matches(raw)
+                                                     and account.is_active):
             if prefix is not None and record_failure(address_key(address), window) == limit:
                 logger.warning("SCIM token failures: %s failed %d times; refused for %d s",
                                address, limit, window)

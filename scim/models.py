@@ -22,7 +22,7 @@ from accounts.models.api_key import LAST_USED_RESOLUTION, hash_key
 from tenancy.validators import validate_single_line
 from tenancy.wall_scoping import TenantWallManager
 
-TOKEN_MARK = "scim_"
+TOKEN_MARK = "scim_"  # noqa: S105 - the visible mark of a token, not a secret
 PREFIX_LENGTH = len(TOKEN_MARK) + 12
 
 

@@ -96,7 +96,8 @@ def test_rfc7644_user_lifecycle(scim, tenant_a) -> None:  # type: ignore[no-unty
     assert resp.json()["name"]["givenName"] == "Caroline" and resp.json()["externalId"] == "ext-2"
 
     # PATCH active=false deactivates the membership.
-    resp = scim.patch(f"/Users/{carol['id']}", json=_patch({"op": "Replace", "path": "active", "value": "False"}))
+    resp = scim.patch(f"/Users/{carol['id']}",
+                      json=_patch({"op": "Replace", "path": "active", "value": "False"}))
     assert resp.status_code == 200 and resp.json()["active"] is False
     profile.refresh_from_db()
     assert not profile.is_active
@@ -135,8 +136,9 @@ def test_groups_are_roles(scim, tenant_a) -> None:  # type: ignore[no-untyped-de
         {"op": "remove", "path": f'members[value eq "{dave["id"]}"]'}))
     assert [m["value"] for m in resp.json()["members"]] == [erin["id"]]
     assert UserProfile.objects.get(account=tenant_a.account, user__email="dave@alpha.test").role == "member"
-    resp = scim.put("/Groups/admin", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                                           "displayName": "Account admins", "members": [{"value": dave["id"]}]})
+    resp = scim.put("/Groups/admin", json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Account admins", "members": [{"value": dave["id"]}]})
     assert [m["value"] for m in resp.json()["members"]] == [dave["id"]]
     assert UserProfile.objects.get(account=tenant_a.account, user__email="erin@alpha.test").role == "member"
 
@@ -145,7 +147,8 @@ def test_groups_are_roles(scim, tenant_a) -> None:  # type: ignore[no-untyped-de
     assert scim.get("/Groups/owners").status_code == 404
     assert scim.post("/Groups", json={"displayName": "Engineering"}).status_code == 501
     assert scim.delete("/Groups/admin").status_code == 501
-    bad = scim.patch("/Groups/admin", json=_patch({"op": "add", "path": "members", "value": [{"value": "nope"}]}))
+    bad = scim.patch("/Groups/admin",
+                     json=_patch({"op": "add", "path": "members", "value": [{"value": "nope"}]}))
     assert bad.status_code == 400
 
 
@@ -169,7 +172,8 @@ def test_last_admin_is_kept(scim, tenant_a) -> None:  # type: ignore[no-untyped-
     resp = scim.post("/Users", json=_new_user("alpha-admin", "admin@alpha.test"))
     assert resp.status_code == 201
     admin = resp.json()
-    resp = scim.patch(f"/Users/{admin['id']}", json=_patch({"op": "replace", "path": "active", "value": False}))
+    resp = scim.patch(f"/Users/{admin['id']}",
+                      json=_patch({"op": "replace", "path": "active", "value": False}))
     assert resp.status_code == 400 and resp.json()["scimType"] == "mutability"
     assert scim.delete(f"/Users/{admin['id']}").status_code == 400
     tenant_a.admin.refresh_from_db()
