@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -78,6 +78,19 @@ def _email(value: Any) -> str:
         except ValidationError:
             raise exceptions.BadRequestError("Invalid email value.", scim_type="invalidValue") from None
     return address
+
+
+def _operations(operations: Any) -> Iterator[tuple[str, Any, Any]]:
+    """``(op, path, value)`` of each PATCH operation (RFC 7644 3.5.2; ``op`` case-insensitive)."""
+    if not isinstance(operations, list):
+        raise exceptions.BadRequestError("Operations must be a list.")
+    for operation in operations:
+        if not isinstance(operation, dict):
+            raise exceptions.BadRequestError("Each operation must be an object.")
+        op = str(operation.get("op", "")).lower()
+        if op not in constants.VALID_PATCH_OPS:
+            raise exceptions.BadRequestError(f"Unknown PATCH op {op!r}.", scim_type="invalidSyntax")
+        yield op, operation.get("path"), operation.get("value")
 
 
 _EMAIL_PATH = re.compile(r'^emails(\[[^\]]*\])?(\.value)?$')
@@ -159,15 +172,7 @@ class ScimUserAdapter(SCIMUser):
     def handle_operations(self, operations: Any) -> None:
         """RFC 7644 3.5.2 on the attributes above (``op`` case-insensitive; a value without
         ``path`` is a map of paths); attributes this provider does not keep are ignored."""
-        if not isinstance(operations, list):
-            raise exceptions.BadRequestError("Operations must be a list.")
-        for operation in operations:
-            if not isinstance(operation, dict):
-                raise exceptions.BadRequestError("Each operation must be an object.")
-            op = str(operation.get("op", "")).lower()
-            if op not in constants.VALID_PATCH_OPS:
-                raise exceptions.BadRequestError(f"Unknown PATCH op {op!r}.", scim_type="invalidSyntax")
-            path, value = operation.get("path"), operation.get("value")
+        for op, path, value in _operations(operations):
             if path is None:
                 if op == "remove" or not isinstance(value, dict):
                     raise exceptions.BadRequestError("A path is required here.", scim_type="noTarget")
@@ -285,14 +290,8 @@ class RoleGroupAdapter(SCIMGroup):
 
     def handle_operations(self, operations: Any) -> None:
         """``add``/``remove`` members (``replace`` members too); a display name cannot change."""
-        if not isinstance(operations, list):
-            raise exceptions.BadRequestError("Operations must be a list.")
-        for operation in operations:
-            if not isinstance(operation, dict):
-                raise exceptions.BadRequestError("Each operation must be an object.")
-            op = str(operation.get("op", "")).lower()
-            path = str(operation.get("path") or "")
-            value = operation.get("value")
+        for op, raw_path, value in _operations(operations):
+            path = str(raw_path or "")
             if not path and isinstance(value, dict) and "members" in value:
                 path, value = "members", value["members"]
             if not path.lower().startswith("members"):
@@ -305,11 +304,9 @@ class RoleGroupAdapter(SCIMGroup):
             elif op == "remove":
                 if self.obj.role == UserProfile.ROLE_ADMIN:
                     provisioning.set_role(users, UserProfile.ROLE_MEMBER)
-            elif op == "replace":
+            else:  # replace
                 self._replace = users
                 self.save()
-            else:
-                raise exceptions.BadRequestError(f"Unknown PATCH op {op!r}.", scim_type="invalidSyntax")
 
 
 class ServiceProviderConfig(SCIMServiceProviderConfig):

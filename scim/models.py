@@ -18,7 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Account, UserProfile
-from accounts.models.api_key import LAST_USED_RESOLUTION, hash_key
+from accounts.models.api_key import hash_key, record_use, split_key
 from tenancy.validators import validate_single_line
 from tenancy.wall_scoping import TenantWallManager
 
@@ -27,16 +27,8 @@ PREFIX_LENGTH = len(TOKEN_MARK) + 12
 
 
 def split_token(raw: str) -> str | None:
-    """The prefix of a well-formed raw token ``scim_XXXXXXXXXXXX.SECRET``, else None (only
-    well-formed prefixes are looked up)."""
-    if not isinstance(raw, str) or len(raw) > 200 or "." not in raw:
-        return None
-    prefix, _, secret = raw.partition(".")
-    if len(prefix) != PREFIX_LENGTH or not prefix.startswith(TOKEN_MARK) or len(secret) < 20:
-        return None
-    if any(c not in "0123456789abcdef" for c in prefix[len(TOKEN_MARK):]):
-        return None
-    return prefix
+    """The prefix of a well-formed raw token ``scim_XXXXXXXXXXXX.SECRET``, else None."""
+    return split_key(raw, TOKEN_MARK)
 
 
 class ScimToken(models.Model):
@@ -86,14 +78,8 @@ class ScimToken(models.Model):
         self.save(update_fields=["revoked_at"])
 
     def touch(self) -> None:
-        """Record use, at most once per minute (one conditional UPDATE)."""
-        now = timezone.now()
-        if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
-            return
-        type(self).objects.filter(pk=self.pk).filter(
-            models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
-        self.last_used_at = now
+        """Record use, at most once a minute."""
+        record_use(self)
 
 
 class ScimUser(models.Model):
