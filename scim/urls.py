@@ -9,7 +9,7 @@ from . import views
 app_name = "scim"
 
 urlpatterns = [
-    path("Users/.search", scim_views.UserSearchView.as_view(), name="users-search"),
+    path("Users/.search", views.UserSearchView.as_view(), name="users-search"),
     path("Users", views.UsersView.as_view(), name="users"),
     path("Users/<str:uuid>", views.UsersView.as_view(), name="users"),
     path("Groups", views.GroupsView.as_view(), name="groups"),

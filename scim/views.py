@@ -25,7 +25,21 @@ from .groups import RoleGroup
 from .models import ScimToken
 
 
-class UsersView(scim_views.UsersView):
+class ObjectBody:
+    """A request body must be a JSON object (django-scim2 would fail on an array: a 500)."""
+
+    def load_body(self, body: bytes) -> Any:
+        data = scim_views.SCIMView.load_body(self, body)  # type: ignore[arg-type]
+        if not isinstance(data, dict):
+            raise exceptions.BadRequestError("The body must be a JSON object.", scim_type="invalidSyntax")
+        return data
+
+
+class UserSearchView(ObjectBody, scim_views.UserSearchView):
+    """POST Users/.search, with a checked body."""
+
+
+class UsersView(ObjectBody, scim_views.UsersView):
     """django-scim2's Users endpoint; an id that is not a UUID is simply not found (404)."""
 
     def get_object(self) -> Any:
@@ -37,7 +51,7 @@ class UsersView(scim_views.UsersView):
         return super().get_object()
 
 
-class GroupsView(scim_views.GroupsView):
+class GroupsView(ObjectBody, scim_views.GroupsView):
     """GET (list, one, filter), PUT and PATCH of the two role groups; no create or delete."""
 
     def get_object(self) -> RoleGroup:

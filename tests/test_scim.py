@@ -78,6 +78,13 @@ def test_rfc7644_user_lifecycle(scim, tenant_a) -> None:  # type: ignore[no-unty
     assert scim.get("/Users", params={"filter": 'id eq "not-a-uuid"'}).json()["totalResults"] == 0
     assert scim.get("/Users", params={"filter": 'title eq "x"'}).status_code == 400
     assert scim.get("/Users/not-a-uuid").status_code == 404
+    for bad_body in (b"[1]", b"{", b'"x"'):
+        assert scim.patch(f"/Users/{carol['id']}", content=bad_body).status_code == 400
+        assert scim.post("/Users", content=bad_body).status_code == 400
+    search = scim.post("/Users/.search", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName eq "carol@alpha.test"'})
+    assert search.status_code == 200 and search.json()["totalResults"] == 1
     assert scim.get(f"/Users/{carol['id']}").json()["emails"][0]["value"] == "carol@alpha.test"
 
     # Replace (PUT): every attribute.
