@@ -13,11 +13,11 @@ from django.http import HttpRequest
 
 from tenancy.operation import Operation, start_operation
 
-_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"))
+_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"), ("/scim/", "scim"))
 
 
 def request_source(path: str) -> str:
-    """console, api, admin, or web for any other page."""
+    """console, api, admin, scim, or web for any other page."""
     return next((area for prefix, area in _AREAS if path.startswith(prefix)), "web")
 
 

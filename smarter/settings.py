@@ -75,6 +75,29 @@ API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # requests per 
 # failed API-key authentications per client address (and per key) and window
 API_AUTH_FAILURE_LIMIT = int(os.environ.get("API_AUTH_FAILURE_LIMIT", "20"))
 API_AUTH_FAILURE_WINDOW = int(os.environ.get("API_AUTH_FAILURE_WINDOW", "300"))  # seconds
+
+# SCIM 2.0 provisioning (scim/, issue 26) through django-scim2: every hook is the account-scoped
+# one of scim/; tokens are per account (console), rate-limited with API_RATE_LIMIT per token and
+# API_AUTH_FAILURE_* per client address.
+SCIM_SERVICE_PROVIDER = {
+    "USER_MODEL_GETTER": "scim.adapters.user_model",
+    "USER_ADAPTER": "scim.adapters.ScimUserAdapter",
+    "GROUP_MODEL": "scim.groups.RoleGroup",
+    "GROUP_ADAPTER": "scim.adapters.RoleGroupAdapter",
+    "USER_FILTER_PARSER": "scim.filters.ScimUserFilter",
+    "GROUP_FILTER_PARSER": "scim.filters.RoleGroupFilter",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "scim.adapters.ServiceProviderConfig",
+    "BASE_LOCATION_GETTER": "scim.adapters.base_location",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.adapters.account_filter_getter",
+    "GET_QUERYSET_POST_PROCESSOR_GETTER": "scim.adapters.queryset_post_processor_getter",
+    "AUTH_CHECK_MIDDLEWARE": "scim.auth.ScimTokenCheck",
+    "AUTHENTICATION_SCHEMES": [{
+        "type": "oauthbearertoken", "name": "SCIM bearer token", "primary": True,
+        "description": "Authorization: Bearer <token>, a token created in the account's console; "
+                       "it works on that account's host only.",
+    }],
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
+}
 API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
 # --- custom domains (domains/): customers CNAME their name to CUSTOM_DOMAIN_TARGET and prove
 # control with a TXT record; DNS is asked through CUSTOM_DOMAIN_DNS_NAMESERVERS (host
@@ -142,6 +165,7 @@ INSTALLED_APPS = [
     "audit",
     "lifecycle",
     "routerdomains",
+    "scim",
 ]
 
 MIDDLEWARE = [
@@ -409,6 +433,7 @@ ROUTER_DOMAIN_RETRY_MAX = int(os.environ.get("ROUTER_DOMAIN_RETRY_MAX", str(6 * 
 AUDIT_LOG_MODELS = [
     "accounts.Account", "accounts.UserProfile", "accounts.AccountContact", "accounts.ApiKey",
     "workspaces.Workspace", "accounts.Invitation", "domains.Domain",
+    "scim.ScimToken", "scim.ScimUser",
 ]
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))

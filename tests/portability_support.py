@@ -15,6 +15,7 @@ from django.apps import apps
 from accounts.models import AccountContact, ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation
 from lifecycle.export import write_export
 from lifecycle.models import DataExport
+from scim.models import ScimToken, ScimUser
 from tenancy.portability import declared_generic_references, declared_references
 from tests.domain_support import verified_domain
 from workspaces.models import Workspace
@@ -47,6 +48,8 @@ def seed(tenant: Any, tag: str) -> None:
     home.save()  # an "updated" audit event
     DailyUsage.objects.create(account=tenant.account, day="2026-12-01", requests=7, api_calls=2)
     DailyActiveMember.objects.create(account=tenant.account, day="2026-12-01", member_id=tenant.member.pk)
+    ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
+    ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim", external_id="00u1")
 
 
 def export_bytes(account: Any) -> bytes:
@@ -136,11 +139,12 @@ def as_imported(content: dict[str, Any], gone: set[str]) -> dict[str, Any]:
     return result
 
 
-GONE_SECRETS = {"accounts.apikey", "accounts.invitation", "accounts.handofftoken"}
+GONE_SECRETS = {"accounts.apikey", "accounts.invitation", "accounts.handofftoken", "scim.scimtoken"}
 FILE_MODELS = {"api_keys.json": "accounts.apikey", "invitations.json": "accounts.invitation",
                "accounts_handofftoken.json": "accounts.handofftoken",
                "domains_domain.json": "domains.domain",
-               "domains_hostnameclaim.json": "domains.hostnameclaim"}
+               "domains_hostnameclaim.json": "domains.hostnameclaim",
+               "scim_scimtoken.json": "scim.scimtoken"}
 
 
 def _gone(name: str, gone: set[str]) -> bool:

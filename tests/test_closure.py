@@ -25,6 +25,7 @@ from accounts.models import (
 from audit.models import AuditEvent
 from lifecycle.closure import account_columns
 from lifecycle.models import DataExport
+from scim.models import ScimToken, ScimUser
 from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
 from tests.domain_support import verified_domain
@@ -52,6 +53,8 @@ def _seed(tenant, tag):
     today = timezone.now().date()
     DailyUsage.objects.create(account=tenant.account, day=today, requests=3, api_calls=1)
     DailyActiveMember.objects.create(account=tenant.account, day=today, member_id=tenant.admin.pk)
+    ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
+    ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim")
     return raw
 
 

@@ -28,7 +28,8 @@ from accounts.models import ApiKey, DailyActiveMember, DailyUsage, HandoffToken,
 from audit.guard import purging
 from audit.models import AuditEvent
 from lifecycle.models import DataExport
-from smarter.urls import common
+from scim.models import ScimToken, ScimUser
+from smarter.urls import common, tenant
 from tenancy import wall
 from tenancy.context import tenant_context
 from tenancy.tasks import tenant_task
@@ -65,6 +66,8 @@ def world(tenant_a, tenant_b, platform):  # type: ignore[no-untyped-def]
         ApiKey.create(t.admin, name=f"wall-{tag}")
         DailyUsage.objects.create(account=t.account, day="2026-12-01", requests=1)
         DailyActiveMember.objects.create(account=t.account, day="2026-12-01", member_id=t.admin.pk)
+        ScimToken.create(t.account, f"wall-{tag}", t.admin)
+        ScimUser.objects.create(user_profile=t.member, user_name=f"wall-{tag}")
     for model in TABLES:  # the fixture itself must cover every tenant table
         counts = {t.account.pk for t in (tenant_a, tenant_b)} - set(
             model._base_manager.values_list("account_id", flat=True))
@@ -333,12 +336,15 @@ def test_the_wall_rides_in_each_statement_no_round_trip_of_its_own(world):
 def _with_view(route: str, view: Any, run: Any) -> Any:
     """Serve ``view`` at ``route`` on every host while ``run()`` runs."""
     pattern = path(route, view)
-    common.urlpatterns.insert(0, pattern)
+    lists = (common.urlpatterns, tenant.urlpatterns)  # the tenant URLconf adds SCIM to common's
+    for patterns in lists:
+        patterns.insert(0, pattern)
     clear_url_caches()
     try:
         return run()
     finally:
-        common.urlpatterns.remove(pattern)
+        for patterns in lists:
+            patterns.remove(pattern)
         clear_url_caches()
 
 

@@ -25,6 +25,7 @@ from accounts.models import Account, AccountContact, HandoffToken, Invitation, U
 from audit.models import AuditEvent
 from domains.models import Domain
 from lifecycle.models import DataExport
+from scim.models import ScimToken, ScimUser
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
 from workspaces.models import Workspace
@@ -35,6 +36,8 @@ except ImportError:  # pragma: no cover
     ApiKey = None  # type: ignore[assignment,misc]
 
 ID_PARAMS = {"pk", "id", "object_id"}
+# SCIM resource ids (scim/urls.py): B's SCIM user ids, and the role groups' ids.
+UUID_PARAMS = {"uuid"}
 # A parameter name or regex group this file knows how to fill, beside the id ones.
 FIXED_PARAMS = {"app_label": "accounts", "url": "", "key": "x", "uidb36": "1"}
 # Emailed tokens: filled with B's live tokens (invitation, hand-off), which must not work on A's host.
@@ -64,6 +67,7 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
         (("audit",), "auditevent"),
         (("export",), "export"),
         (("apikey", "api-key", "api_key"), "apikey"),
+        (("scim",), "scimtoken"),
         (("workspace",), "workspace"),
         (("invitation",), "invitation"),
         (("contact",), "contact"),
@@ -75,27 +79,29 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
             if kind == "user+profile":
                 return sorted(set(ids["user"]) | set(ids["profile"]))
             return ids[kind]
-    return sorted({i for k, v in ids.items() if k != "token" for i in v})
+    return sorted({i for k, v in ids.items() if k not in ("token", "scim_uuid") for i in v})
 
 
 def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
     """Concrete paths for one pattern; raises a clear AssertionError for an unknown parameter."""
     params = [m.group("name") or m.group("rname") for m in PARAM_RE.finditer(route)]
     unknown = [p for p in params if p not in ID_PARAMS and p not in FIXED_PARAMS
-               and p not in TOKEN_PARAMS and p != "content_type_id"]
+               and p not in TOKEN_PARAMS and p not in UUID_PARAMS and p != "content_type_id"]
     assert not unknown, (
         f"test_isolation cannot fill parameter(s) {unknown} of URL pattern {route!r} ({name}); "
         "teach tests/test_isolation.py how to fill them so the URL stays covered")
     values: list[int | str] = _kind_ids(route, name, ids) if any(p in ID_PARAMS for p in params) else [0]
     if any(p in TOKEN_PARAMS for p in params):
         values = list(ids.get("token", [])) or ["x"]
+    if any(p in UUID_PARAMS for p in params):
+        values = [*ids.get("scim_uuid", []), "admin", "member", "User", "Group"]
     paths = []
     for value in values:
         def fill(m: re.Match[str], value: int | str = value) -> str:
             p = m.group("name") or m.group("rname")
             if p in FIXED_PARAMS:
                 return FIXED_PARAMS[p]
-            if p in TOKEN_PARAMS:
+            if p in TOKEN_PARAMS or p in UUID_PARAMS:
                 return str(value)
             if p == "content_type_id":
                 return str(ids["content_type"][0]) if ids["content_type"] else "1"
@@ -130,6 +136,8 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "token": list(getattr(b, "tokens", [])),
         "auditevent": list(AuditEvent.objects.filter(account=acc).values_list("pk", flat=True)),
         "export": list(DataExport.objects.filter(account=acc).values_list("pk", flat=True)),
+        "scimtoken": list(ScimToken.objects.filter(account=acc).values_list("pk", flat=True)),
+        "scim_uuid": [str(u) for u in ScimUser.objects.filter(account=acc).values_list("scim_id", flat=True)],
     }
     return ids
 
@@ -149,6 +157,10 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
         "invitations": list(Invitation.objects.filter(account=account).order_by("pk").values_list()),
         "exports": list(DataExport.objects.filter(account=account).order_by("pk").values_list()),
         "closed": list(Account.objects.filter(pk=account.pk).values_list("is_active", "closed_at")),
+        # A's own SCIM token is used by the reader "A SCIM token": its last_used_at may move.
+        "scimtokens": list(ScimToken.objects.filter(account=account).order_by("pk").values_list(
+            "pk", "prefix", "token_hash", "revoked_at")),
+        "scimusers": list(ScimUser.objects.filter(account=account).order_by("pk").values_list()),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -169,6 +181,10 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     tenant_b.tokens = [invite, handoff]
     DataExport.objects.create(account=tenant_b.account, requested_by=tenant_b.admin)
     keys = {}
+    for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
+        _, keys[f"scim-{slug}"] = ScimToken.create(t.account, f"iso-{slug}", t.admin)
+        scim_user = ScimUser.objects.create(user_profile=t.member, user_name=f"scim-{slug}")
+        assert scim_user.account_id == t.account.pk
     if ApiKey is not None:
         for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
             _, keys[slug] = ApiKey.create(t.admin, name=f"iso-{slug}")
@@ -191,6 +207,7 @@ def test_every_pattern_is_walked() -> None:
     routes = [r for r, _ in all_patterns()]
     assert any("console/members/" in r for r in routes)
     for new in ("console/audit/", "console/exports/<int:pk>/download/", "console/close/",
+                "console/security/scim/<int:pk>/revoke/", "scim/v2/Users/<str:uuid>",
                 "api/v1/^audit-events/$", "api/v1/^exports/(?P<pk>[^/.]+)/$"):
         assert new in routes, new
     assert any(r.startswith("admin/") for r in routes)
@@ -236,6 +253,17 @@ def test_no_url_on_a_host_leaks_b_or_lets_b_change_a(world, served_on, settings)
 
     for path in paths:
         is_api = path.startswith("/api/")
+        if path.startswith("/scim/"):
+            resp = host_client(host).get(path, HTTP_AUTHORIZATION=f"Bearer {keys['scim-a']}")
+            check("A SCIM token", "GET", path, resp)
+            bk = host_client(host)
+            for method in ("get", "post", "put", "patch", "delete"):
+                resp = getattr(bk, method)(path, data={"userName": "hacked"} if method != "get" else None,
+                                           content_type="application/scim+json",
+                                           HTTP_AUTHORIZATION=f"Bearer {keys['scim-b']}")
+                check("B SCIM token", method.upper(), path, resp)
+                assert resp.status_code == 401, f"B's SCIM token on A's host: {method.upper()} {path}"
+            requests += 6
         for who, client in readers.items():
             check(who, "GET", path, client.get(path))
             requests += 1

@@ -22,16 +22,29 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def split_key(raw: str) -> str | None:
-    """The prefix of a well-formed raw key ``sk_XXXXXXXXXXXX.SECRET``, else None."""
+def split_key(raw: str, mark: str = KEY_PREFIX_MARK) -> str | None:
+    """The prefix of a well-formed raw key ``<mark>XXXXXXXXXXXX.SECRET``, else None (``mark``:
+    ``sk_`` for API keys, ``scim_`` for SCIM tokens)."""
     if not isinstance(raw, str) or len(raw) > 200 or "." not in raw:
         return None
     prefix, _, secret = raw.partition(".")
-    if not prefix.startswith(KEY_PREFIX_MARK) or len(prefix) != 15 or len(secret) < 20:
+    if not prefix.startswith(mark) or len(prefix) != len(mark) + 12 or len(secret) < 20:
         return None
-    if any(c not in "0123456789abcdef" for c in prefix[len(KEY_PREFIX_MARK):]):
+    if any(c not in "0123456789abcdef" for c in prefix[len(mark):]):
         return None  # only well-formed prefixes are looked up (and logged)
     return prefix
+
+
+def record_use(row: Any) -> None:
+    """Set ``row.last_used_at`` to now, at most once per LAST_USED_RESOLUTION (one conditional
+    UPDATE): keys and tokens are used on every request."""
+    now = timezone.now()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
+        return
+    type(row).objects.filter(pk=row.pk).filter(
+        models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    row.last_used_at = now
 
 
 class ApiKey(MetaDataWithOwnershipModel):
@@ -89,11 +102,5 @@ class ApiKey(MetaDataWithOwnershipModel):
         self.save(update_fields=["is_active", "revoked_at", "updated_at"])
 
     def touch(self) -> None:
-        """Record use, at most once per LAST_USED_RESOLUTION (one conditional UPDATE)."""
-        now = timezone.now()
-        if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
-            return
-        type(self).objects.filter(pk=self.pk).filter(
-            models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
-        self.last_used_at = now
+        """Record use (``record_use``)."""
+        record_use(self)

@@ -1,0 +1,36 @@
+"""SCIM Groups are the account's roles: one fixed group per ``UserProfile`` role.
+
+A provider links its own groups to these (by id ``admin`` or ``member``); adding a user to a
+group gives them that role. They are not rows: every account has both, always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import UserProfile
+
+NAMES = {UserProfile.ROLE_ADMIN: "Account admins", UserProfile.ROLE_MEMBER: "Members"}
+
+
+@dataclass(frozen=True)
+class RoleGroup:
+    """One role seen as a SCIM Group (``scim_id`` is the role)."""
+
+    role: str
+
+    @property
+    def scim_id(self) -> str:
+        return self.role
+
+    @property
+    def display_name(self) -> str:
+        return NAMES[self.role]
+
+    @classmethod
+    def all(cls) -> list[RoleGroup]:
+        return [cls(role) for role in NAMES]
+
+    @classmethod
+    def get(cls, scim_id: str) -> RoleGroup | None:
+        return cls(scim_id) if scim_id in NAMES else None

@@ -1,0 +1,116 @@
+"""SCIM 2.0 provisioning per account: the bearer tokens an identity provider uses, and the
+link between a SCIM User resource and the membership it manages.
+
+Both are tenant tables (``account_id`` first in every unique rule, behind the database wall).
+A token is stored only as its SHA-256 hash, like an API key; ``ScimToken.create`` returns the
+raw value once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import Account, UserProfile
+from accounts.models.api_key import hash_key, record_use, split_key
+from tenancy.validators import validate_single_line
+from tenancy.wall_scoping import TenantWallManager
+
+TOKEN_MARK = "scim_"  # noqa: S105 - the visible mark of a token, not a secret
+PREFIX_LENGTH = len(TOKEN_MARK) + 12
+
+
+def split_token(raw: str) -> str | None:
+    """The prefix of a well-formed raw token ``scim_XXXXXXXXXXXX.SECRET``, else None."""
+    return split_key(raw, TOKEN_MARK)
+
+
+class ScimToken(models.Model):
+    """A bearer token with which one account's identity provider provisions its members."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    name = models.CharField(max_length=255, validators=[validate_single_line])
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = TenantWallManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "SCIM token"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "prefix"], name="scim_token_unique_prefix"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'SCIM token'} ({self.prefix}…)"
+
+    @classmethod
+    def create(cls, account: Account, name: str, created_by: UserProfile | None) -> tuple[ScimToken, str]:
+        """A new saved token and its raw value (the only time the raw value exists)."""
+        prefix = TOKEN_MARK + secrets.token_hex(6)
+        raw = f"{prefix}.{secrets.token_urlsafe(32)}"
+        token = cls(account=account, name=name, prefix=prefix, token_hash=hash_key(raw),
+                    created_by=created_by)
+        token.save()
+        return token, raw
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def matches(self, raw: str) -> bool:
+        return hmac.compare_digest(self.token_hash, hash_key(raw))
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+    def touch(self) -> None:
+        """Record use, at most once a minute."""
+        record_use(self)
+
+
+class ScimUser(models.Model):
+    """A SCIM User resource: the identity provider's name for one membership of the account.
+
+    ``scim_id`` is the resource id the provider sees (never the database id); ``user_name``
+    is unique per account, case-insensitively (SCIM's ``userName`` is not case-exact)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user_profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="+")
+    scim_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    user_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantWallManager()
+
+    class Meta:
+        ordering = ["account_id", "id"]
+        verbose_name = "SCIM user"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "scim_id"], name="scim_user_unique_id"),
+            models.UniqueConstraint(fields=["account", "user_profile"], name="scim_user_unique_profile"),
+            models.UniqueConstraint("account", Lower("user_name"), name="scim_user_unique_user_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """The account is always the membership's own."""
+        self.account_id = self.user_profile.account_id
+        super().save(*args, **kwargs)
