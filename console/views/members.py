@@ -1,10 +1,16 @@
-"""The console's members: list, invite, change role, deactivate, remove (with hand-over)."""
+"""The console's members: list (searched and paginated on the server), invite, change role,
+deactivate, remove (confirmed on its own page, with hand-over)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -18,22 +24,44 @@ from ..forms import InviteForm, RoleForm
 from .invitations import send_invitation
 
 
-def _members(request: TenantRequest):  # type: ignore[no-untyped-def]
+PAGE_SIZE = 50
+SEARCH_TERMS = 5  # words of a search, at most (each must match a name, the email or username)
+SEARCH_LENGTH = 100
+
+
+def _members(request: TenantRequest) -> QuerySet[UserProfile]:
     return UserProfile.objects.filter(account=request.account).select_related("user")
+
+
+def search_members(members: QuerySet[UserProfile], query: str) -> QuerySet[UserProfile]:
+    """``members`` whose user matches every word of ``query`` in their username, email, first
+    or last name (case-insensitive), with ``has_2fa`` (a TOTP authenticator), by username."""
+    for term in query[:SEARCH_LENGTH].split()[:SEARCH_TERMS]:
+        members = members.filter(
+            Q(user__username__icontains=term) | Q(user__email__icontains=term)
+            | Q(user__first_name__icontains=term) | Q(user__last_name__icontains=term)
+        )
+    totp = Authenticator.objects.filter(user_id=OuterRef("user_id"), type=Authenticator.Type.TOTP)
+    return members.annotate(has_2fa=Exists(totp)).order_by("user__username")
 
 
 @account_admin_required
 def members(request: TenantRequest) -> HttpResponse:
-    """The members, and adding one: an invitation for every address (known or not), so
-    nobody becomes a member without consent and the answer never tells who has a user."""
+    """The members, a page of 50 at a time, searched on the server (two queries whatever the
+    account's size: the count and the page), and adding one: an invitation for every address
+    (known or not), so nobody becomes a member without consent and the answer never tells
+    who has a user."""
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         sent = send_invitation(request, form, "members")
         if sent is not None:
             return sent
+    query = request.GET.get("q", "").strip()[:SEARCH_LENGTH]
+    page = Paginator(search_members(_members(request), query), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     return render(request, "console/members.html", {
-        "members": _members(request).order_by("user__username"), "form": form,
-        "roles": UserProfile.ROLE_CHOICES,
+        "page": page, "q": query, "query": urlencode({"q": query}) if query else "",
+        "form": form, "roles": UserProfile.ROLE_CHOICES,
     })
 
 
@@ -97,10 +125,18 @@ def _hand_over(profile: UserProfile, heir: UserProfile) -> int:
     return moved
 
 
-@require_POST
 @account_admin_required
 def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
+    """GET: what removing the member does, and a button to confirm; POST: remove them."""
     profile = _member(request, pk)
+    if request.method != "POST":
+        if _refuse_self(request, profile):
+            return redirect("members")
+        heir = _heir(request, profile)
+        return render(request, "console/member_remove.html", {
+            "member": profile, "heir": heir,
+            "keys": ApiKey.objects.filter(user_profile=profile, is_active=True).count(),
+        })
     if not _refuse_self(request, profile):
         username = profile.user.username
         with transaction.atomic():
