@@ -83,9 +83,20 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+HIDDEN_FIELDS = {"account_id", "version"}  # the same for every event of the account
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
 def _changes(event: AuditEvent) -> list[tuple[str, str, str]]:
+    """The event's changes worth reading: not the account's id, not empty on both sides."""
     rows = []
     for name, change in (event.changes or {}).items():
+        if name in HIDDEN_FIELDS or (isinstance(change, list | tuple) and len(change) == 2
+                                     and all(_empty(v) for v in change)):
+            continue
         label = FIELD_NAMES.get(name, name.replace("_", " "))
         if isinstance(change, list | tuple) and len(change) == 2:
             rows.append((label, _value(change[0]), _value(change[1])))

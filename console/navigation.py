@@ -36,7 +36,7 @@ class Group:
 
 OVERVIEW = Entry("Overview", "console")
 PEOPLE = Group("People", [
-    Entry("Members", "members", ("member-role", "member-active", "member-remove")),
+    Entry("Members", "members", ("member", "member-role", "member-active", "member-remove")),
     Entry("Invitations", "invitations", ("invitation-resend", "invitation-revoke")),
 ])
 SECURITY = Entry("Security", "security")
