@@ -104,10 +104,10 @@ class AuditLogFilterForm(AuditFilterForm):
     """The console's audit filters: selects for what happened, to what kind of thing and (in
     accounts of up to 200 members) who did it; dates that say what is wrong with them."""
 
-    action = forms.ChoiceField(required=False, label="What happened",
-                               choices=[("", "Anything")] + list(ACTIONS.items()))
-    target_kind = forms.ChoiceField(required=False, label="Kind",
-                                    choices=[("", "Any kind")] + list(KINDS.items()))
+    action = forms.ChoiceField(  # type: ignore[assignment]
+        required=False, label="What happened", choices=[("", "Anything")] + list(ACTIONS.items()))
+    target_kind = forms.ChoiceField(  # type: ignore[assignment]
+        required=False, label="Kind", choices=[("", "Any kind")] + list(KINDS.items()))
     target_id = None  # type: ignore[assignment]  # the API's; the console links no ids
     source = forms.ChoiceField(required=False, label="Done through", choices=[
         ("", "Anywhere"), ("console", "Console"), ("api", "API"), ("admin", "Django admin"),

@@ -80,7 +80,7 @@ def test_every_console_page_at_desktop_and_phone_width(transactional_db, live_se
                 for name, path in PAGES.items():
                     url = base + path.format(**ids)
                     response = page.goto(url)
-                    assert response is not None and response.status == 200, (url, response and response.status)
+                    assert response is not None and response.status == 200, url
                     nav = page.get_by_role("navigation", name="Console")
                     assert nav.is_visible()
                     current = nav.locator("a[aria-current=page]")

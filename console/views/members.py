@@ -10,11 +10,11 @@ from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey, UserProfile
@@ -24,7 +24,6 @@ from accounts.requests import TenantRequest
 
 from ..forms import InviteForm, RoleForm
 from .invitations import send_invitation
-
 
 PAGE_SIZE = 50
 SEARCH_TERMS = 5  # words of a search, at most (each must match a name, the email or username)
@@ -47,7 +46,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list.order_by().values("pk")[:COUNT_CAP + 1].count()
+        rows: QuerySet[UserProfile] = self.object_list  # type: ignore[assignment]
+        found = rows.order_by().values("pk")[:COUNT_CAP + 1].count()
         self.capped = found > COUNT_CAP
         return min(found, COUNT_CAP)
 
@@ -84,7 +84,8 @@ def members(request: TenantRequest) -> HttpResponse:
     paginator = CappedPaginator(search_members(_members(request), query), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "console/members.html", {
-        "page": page, "capped": paginator.capped, "q": query, "query": urlencode({"q": query}) if query else "",
+        "page": page, "capped": paginator.capped, "q": query,
+        "query": urlencode({"q": query}) if query else "",
         "form": form, "roles": UserProfile.ROLE_CHOICES,
     })
 
