@@ -42,7 +42,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Account, UserProfile  # noqa: E402
 from accounts.provisioning import add_member, ensure_default_account  # noqa: E402
 from bench.common import median, pct  # noqa: E402
-from bench.wall_cost import fresh_database  # noqa: E402
+from bench.wall_cost import fresh_database, statements  # noqa: E402
 from tenancy.hosts import tenant_host  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -73,19 +73,6 @@ def seed_account(tag: str, members: int) -> Client:
     client = Client(HTTP_HOST=tenant_host(account.account_number))
     client.force_login(admin.user)
     return client
-
-
-def statements(client: Client, path: str) -> int:
-    sent: list[str] = []
-
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        if client.get(path).status_code != 200:
-            sys.exit(f"{path}: not 200")
-    return len(sent)
 
 
 def timed(client: Client, path: str) -> list[float]:

@@ -5,6 +5,8 @@ log's sentences, the export's download button; a screenshot of each page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,36 @@ def _sign_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+@contextmanager
+def admin_pages(base: str, username: str, widths: tuple[int, ...]) -> Iterator[Iterator[Any]]:
+    """Chromium without JavaScript; yields, per width, a page signed in as ``username`` (no
+    CSP or Permissions-Policy report may be left when its turn ends)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+        def pages() -> Iterator[Any]:
+            for width in widths:
+                context = browser.new_context(viewport={"width": width, "height": 900},
+                                              java_script_enabled=False)
+                context.set_default_timeout(15_000)
+                try:
+                    page = context.new_page()
+                    policy = PolicyRecorder(page)
+                    _sign_in(page, base, username)
+                    yield page
+                    policy.assert_clean()
+                finally:
+                    context.close()
+
+        try:
+            yield pages()
+        finally:
+            browser.close()
+
+
 def _no_horizontal_scroll(page: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide"
@@ -64,36 +96,20 @@ def _no_horizontal_scroll(page: Any) -> None:
 def test_every_console_page_at_desktop_and_phone_width(transactional_db, live_server, tenant_a):
     ids = _seed(tenant_a)
     base = f"http://{tenant_a.host}:{urlsplit(live_server.url).port}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            for width in WIDTHS:
-                context = browser.new_context(viewport={"width": width, "height": 900},
-                                              java_script_enabled=False)
-                context.set_default_timeout(15_000)
-                page = context.new_page()
-                policy = PolicyRecorder(page)
-                _sign_in(page, base, tenant_a.admin.user.username)
-                for name, path in PAGES.items():
-                    url = base + path.format(**ids)
-                    response = page.goto(url)
-                    assert response is not None and response.status == 200, url
-                    nav = page.get_by_role("navigation", name="Console")
-                    assert nav.is_visible()
-                    current = nav.locator("a[aria-current=page]")
-                    assert current.count() == 1, name
-                    if width == 375:  # the sidebar is a list above the content
-                        nav_box, h1_box = nav.bounding_box(), page.locator("main h1").first.bounding_box()
-                        assert nav_box["y"] + nav_box["height"] <= h1_box["y"] + 1, name
-                        _no_horizontal_scroll(page)
-                    page.screenshot(path=str(SHOTS / f"console-{name}-{width}.png"), full_page=True)
-                policy.assert_clean()
-                context.close()
-        finally:
-            browser.close()
+    with admin_pages(base, tenant_a.admin.user.username, WIDTHS) as pages:
+        for width, page in zip(WIDTHS, pages, strict=True):
+            for name, path in PAGES.items():
+                url = base + path.format(**ids)
+                response = page.goto(url)
+                assert response is not None and response.status == 200, url
+                nav = page.get_by_role("navigation", name="Console")
+                assert nav.is_visible()
+                assert nav.locator("a[aria-current=page]").count() == 1, name
+                if width == 375:  # the sidebar is a list above the content
+                    nav_box, h1_box = nav.bounding_box(), page.locator("main h1").first.bounding_box()
+                    assert nav_box["y"] + nav_box["height"] <= h1_box["y"] + 1, name
+                    _no_horizontal_scroll(page)
+                page.screenshot(path=str(SHOTS / f"console-{name}-{width}.png"), full_page=True)
     for name in PAGES:
         for width in WIDTHS:
             assert (SHOTS / f"console-{name}-{width}.png").stat().st_size > 5_000
@@ -103,17 +119,8 @@ def test_every_console_page_at_desktop_and_phone_width(transactional_db, live_se
 def test_admin_searches_removes_after_confirming_and_reads_the_log(transactional_db, live_server, tenant_a):
     ids = _seed(tenant_a)
     base = f"http://{tenant_a.host}:{urlsplit(live_server.url).port}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
-        context.set_default_timeout(15_000)
-        try:
-            page = context.new_page()
-            policy = PolicyRecorder(page)
-            _sign_in(page, base, tenant_a.admin.user.username)
+    with admin_pages(base, tenant_a.admin.user.username, (1280,)) as pages:
+        for page in pages:
             page.goto(f"{base}/console/")
             page.get_by_role("navigation", name="Console").get_by_role("link", name="Members").click()
             page.fill("#member-q", "builder")
@@ -151,8 +158,4 @@ def test_admin_searches_removes_after_confirming_and_reads_the_log(transactional
                 page.locator("#exports").get_by_role("link", name="Download").first.click()
             assert download.value.suggested_filename.endswith(".zip")
             page.screenshot(path=str(SHOTS / "console-flow-export-ready.png"), full_page=True)
-            policy.assert_clean()
-        finally:
-            context.close()
-            browser.close()
     assert not UserProfile.objects.filter(pk=ids["member"]).exists()
