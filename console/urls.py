@@ -13,13 +13,16 @@ from .views import (
     invitations,
     members,
     overview,
+    security,
     workspaces,
 )
 
 urlpatterns = [
     path("", overview.console, name="console"),
     path("account/", account.account_details, name="account-details"),
+    path("security/", security.security, name="security"),
     path("members/", members.members, name="members"),
+    path("members/<int:pk>/", members.member_detail, name="member"),
     path("members/<int:pk>/role/", members.member_role, name="member-role"),
     path("members/<int:pk>/active/", members.member_active, name="member-active"),
     path("members/<int:pk>/remove/", members.member_remove, name="member-remove"),

@@ -52,10 +52,9 @@ admin.site.register(Account, LifecycleAccountAdmin)
 class DataExportAdmin(TenantScopedAdmin):
     list_display = ["created_at", "account", "requested_by", "status", "expires_at", "size"]
     list_filter = ["status"]
-    exclude = ["token_hash"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in DataExport._meta.fields if f.name != "token_hash"]
+        return [f.name for f in DataExport._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from django.db import models
@@ -13,12 +11,9 @@ from accounts.models import Account, UserProfile
 from tenancy.wall_scoping import TenantWallManager
 
 
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
 class DataExport(models.Model):
-    """One export. Its download link carries a token whose SHA-256 only is stored."""
+    """One export. It is downloaded through the console by an admin of its account, whose
+    session is the only credential (no secret in a link: issue 22)."""
 
     PENDING, READY, FAILED, EXPIRED = "pending", "ready", "failed", "expired"
     STATUS_CHOICES = [(s, s) for s in (PENDING, READY, FAILED, EXPIRED)]
@@ -31,7 +26,6 @@ class DataExport(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     file_name = models.CharField(max_length=255, blank=True, default="")
     size = models.BigIntegerField(default=0)
-    token_hash = models.CharField(max_length=64, blank=True, default="")
     error = models.CharField(max_length=255, blank=True, default="")
 
     objects = TenantWallManager()  # the database wall's contract on SQLite too
@@ -57,6 +51,3 @@ class DataExport(models.Model):
             self.status == self.READY and self.expires_at is not None
             and self.expires_at > timezone.now() and bool(self.file_name)
         )
-
-    def token_matches(self, raw: str) -> bool:
-        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(raw or ""))

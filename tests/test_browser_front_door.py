@@ -169,7 +169,7 @@ def test_e_required_mfa_enrolment_and_a_single_use_recovery_code(transactional_d
     with chromium_page() as page:
         _sign_in(page, base, tenant_a.admin.user.username)
         page.wait_for_url(f"{base}/")
-        page.goto(f"{base}/console/account/")
+        page.goto(f"{base}/console/security/")
         page.check("#id_require_mfa")
         page.get_by_role("button", name="Save").click()
         # The admin is a member too: from now on they must enrol before any page.

@@ -39,7 +39,7 @@ def test_a_signed_in_member_completes_required_totp_set_up(transactional_db, liv
         try:
             admin = admin_context.new_page()
             _sign_in(admin, base, tenant_a.admin.user.username)
-            admin.goto(f"{base}/console/account/")
+            admin.goto(f"{base}/console/security/")
             admin.check("#id_require_mfa")
             admin.get_by_role("button", name="Save").click()
             admin.wait_for_url(ACTIVATE)  # the admin is a member too

@@ -28,7 +28,9 @@ def _messages(response) -> list[str]:
 # --- access ----------------------------------------------------------------------------------
 
 CONSOLE_PAGES = ["/console/", "/console/account/", "/console/members/", "/console/contacts/",
-                 "/console/workspaces/", "/console/api-keys/"]
+                 "/console/workspaces/", "/console/api-keys/", "/console/security/",
+                 "/console/invitations/", "/console/domains/", "/console/audit/",
+                 "/console/exports/", "/console/close/"]
 
 
 @pytest.mark.parametrize("path", CONSOLE_PAGES)
@@ -129,8 +131,11 @@ def test_admin_cannot_act_on_self(tenant_a, admin_client):
 
 def test_member_actions_need_post(tenant_a, admin_client):
     member = tenant_a.member
-    for action in ("role", "active", "remove"):
+    for action in ("role", "active"):
         assert admin_client.get(f"/console/members/{member.pk}/{action}/").status_code == 405
+    # Removing asks first: its GET is the confirmation page, which changes nothing.
+    page = admin_client.get(f"/console/members/{member.pk}/remove/")
+    assert page.status_code == 200 and b"from the account?" in page.content
     assert UserProfile.objects.filter(pk=member.pk, is_active=True).exists()
 
 

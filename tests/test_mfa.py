@@ -26,13 +26,14 @@ def _sign_in(client, user, password: str = PASSWORD):  # type: ignore[no-untyped
 
 
 def test_admin_turns_require_mfa_on_in_the_console(tenant_a):
+    """On the console's Security page (it moved there from the account details)."""
     admin = host_client(tenant_a.host, tenant_a.admin.user)
-    page = admin.get("/console/account/").content.decode()
-    assert 'name="require_mfa"' in page
-    data = {f: getattr(tenant_a.account, f) for f in (
-        "company_name", "phone_number", "address1", "address2", "city", "state", "postal_code",
-        "country", "language", "timezone", "currency")}
-    assert admin.post("/console/account/", {**data, "require_mfa": "on"}).status_code == 302
+    assert 'name="require_mfa"' not in admin.get("/console/account/").content.decode()
+    assert 'name="require_mfa"' in admin.get("/console/security/").content.decode()
+    assert admin.post("/console/security/", {"require_mfa": "on"}).status_code == 302
+    assert Account.objects.get(pk=tenant_a.account.pk).require_mfa
+    assert host_client(tenant_a.host, tenant_a.member.user).post(
+        "/console/security/", {}).status_code in (302, 403)  # a member: refused (or sent to enrol)
     assert Account.objects.get(pk=tenant_a.account.pk).require_mfa
 
 

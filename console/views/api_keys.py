@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
 from accounts.permissions import account_admin_required
@@ -44,10 +43,12 @@ def api_keys(request: TenantRequest) -> HttpResponse:
     return response
 
 
-@require_POST
 @account_admin_required
 def api_key_revoke(request: TenantRequest, pk: int) -> HttpResponse:
-    key = get_object_or_404(_keys(request), pk=pk)
+    """GET: asks to confirm; POST: revokes the key for good."""
+    key = get_object_or_404(_keys(request).select_related("user_profile__user"), pk=pk)
+    if request.method != "POST":
+        return render(request, "console/api_key_revoke.html", {"key": key})
     if key.is_active:
         key.revoke()
     messages.success(request, f"Key {key.prefix} revoked.")

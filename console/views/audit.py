@@ -1,4 +1,4 @@
-"""The console's audit log page: the account's events, filtered and paginated."""
+"""The console's audit log page: the account's events as sentences, filtered and paginated."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from django.shortcuts import render
 
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from audit.filters import AuditFilterForm, every_account_crossing, visible_events
+from audit.filters import every_account_crossing, visible_events
+from audit.sentences import describe
+
+from ..forms import AuditLogFilterForm, audit_actors
 
 PAGE_SIZE = 50
 
@@ -17,7 +20,7 @@ PAGE_SIZE = 50
 def audit_log(request: TenantRequest) -> HttpResponse:
     # The platform superuser's crossing spans building, counting and rendering the events.
     with every_account_crossing(request.user, request.account.is_default_account):
-        form = AuditFilterForm(request.GET or None)
+        form = AuditLogFilterForm(request.GET or None, actors=audit_actors(request.account))
         events = visible_events(request.account.pk, request.user,
                                 request.account.is_default_account)
         if form.is_bound and form.is_valid():
@@ -28,5 +31,5 @@ def audit_log(request: TenantRequest) -> HttpResponse:
         query = request.GET.copy()
         query.pop("page", None)
         return render(request, "console/audit.html", {
-            "form": form, "page": page, "query": query.urlencode(),
-        })
+            "form": form, "page": page, "told": describe(page), "query": query.urlencode(),
+        }, status=400 if form.errors else 200)

@@ -66,10 +66,12 @@ def invitation_resend(request: TenantRequest, pk: int) -> HttpResponse:
     return redirect("invitations")
 
 
-@require_POST
 @account_admin_required
 def invitation_revoke(request: TenantRequest, pk: int) -> HttpResponse:
+    """GET: asks to confirm; POST: revokes (the link stops working)."""
     invitation = _invitation(request, pk)
+    if request.method != "POST":
+        return render(request, "console/invitation_revoke.html", {"invitation": invitation})
     try:
         service.revoke(invitation)
     except service.InvitationRefused as exc:

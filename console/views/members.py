@@ -1,12 +1,21 @@
-"""The console's members: list, invite, change role, deactivate, remove (with hand-over)."""
+"""The console's members: list (searched and paginated on the server), invite, change role,
+deactivate, remove (confirmed on its own page, with hand-over)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey, UserProfile
@@ -17,28 +26,95 @@ from accounts.requests import TenantRequest
 from ..forms import InviteForm, RoleForm
 from .invitations import send_invitation
 
+PAGE_SIZE = 50
+SEARCH_TERMS = 5  # words of a search, at most (each must match a name, the email or username)
+SEARCH_LENGTH = 100
 
-def _members(request: TenantRequest):  # type: ignore[no-untyped-def]
+
+def _members(request: TenantRequest) -> QuerySet[UserProfile]:
     return UserProfile.objects.filter(account=request.account).select_related("user")
+
+
+COUNT_CAP = 1000  # a list or search counts its members up to this; past it, "more than"
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` + 1 rows (``count`` says ``capped``): counting 100,000
+    members, or the 12,000 who match a common name, costs a scan of them all, and nobody
+    pages past 20 pages of 50 (they search)."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        rows: QuerySet[UserProfile] = self.object_list  # type: ignore[assignment]
+        found = rows.order_by().values("pk")[:COUNT_CAP + 1].count()
+        self.capped = found > COUNT_CAP
+        return min(found, COUNT_CAP)
+
+
+def mark_two_factor(members: Iterable[UserProfile]) -> None:
+    """Set ``has_2fa`` (a TOTP authenticator) on each of a page of members: one query by their
+    user ids (an ``Exists`` column made PostgreSQL hash every authenticator of the platform)."""
+    members = list(members)
+    on = set(Authenticator.objects.filter(
+        user_id__in=[m.user_id for m in members], type=Authenticator.Type.TOTP,
+    ).values_list("user_id", flat=True)) if members else set()
+    for member in members:
+        member.has_2fa = member.user_id in on  # type: ignore[attr-defined]
+
+
+def search_members(members: QuerySet[UserProfile], query: str) -> QuerySet[UserProfile]:
+    """``members`` whose user matches every word of ``query`` in their username, email, first
+    or last name (case-insensitive), by username.
+
+    A case-insensitive regular expression of the escaped word rather than ``icontains``: on
+    PostgreSQL ``~*`` is served by the trigram indexes of ``auth_user`` (accounts migration
+    0011), where ``UPPER(x) LIKE`` is not."""
+    for term in query[:SEARCH_LENGTH].split()[:SEARCH_TERMS]:
+        pattern = re.escape(term)
+        members = members.filter(
+            Q(user__username__iregex=pattern) | Q(user__email__iregex=pattern)
+            | Q(user__first_name__iregex=pattern) | Q(user__last_name__iregex=pattern)
+        )
+    return members.order_by("user__username")
 
 
 @account_admin_required
 def members(request: TenantRequest) -> HttpResponse:
-    """The members, and adding one: an invitation for every address (known or not), so
-    nobody becomes a member without consent and the answer never tells who has a user."""
+    """The members, a page of 50 at a time, searched on the server (three queries whatever the
+    account's size: the capped count, the page, its members' authenticators), and adding one:
+    an invitation for every address (known or not), so nobody becomes a member without consent
+    and the answer never tells who has a user."""
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         sent = send_invitation(request, form, "members")
         if sent is not None:
             return sent
+    query = request.GET.get("q", "").strip()[:SEARCH_LENGTH]
+    paginator = CappedPaginator(search_members(_members(request), query), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    mark_two_factor(page)
     return render(request, "console/members.html", {
-        "members": _members(request).order_by("user__username"), "form": form,
-        "roles": UserProfile.ROLE_CHOICES,
+        "page": page, "capped": paginator.capped, "q": query,
+        "query": urlencode({"q": query}) if query else "",
+        "form": form, "roles": UserProfile.ROLE_CHOICES,
     })
 
 
 def _member(request: TenantRequest, pk: int) -> UserProfile:
     return get_object_or_404(_members(request), pk=pk)
+
+
+@account_admin_required
+def member_detail(request: TenantRequest, pk: int) -> HttpResponse:
+    """One member: who they are, and their role, deactivation and removal."""
+    member = get_object_or_404(_members(request), pk=pk)
+    mark_two_factor([member])
+    return render(request, "console/member.html", {
+        "member": member, "roles": UserProfile.ROLE_CHOICES,
+        "keys": ApiKey.objects.filter(user_profile=member, is_active=True).count(),
+    })
 
 
 def _refuse_self(request: TenantRequest, profile: UserProfile) -> bool:
@@ -57,7 +133,7 @@ def member_role(request: TenantRequest, pk: int) -> HttpResponse:
         profile.role = form.cleaned_data["role"]
         profile.save(update_fields=["role", "updated_at"])
         messages.success(request, f"{profile.user.username} is now {profile.get_role_display()}.")
-    return redirect("members")
+    return redirect("member", profile.pk)
 
 
 @require_POST
@@ -69,7 +145,7 @@ def member_active(request: TenantRequest, pk: int) -> HttpResponse:
         profile.save(update_fields=["is_active", "updated_at"])
         state = "reactivated" if profile.is_active else "deactivated"
         messages.success(request, f"{profile.user.username} {state}.")
-    return redirect("members")
+    return redirect("member", profile.pk)
 
 
 def _heir(request: TenantRequest, leaving: UserProfile) -> UserProfile | None:
@@ -97,10 +173,18 @@ def _hand_over(profile: UserProfile, heir: UserProfile) -> int:
     return moved
 
 
-@require_POST
 @account_admin_required
 def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
+    """GET: what removing the member does, and a button to confirm; POST: remove them."""
     profile = _member(request, pk)
+    if request.method != "POST":
+        if _refuse_self(request, profile):
+            return redirect("members")
+        heir = _heir(request, profile)
+        return render(request, "console/member_remove.html", {
+            "member": profile, "heir": heir,
+            "keys": ApiKey.objects.filter(user_profile=profile, is_active=True).count(),
+        })
     if not _refuse_self(request, profile):
         username = profile.user.username
         with transaction.atomic():
