@@ -141,3 +141,8 @@ def audit_actors(account: Account) -> list[str] | None:
     names = list(UserProfile.objects.filter(account=account).order_by("user__username")
                  .values_list("user__username", flat=True)[:ACTOR_CHOICES_MAX + 1])
     return None if len(names) > ACTOR_CHOICES_MAX else names
+
+
+class ScimTokenForm(forms.Form):
+    name = forms.CharField(max_length=255, validators=[validate_single_line],
+                           help_text="Which identity provider uses it, e.g. Okta.")

@@ -1,9 +1,8 @@
 """The console's sidebar: its pages grouped by job, and which one a request is on.
 
 A page belongs to the sidebar entry whose ``url_name`` or ``also`` names the request's URL
-(a confirmation page marks the list it came from). Other apps add their pages by appending an
-:class:`Entry` to a group, or to ``SECURITY.children`` for sign-in rules (single sign-on,
-SCIM): they are listed under Security, which stays marked while one of them is open.
+(a confirmation page marks the list it came from). Sign-in rules (single sign-on, SCIM) are
+``SECURITY.children``: listed under Security, which stays marked while one of them is open.
 """
 
 from __future__ import annotations
@@ -39,7 +38,9 @@ PEOPLE = Group("People", [
     Entry("Members", "members", ("member", "member-role", "member-active", "member-remove")),
     Entry("Invitations", "invitations", ("invitation-resend", "invitation-revoke")),
 ])
-SECURITY = Entry("Security", "security")
+SECURITY = Entry("Security", "security", children=[
+    Entry("SCIM provisioning", "scim-tokens", ("scim-token-revoke",)),
+])
 SETTINGS = Group("Settings", [
     Entry("Account", "account-details"),
     Entry("Contacts", "contacts", ("contact-primary", "contact-delete")),

@@ -13,6 +13,7 @@ from .views import (
     invitations,
     members,
     overview,
+    scim,
     security,
     workspaces,
 )
@@ -21,6 +22,8 @@ urlpatterns = [
     path("", overview.console, name="console"),
     path("account/", account.account_details, name="account-details"),
     path("security/", security.security, name="security"),
+    path("security/scim/", scim.scim_tokens, name="scim-tokens"),
+    path("security/scim/<int:pk>/revoke/", scim.scim_token_revoke, name="scim-token-revoke"),
     path("members/", members.members, name="members"),
     path("members/<int:pk>/", members.member_detail, name="member"),
     path("members/<int:pk>/role/", members.member_role, name="member-role"),

@@ -1,5 +1,5 @@
-"""SCIM 2.0 at /scim/v2/ on tenant hosts (smarter/urls/tenant.py), and the console's token page
-at /console/security/scim/ (``console_patterns``, mounted in smarter/urls/common.py)."""
+"""SCIM 2.0 at /scim/v2/ on tenant hosts (smarter/urls/tenant.py); its tokens are managed on the
+console's page /console/security/scim/ (console/views/scim.py)."""
 
 from django.urls import path
 from django_scim import views as scim_views
@@ -21,8 +21,3 @@ urlpatterns = [
     path("Schemas", scim_views.SchemasView.as_view(), name="schemas"),
     path("Schemas/<str:uuid>", scim_views.SchemasView.as_view(), name="schemas"),
 ]
-
-console_patterns = ([
-    path("", views.tokens, name="tokens"),
-    path("<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
-], "scim-console")

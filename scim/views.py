@@ -9,20 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django import forms
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 from django_scim import exceptions
 from django_scim import views as scim_views
 
-from accounts.permissions import account_admin_required
-from accounts.requests import TenantRequest
-from tenancy.validators import validate_single_line
-
 from .groups import RoleGroup
-from .models import ScimToken
 
 
 class ObjectBody:
@@ -71,39 +62,3 @@ class GroupsView(ObjectBody, scim_views.GroupsView):
 
     def delete(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
         raise exceptions.NotImplementedError("Groups are this account's roles; they cannot be deleted.")
-
-
-class ScimTokenForm(forms.Form):
-    name = forms.CharField(max_length=255, validators=[validate_single_line],
-                           help_text="Which identity provider uses it, e.g. Okta.")
-
-
-@account_admin_required
-def tokens(request: TenantRequest) -> HttpResponse:
-    """List the account's SCIM tokens and create one (its value is shown once)."""
-    form = ScimTokenForm(request.POST or None)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        token, new_token = ScimToken.create(request.account, form.cleaned_data["name"],
-                                            getattr(request, "user_profile", None))
-        messages.success(request, f"Token {token.prefix} created. Copy it now: it is not shown again.")
-        form = ScimTokenForm()
-    context = {
-        "tokens": ScimToken.objects.filter(account=request.account),
-        "form": form, "new_token": new_token,
-        "base_url": request.build_absolute_uri("/scim/v2/"),
-    }
-    response = render(request, "scim/tokens.html", context)
-    if new_token:
-        response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_POST
-@account_admin_required
-def token_revoke(request: TenantRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(ScimToken.objects.filter(account=request.account), pk=pk)
-    if token.is_active:
-        token.revoke()
-    messages.success(request, f"Token {token.prefix} revoked.")
-    return redirect("scim-console:tokens")

@@ -248,6 +248,7 @@ def test_console_creates_and_revokes_tokens(tenant_a) -> None:  # type: ignore[n
     raw = resp.context["new_token"]
     assert raw.startswith(token.prefix + ".") and token.matches(raw)
     assert raw not in admin.get("/console/security/scim/").content.decode()  # shown once
+    assert admin.get(f"/console/security/scim/{token.pk}/revoke/").status_code == 200  # asks first
     assert admin.post(f"/console/security/scim/{token.pk}/revoke/").status_code == 302
     token.refresh_from_db()
     assert not token.is_active

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from operations import views as operations_views
-from scim.urls import console_patterns as scim_console
 from smarter import views
 from workspaces.views import home
 
@@ -19,7 +18,6 @@ urlpatterns = [
     path("metrics", operations_views.metrics, name="metrics"),
     path("ops/", include("operations.urls")),
     path("", include("frontdoor.urls")),
-    path("console/security/scim/", include(scim_console)),
     path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
