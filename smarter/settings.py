@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # allauth.usersessions' list page
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_hosts",
@@ -133,6 +134,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the profile page's "where you are signed in"
+    "profiles",
     "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
@@ -157,6 +160,7 @@ MIDDLEWARE = [
     "middleware.tenant.TenantMembershipMiddleware",
     "middleware.usage.UsageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",  # records nothing per request (no tracking)
     "middleware.mfa.RequireMfaMiddleware",
     "middleware.ratelimit.RateLimitedFormMiddleware",
     "middleware.audit.AuditContextMiddleware",
@@ -463,6 +467,9 @@ ACCOUNT_RATE_LIMITS = {
     "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
     "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
 }
+# Sessions are listed with their sign-in address and browser; tracking each request's address
+# would write a row on every request, so it stays off.
+USERSESSIONS_TRACK_ACTIVITY = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's
