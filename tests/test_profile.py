@@ -8,9 +8,9 @@ from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from accounts.provisioning import add_member
 from tenancy.hosts import tenant_host
@@ -71,7 +71,8 @@ def test_sign_out_everywhere_else_ends_the_sessions_of_other_hosts(tenant_a, ten
     on_a = _signed_in_on(tenant_a.host, "alpha-member", "Firefox/1")
     on_b = _signed_in_on(tenant_b.host, "alpha-member", "Chrome/2")
     also_a = _signed_in_on(tenant_a.host, "alpha-member", "Safari/3")
-    hosts = set(UserSession.objects.filter(user__username="alpha-member").values_list("data__host", flat=True))
+    hosts = set(UserSession.objects.filter(user__username="alpha-member")
+                .values_list("data__host", flat=True))
     assert hosts == {tenant_a.host, tenant_b.host}
 
     page = on_a.get("/accounts/profile/").content.decode()
