@@ -168,6 +168,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The workspace page's template: a product app names its own here, extending
+# workspaces/workspace.html and filling its workspace_content block (workspaces/views.py).
+WORKSPACE_PAGE_TEMPLATE = "workspaces/workspace.html"
+
 ROOT_URLCONF = "smarter.urls.platform"
 ROOT_HOSTCONF = "smarter.hosts"
 DEFAULT_HOST = "platform"
