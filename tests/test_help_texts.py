@@ -38,7 +38,8 @@ def _form_texts() -> list[tuple[str, str]]:
     for module in (console_forms, domain_forms, lifecycle_forms, profile_forms, workspace_forms):
         for name in dir(module):
             cls = getattr(module, name)
-            if isinstance(cls, type) and issubclass(cls, forms.BaseForm) and cls.__module__ == module.__name__:
+            ours = isinstance(cls, type) and cls.__module__ == module.__name__
+            if ours and issubclass(cls, forms.BaseForm):
                 for fname, field in cls.base_fields.items():
                     for text in (field.help_text, field.label):
                         if text:
