@@ -97,7 +97,7 @@ def _signed_in(host: str, user: Any) -> Client:
 
 def _slug(visit: Visit, width: int) -> str:
     path = re.sub(r"[^a-z0-9]+", "-", visit.path.lower()).strip("-") or "home"
-    return f"{visit.kind}-{visit.role}-{path}-{width}.png"
+    return f"{visit.kind}-{visit.role}-{path}-{width}.jpg"
 
 
 def audit_page(page: Any, url: str, visit: Visit, axe_source: str) -> list[str]:
@@ -129,7 +129,8 @@ def audit_page(page: Any, url: str, visit: Visit, axe_source: str) -> list[str]:
                                           + (e.className && typeof e.className === 'string'
                                              ? '.' + e.className.split(' ').join('.') : ''))""")
                 problems.append(f"{where} at 375px: scrolls sideways ({overflow[0]}px wide; {wide})")
-        page.screenshot(path=str(SHOTS / _slug(visit, width)), full_page=width == 375)
+        page.screenshot(path=str(SHOTS / _slug(visit, width)), full_page=width == 375,
+                        type="jpeg", quality=70)
     return problems
 
 
