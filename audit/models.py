@@ -53,7 +53,8 @@ class AuditEvent(models.Model):
 
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.CASCADE, db_index=False,
-        related_name="+", help_text="Empty for platform-level events (e.g. an account purged).",
+        related_name="+",
+        help_text="Empty for events of the whole platform, such as an account being deleted.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The actor, copied (not a foreign key): the event outlives users and keys.
@@ -62,16 +63,18 @@ class AuditEvent(models.Model):
     actor_api_key_id = models.BigIntegerField(null=True, blank=True)
     actor_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     source = models.CharField(
-        max_length=16, help_text="console, api, admin, web, command, task or system"
+        max_length=16,
+        help_text="Where it happened: console, API, admin, web, command, task or system.",
     )
     source_label = models.CharField(max_length=100, blank=True, default="",
-                                    help_text="The command or task name.")
+                                    help_text="Which command or background job, if one did it.")
     action = models.CharField(max_length=64)
-    target_kind = models.CharField(max_length=100, help_text="app_label.model")
+    target_kind = models.CharField(max_length=100, help_text="What kind of thing changed.")
     target_id = models.CharField(max_length=64, blank=True, default="")
     target_repr = models.CharField(max_length=200, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True,
-                               help_text="field -> [old, new]; secrets are never recorded")
+                               help_text="What changed, with the old and new values. Passwords and other "
+                               "secrets are never recorded.")
     request_id = models.CharField(max_length=64, blank=True, default="")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
 

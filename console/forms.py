@@ -57,7 +57,8 @@ class SecurityForm(forms.ModelForm):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES)
+    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, label="Role",
+                             help_text=UserProfile._meta.get_field("role").help_text)
 
 
 class ContactForm(forms.ModelForm):
@@ -77,16 +78,20 @@ class ContactForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER)
+    email = forms.EmailField(max_length=254, label="Email address",
+                             help_text="We email them a link to join. Nobody joins without accepting.")
+    role = forms.ChoiceField(choices=UserProfile.ROLE_CHOICES, initial=UserProfile.ROLE_MEMBER, label="Role",
+                             help_text=UserProfile._meta.get_field("role").help_text)
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=255, validators=[validate_single_line])
-    owner = forms.ModelChoiceField(queryset=UserProfile.objects.none(), required=False,
-                                   help_text="Whose permissions the key carries; default: you.")
+    name = forms.CharField(max_length=255, validators=[validate_single_line], label="Name",
+                           help_text="Something to recognise the key by, e.g. Billing sync.")
+    owner = forms.ModelChoiceField(queryset=UserProfile.objects.none(), required=False, label="Acts as",
+                                   help_text="The key can do what this person can do. Empty: you.")
     expires_days = forms.IntegerField(min_value=1, max_value=3650, required=False,
-                                      label="Expires in days", help_text="Empty: never.")
+                                      label="Expires after (days)",
+                                      help_text="Leave it empty for a key that never expires.")
 
     def __init__(self, *args: object, account: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ class WorkspaceChoiceForm(forms.Form):
     """The workspace a domain serves: one of the account's, or none (the account's home)."""
 
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.none(), required=False,
-                                       empty_label="(the account's home page)")
+                                       empty_label="(the account's home page)", label="Opens",
+                                       help_text="What visitors of this domain see.")
 
     def __init__(self, *args: Any, account_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -26,7 +27,9 @@ class WorkspaceChoiceForm(forms.Form):
 
 
 class DomainForm(WorkspaceChoiceForm):
-    hostname = forms.CharField(max_length=260, label="Domain", help_text="e.g. app.example.com")
+    hostname = forms.CharField(max_length=260, label="Domain",
+                               help_text="The address people will type, e.g. app.example.com. "
+                               "Next you add two DNS records where the domain is registered.")
     field_order = ["hostname", "workspace"]
 
     def clean_hostname(self) -> str:

@@ -91,25 +91,28 @@ class Domain(MetaDataWithOwnershipModel):
     PENDING, VERIFIED, SUSPENDED = "pending", "verified", "suspended"
     STATUS_CHOICES = [(PENDING, "Pending"), (VERIFIED, "Verified"), (SUSPENDED, "Suspended")]
 
-    hostname = models.CharField(max_length=253, help_text="e.g. app.example.com",
+    hostname = models.CharField("Domain", max_length=253,
+                                help_text="The address people type to reach you, e.g. app.example.com.",
                                 validators=[validate_custom_domain])
     workspace = models.ForeignKey(
         Workspace, on_delete=models.SET_NULL, null=True, blank=True, related_name="domains",
-        help_text="Serve this workspace; empty: the account's home.",
+        help_text="The workspace this domain opens. Empty: the account's home page.",
     )
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=PENDING)
+    status = models.CharField("Status", max_length=16, choices=STATUS_CHOICES, default=PENDING)
     token = models.CharField(max_length=64, default=new_token, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     failing_since = models.DateTimeField(
         null=True, blank=True, editable=False,
-        help_text="First check that missed the TXT record of a verified domain.",
+        help_text="When we first stopped finding the domain's TXT record. If it stays missing, "
+        "the domain is suspended after a grace period.",
     )
     last_check_detail = models.CharField(max_length=255, blank=True, default="", editable=False)
     cname_target = models.CharField(max_length=253, blank=True, default="", editable=False,
-                                    help_text="Where the hostname's CNAME pointed at the last check.")
+                                    help_text="Where the domain pointed when we last checked.")
     is_canonical = models.BooleanField(
-        default=False, help_text="While verified, the account's number host redirects its pages here.",
+        "Main address", default=False,
+        help_text="While the domain is verified, visitors of the account's own address are sent here.",
     )
     bucket = models.PositiveIntegerField(editable=False, db_index=True)
     # Every DNS check writes it: a check that changes nothing else is not an audit event.

@@ -14,7 +14,7 @@ from accounts.ratelimit import check_login_allowed, record_login_failure
 class CloseAccountForm(forms.Form):
     confirm = forms.CharField(
         label="Type the account number to confirm", max_length=32,
-        help_text="The number shown at the top of the page, e.g. 3141-5926-5359.",
+        help_text="The number shown at the top of the page, such as 3141-5926-5359.",
     )
     password = forms.CharField(label="Your password", widget=forms.PasswordInput, max_length=256)
 

@@ -19,14 +19,17 @@ class DataExport(models.Model):
     STATUS_CHOICES = [(s, s) for s in (PENDING, READY, FAILED, EXPIRED)]
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
-    requested_by = models.ForeignKey(UserProfile, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=PENDING)
+    requested_by = models.ForeignKey(UserProfile, null=True, on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name="Requested by")
+    status = models.CharField("Status", max_length=16, choices=STATUS_CHOICES, default=PENDING)
     created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField("Finished", null=True, blank=True)
+    expires_at = models.DateTimeField("Link expires", null=True, blank=True,
+                                      help_text="The download link stops working then.")
     file_name = models.CharField(max_length=255, blank=True, default="")
-    size = models.BigIntegerField(default=0)
-    error = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField("Size in bytes", default=0)
+    error = models.CharField("Problem", max_length=255, blank=True, default="",
+                             help_text="Why the export failed, if it did.")
 
     objects = TenantWallManager()  # the database wall's contract on SQLite too
 

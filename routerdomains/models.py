@@ -39,14 +39,15 @@ class RouterDomain(models.Model):
     hostname = models.CharField(max_length=253)
     kind = models.CharField(max_length=16, choices=KIND_CHOICES)
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=QUEUED)
-    provider = models.CharField(max_length=16, help_text="The provider that last handled it.")
+    provider = models.CharField(max_length=16,
+                                help_text="The hosting service that last handled this address.")
     provider_id = models.CharField(max_length=64, blank=True, default="",
-                                   help_text="The provider's id of the domain, once added.")
+                                   help_text="The hosting service's own id for this address, once added.")
     dns_target = models.CharField(max_length=253, blank=True, default="",
-                                  help_text="Where the host's DNS must point (the provider's target).")
+                                  help_text="Where this address's DNS record must point.")
     acm_status = models.CharField(max_length=64, blank=True, default="")
     detail = models.CharField(max_length=255, blank=True, default="")
-    attempts = models.PositiveIntegerField(default=0, help_text="Calls since the state last settled.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Tries since this address last settled.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -96,7 +97,7 @@ class RouterDomainRemoval(models.Model):
     hostname = models.CharField(max_length=253, unique=True)
     provider_id = models.CharField(max_length=64, blank=True, default="")
     account_number = models.CharField(max_length=14, blank=True, default="",
-                                      help_text="The account that wanted it (for the operator).")
+                                      help_text="The account that needed this address.")
     detail = models.CharField(max_length=255, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # allauth.usersessions' list page
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_hosts",
@@ -159,6 +160,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # the profile page's "where you are signed in"
+    "profiles",
     "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
@@ -187,6 +190,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The workspace page's template: a product app names its own here, extending
+# workspaces/workspace.html and filling its workspace_content block (workspaces/views.py).
+WORKSPACE_PAGE_TEMPLATE = "workspaces/workspace.html"
 
 ROOT_URLCONF = "smarter.urls.platform"
 ROOT_HOSTCONF = "smarter.hosts"
@@ -499,6 +506,9 @@ ACCOUNT_RATE_LIMITS = {
     # hand-offs a signed-in person starts (the chooser, the account switcher)
     "handoff": os.environ.get("HANDOFF_RATE_LIMIT", "30/m/ip,20/m/user"),
 }
+# Sessions are listed with their sign-in address and browser; tracking each request's address
+# would write a row on every request, so it stays off.
+USERSESSIONS_TRACK_ACTIVITY = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's

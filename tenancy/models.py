@@ -21,22 +21,24 @@ class MetaDataModel(models.Model):
     updated_at = models.DateTimeField("Updated at", auto_now=True, db_index=True)
     name = models.CharField(
         "Name", max_length=255, blank=True, default="", validators=[validate_single_line],
-        help_text="Name in camelCase, e.g., 'apiKey', no special characters.",
+        help_text="A short name people will recognise.",
     )
     description = models.TextField(
         "Description", blank=True, default="",
-        help_text="A brief description of this resource. Be verbose, but not too verbose.",
+        help_text="What it is for, in a sentence or two. The people who can see it read this.",
     )
     version = models.CharField(
         "Version", max_length=32, default="1.0.0", validators=[validate_semver],
-        help_text="Semantic version in the format MAJOR.MINOR.PATCH, e.g., '1.0.0'.",
+        help_text="For integrations that track changes: three numbers such as 1.0.0. "
+        "Leave it as it is if you are not sure.",
     )
     annotations = models.JSONField(
         "Annotations", default=dict, blank=True,
-        help_text="Key-value pairs for annotating this resource.",
+        help_text="Extra details for integrations, as JSON pairs such as {\"team\": \"sales\"}. "
+        "Leave it empty if you are not sure.",
     )
     tags = TaggableManager(
-        "Tags", blank=True, help_text="Tags for categorizing and organizing this resource."
+        "Tags", blank=True, help_text="Words to group and find it by, separated by commas."
     )
 
     class Meta:

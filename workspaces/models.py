@@ -26,9 +26,14 @@ class Workspace(MetaDataWithOwnershipModel):
 
     name = models.CharField(
         "Name", max_length=63, validators=[validate_workspace_name],
-        help_text="The host label: lower-case letters, digits and hyphens.",
+        help_text="Also the start of the workspace's web address: lower-case letters, digits "
+        "and hyphens, e.g. design-team.",
     )
-    is_public = models.BooleanField(default=False)
+    is_public = models.BooleanField(
+        "Public", default=False,
+        help_text="Anyone with the link can see a public workspace, signed in or not; a private "
+        "one only the account's members.",
+    )
 
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["name"]

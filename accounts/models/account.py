@@ -36,31 +36,53 @@ class Account(models.Model):
     """A tenant. Exactly one account is the platform's default (database-enforced)."""
 
     account_number = models.CharField(
-        max_length=14, unique=True, editable=False, validators=[validate_account_number]
+        "Account number", max_length=14, unique=True, editable=False,
+        validators=[validate_account_number],
+        help_text="Your account's permanent number. It is part of your account's web address.",
     )
-    is_default_account = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
-    company_name = models.CharField(max_length=255, validators=[validate_single_line])
-    phone_number = models.CharField(max_length=32, blank=True, default="", validators=[validate_single_line])
-    address1 = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    address2 = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    city = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    state = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    postal_code = models.CharField(max_length=20, blank=True, default="", validators=[validate_single_line])
-    country = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    language = models.CharField(max_length=16, default="en-US", validators=[validate_language])
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    is_default_account = models.BooleanField(
+        "Platform's default account", default=False,
+        help_text="The account the platform's own address shows. There is exactly one.",
+    )
+    is_active = models.BooleanField(
+        "Active", default=True,
+        help_text="An inactive account's pages and API keys stop working at once.",
+    )
+    company_name = models.CharField(
+        "Company name", max_length=255, validators=[validate_single_line],
+        help_text="Shown at the top of every page and in the emails members get.",
+    )
+    phone_number = models.CharField("Phone number", max_length=32, blank=True, default="",
+                                    validators=[validate_single_line])
+    address1 = models.CharField("Address", max_length=255, blank=True, default="",
+                                validators=[validate_single_line])
+    address2 = models.CharField("Address (second line)", max_length=255, blank=True, default="",
+                                validators=[validate_single_line])
+    city = models.CharField("City", max_length=255, blank=True, default="", validators=[validate_single_line])
+    state = models.CharField("State or region", max_length=255, blank=True, default="",
+                             validators=[validate_single_line])
+    postal_code = models.CharField("Postal code", max_length=20, blank=True, default="",
+                                   validators=[validate_single_line])
+    country = models.CharField("Country", max_length=255, blank=True, default="",
+                               validators=[validate_single_line])
+    language = models.CharField("Language", max_length=16, default="en-US", validators=[validate_language],
+                                help_text="Your company's main language.")
+    timezone = models.CharField("Time zone", max_length=64, default="UTC", validators=[validate_timezone],
+                                help_text="Where your company's day starts and ends.")
+    currency = models.CharField("Currency", max_length=3, default="USD", validators=[validate_currency],
+                                help_text="The currency your company works in.")
     require_mfa = models.BooleanField(
         "Require two-factor authentication", default=False,
-        help_text="Members must set up an authenticator app before they can use this account.",
+        help_text="Everyone must set up an authenticator app on their phone before they can use "
+        "this account.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(
-        null=True, blank=True, editable=False,
-        help_text="When an account admin closed it: inactive since, and purged "
-        "ACCOUNT_CLOSURE_RETENTION_DAYS later unless a platform superuser restores it.",
+        "Closed at", null=True, blank=True, editable=False,
+        help_text="When an admin closed the account. Its data is deleted for good after the "
+        "retention period (30 days unless the platform says otherwise) unless a platform "
+        "admin restores it first.",
     )
 
     class Meta:

@@ -54,12 +54,17 @@ class ApiKey(MetaDataWithOwnershipModel):
     the raw key once.
     """
 
-    prefix = models.CharField(max_length=16, editable=False)  # unique per account (Meta)
+    prefix = models.CharField(
+        "Key starts with", max_length=16, editable=False,
+        help_text="The first characters of the key, to tell keys apart. The rest is never shown again.",
+    )  # unique per account (Meta)
     key_hash = models.CharField(max_length=64, editable=False)
-    is_active = models.BooleanField(default=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_active = models.BooleanField("Active", default=True,
+                                    help_text="Turn off to stop the key working at once.")
+    last_used_at = models.DateTimeField("Last used", null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField("Expires", null=True, blank=True,
+                                      help_text="After this moment the key stops working. Empty: never.")
+    revoked_at = models.DateTimeField("Revoked", null=True, blank=True, editable=False)
 
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["-created_at", "-id"]

@@ -16,12 +16,18 @@ class AccountContact(models.Model):
     """A contact of an account. Emails are unique per account, case-insensitively."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
-    first_name = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    last_name = models.CharField(max_length=255, blank=True, default="", validators=[validate_single_line])
-    email = models.EmailField()
-    phone = models.CharField(max_length=32, blank=True, default="", validators=[validate_single_line])
-    is_primary = models.BooleanField(default=False)
-    welcomed = models.BooleanField(default=False)
+    first_name = models.CharField("First name", max_length=255, blank=True, default="",
+                                  validators=[validate_single_line])
+    last_name = models.CharField("Last name", max_length=255, blank=True, default="",
+                                 validators=[validate_single_line])
+    email = models.EmailField("Email address", help_text="Where we write to this contact.")
+    phone = models.CharField("Phone number", max_length=32, blank=True, default="",
+                             validators=[validate_single_line])
+    is_primary = models.BooleanField(
+        "Primary contact", default=False,
+        help_text="The person we contact first about this account. There is one at most.",
+    )
+    welcomed = models.BooleanField("Welcome email sent", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,19 +31,21 @@ class Invitation(models.Model):
     PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField(max_length=254)
-    role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES,
-                            default=UserProfile.ROLE_MEMBER)
+    email = models.EmailField("Email address", max_length=254,
+                              help_text="Where the invitation is sent.")
+    role = models.CharField("Role", max_length=16, choices=UserProfile.ROLE_CHOICES,
+                            default=UserProfile.ROLE_MEMBER,
+                            help_text="What they can do once they join.")
     token_hash = models.CharField(max_length=64, editable=False)
     invited_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+                                   related_name="+", verbose_name="Invited by")
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField("Sent", default=timezone.now)
+    expires_at = models.DateTimeField("Expires", help_text="The link in the invitation stops working then.")
+    accepted_at = models.DateTimeField("Accepted", null=True, blank=True)
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                     null=True, blank=True, related_name="+")
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField("Revoked", null=True, blank=True)
 
     objects = TenantWallManager()  # the database wall's contract on SQLite too
 

@@ -141,20 +141,27 @@ class UserProfile(MetaDataModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_profile"
     )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="user_profiles")
-    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=ROLE_MEMBER)
-    is_active = models.BooleanField(default=True)
+    role = models.CharField(
+        "Role", max_length=16, choices=ROLE_CHOICES, default=ROLE_MEMBER,
+        help_text="Account admins manage members, settings and data; members use the workspaces.",
+    )
+    is_active = models.BooleanField(
+        "Active", default=True,
+        help_text="Turn off to keep this person out of the account without removing them.",
+    )
     is_test = models.BooleanField(
-        "Is test", default=False,
-        help_text="Indicates if this profile is used for unit testing purposes.",
+        "Test profile", default=False,
+        help_text="Marks a membership made by automated tests.",
     )
     created_user = models.BooleanField(
-        "Created the user", default=False,
-        help_text="The user was created for this membership (sign-up, invitation to a new "
-                  "address, operator command): a purge of the account may delete them.",
+        "Created the person's sign-in", default=False,
+        help_text="This membership created the person's sign-in (by signing up or accepting an "
+                  "invitation), so deleting a closed account also deletes that sign-in when "
+                  "it belongs to no other account.",
     )
     profile_image_url = models.URLField(
-        "Profile image url", blank=True, default="",
-        help_text="URL to the user's profile image, provided via oauth.",
+        "Picture address", blank=True, default="",
+        help_text="The web address of the person's picture, if they have one.",
     )
 
     objects = SmarterBaseModelManager()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("healthz", operations_views.healthz, name="healthz"),
     path("metrics", operations_views.metrics, name="metrics"),
     path("ops/", include("operations.urls")),
+    path("accounts/profile/", include("profiles.urls")),  # before allauth's accounts/ URLs
     path("", include("frontdoor.urls")),
     path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
