@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
+from django.utils import timezone
 
 from tenancy.cache import invalidate_with_commit
 
@@ -71,3 +73,17 @@ def user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
 def account_contact_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     _invalidate(caching.account_pk_key(instance.account_id))
 
+
+@receiver(user_logged_in, dispatch_uid="accounts.membership_sign_in")
+def membership_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Note the sign-in on the membership of the host's account only: an account's admins see
+    when their members last came to *this* account, never their sign-ins elsewhere
+    (``User.last_login`` is global)."""
+    account = getattr(request, "account", None)
+    if account is None or user is None or user.pk is None:
+        return
+    from .models import UserProfile
+
+    # update(): no save signals, no audit row, no cache invalidation for a timestamp
+    UserProfile.objects.filter(user_id=user.pk, account_id=account.pk).update(
+        last_sign_in_at=timezone.now())

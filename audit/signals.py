@@ -37,7 +37,7 @@ from tenancy.operation import current_operation
 from .recorder import action_name, is_suppressed, kind_of, record
 
 SECRET_MARKERS = ("hash", "password", "secret", "token")
-IGNORED_FIELDS = {"updated_at", "created_at", "last_used_at", "last_login"}
+IGNORED_FIELDS = {"updated_at", "created_at", "last_used_at", "last_login", "last_sign_in_at"}
 _saving: ContextVar[tuple[Any, ...]] = ContextVar("audit_saving", default=())
 _cascades: ContextVar[dict[tuple[str, Any], Counter[str]] | None] = ContextVar(
     "audit_cascades", default=None

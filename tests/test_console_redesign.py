@@ -113,6 +113,33 @@ def test_members_table_shows_name_email_role_two_factor_last_sign_in(tenant_a, a
     assert '<span class="off">Off</span>' in me[:me.index("</tr>")]
 
 
+def test_last_sign_in_is_this_accounts_own_never_another_accounts(tenant_a, tenant_b, admin):
+    """A person in two accounts signs in on B: A's admins must not learn it (User.last_login
+    is global); signing in on A shows on A's members page and member page."""
+    from accounts.provisioning import add_member
+    from tests.conftest import PASSWORD
+
+    both = tenant_b.member.user
+    profile_a, _ = add_member(tenant_a.account, both.username, email=both.email)
+    on_b = host_client(tenant_b.host)
+    assert on_b.post("/login/", {"login": both.username, "password": PASSWORD}).status_code == 302
+    both.refresh_from_db()
+    assert both.last_login is not None  # the global stamp moved...
+
+    def shown(path: str) -> str:
+        page = admin.get(path).content.decode()
+        row = page[page.index(f'data-member="{both.username}"'):] if "data-member" in page else page
+        return row[:row.index("</tr>")] if "</tr>" in row else page
+
+    assert "never" in shown("/console/members/")  # ...but A shows no sign-in to A
+    assert "Last sign-in</dt><dd>never" in admin.get(f"/console/members/{profile_a.pk}/").content.decode()
+    assert UserProfile.objects.get(user=both, account=tenant_b.account).last_sign_in_at is not None
+    on_a = host_client(tenant_a.host)
+    assert on_a.post("/login/", {"login": both.username, "password": PASSWORD}).status_code == 302
+    stamp = UserProfile.objects.get(pk=profile_a.pk).last_sign_in_at
+    assert stamp is not None and stamp.strftime("%Y-%m-%d %H:%M") in shown("/console/members/")
+
+
 def test_members_search_and_pagination_in_constant_queries(tenant_a, admin):
     _add_members(tenant_a, 5)
     admin.get("/console/members/")  # warm: the session, the user and their membership

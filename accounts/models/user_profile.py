@@ -159,6 +159,11 @@ class UserProfile(MetaDataModel):
                   "invitation), so deleting a closed account also deletes that sign-in when "
                   "it belongs to no other account.",
     )
+    last_sign_in_at = models.DateTimeField(
+        "Last sign-in", null=True, blank=True, editable=False,
+        help_text="When this person last signed in to this account (sign-ins to their other "
+                  "accounts are not shown here).",
+    )
     profile_image_url = models.URLField(
         "Picture address", blank=True, default="",
         help_text="The web address of the person's picture, if they have one.",
