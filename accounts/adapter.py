@@ -75,6 +75,11 @@ class TenantAccountAdapter(DefaultAccountAdapter):
                 "status": 403, "title": "Not a member",
                 "message": "This account has no active member with these credentials.",
             }, status=403)
+        from sso.policy import refuse_password_sign_in  # required SSO (sso/)
+
+        refused = refuse_password_sign_in(request, user, **kwargs)
+        if refused is not None:
+            return refused
         return super().pre_login(request, user, **kwargs)
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:

@@ -22,7 +22,9 @@ class TenantResetPasswordForm(ResetPasswordForm):
         email = super().clean_email()
         account = getattr(context.request, "account", None)
         users: list = getattr(self, "users", [])
-        self.users = [u for u in users if may_sign_in(u, account)]
+        from sso.policy import sso_required_for  # members of a required-SSO account: no reset
+
+        self.users = [u for u in users if may_sign_in(u, account) and not sso_required_for(u, account)]
         return email
 
 

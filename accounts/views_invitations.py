@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from sso.policy import sso_required, sso_required_page
 from tenancy.validators import validate_single_line
 
 from . import invitations as service
@@ -193,6 +194,9 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         raise Http404("No such invitation on this host.")
     if not invitation.is_usable:
         return _gone(request, invitation)
+    if (not request.user.is_authenticated and invitation.role != UserProfile.ROLE_ADMIN
+            and sso_required(request.account)):
+        return sso_required_page(request)  # members join by signing in with the account's IdP
     try:
         existing = user_for_email(invitation.email)
     except AmbiguousEmail:

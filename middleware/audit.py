@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 
 from tenancy.operation import Operation, end_operation, start_operation
 
-_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"))
+_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"),
+          # allauth's socialaccount: the accounts' identity providers (sso/)
+          ("/accounts/oidc/", "sso"), ("/accounts/saml/", "sso"), ("/accounts/social/", "sso"))
 
 
 def request_source(path: str) -> str:

@@ -131,6 +131,11 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "emaildomains",
+    "sso",
     "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
@@ -405,6 +410,7 @@ ROUTER_DOMAIN_RETRY_MAX = int(os.environ.get("ROUTER_DOMAIN_RETRY_MAX", str(6 * 
 AUDIT_LOG_MODELS = [
     "accounts.Account", "accounts.UserProfile", "accounts.AccountContact", "accounts.ApiKey",
     "workspaces.Workspace", "accounts.Invitation", "domains.Domain",
+    "sso.IdentityProvider", "emaildomains.EmailDomain",
 ]
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))
@@ -461,6 +467,17 @@ ACCOUNT_RATE_LIMITS = {
     "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
     "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
 }
+# --- single sign-on per account (sso/): allauth's socialaccount, apps only from sso.adapter
+SOCIALACCOUNT_ADAPTER = "sso.adapter.TenantSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # sso.signin links by verified email domain itself
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons are forms (POST)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# Keys encrypting the providers' secrets at rest: the first encrypts, all decrypt (rotation).
+# Unset: one derived from SECRET_KEY (set it explicitly to rotate SECRET_KEY independently).
+SSO_ENCRYPTION_KEYS = _env_list("SSO_ENCRYPTION_KEYS") or [f"sso-secrets:{SECRET_KEY}"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's

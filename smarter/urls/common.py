@@ -34,6 +34,8 @@ urlpatterns = [
     path("console/workspaces/", include("workspaces.urls")),
     path("console/domains/", include("domains.urls")),
     path("console/audit/", include("audit.urls")),
+    path("console/security/sso/", include("sso.urls")),
+    path("console/security/email-domains/", include("emaildomains.urls")),
     path("console/", include("lifecycle.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
