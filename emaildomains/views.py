@@ -22,11 +22,13 @@ def email_domain_list(request: TenantRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                domain = EmailDomain.objects.create(account=request.account, domain=form.cleaned_data["domain"])
+                domain = EmailDomain.objects.create(account=request.account,
+                                                    domain=form.cleaned_data["domain"])
         except IntegrityError:
             form.add_error("domain", "This account already has this domain.")
         else:
-            messages.success(request, f"{domain.domain} added. Create the TXT record below, then press Verify now.")
+            messages.success(request, f"{domain.domain} added. Create the TXT record below, "
+                                      "then press Verify now.")
             return redirect("email-domains")
     return render(request, "emaildomains/list.html", {
         "domains": EmailDomain.objects.filter(account=request.account), "form": form,
@@ -47,5 +49,6 @@ def email_domain_verify(request: TenantRequest, pk: int) -> HttpResponse:
 def email_domain_delete(request: TenantRequest, pk: int) -> HttpResponse:
     domain = get_object_or_404(EmailDomain.objects.filter(account=request.account), pk=pk)
     domain.delete()
-    messages.success(request, f"{domain.domain} removed: its addresses are no longer trusted from your identity providers.")
+    messages.success(request, f"{domain.domain} removed: its addresses are no longer trusted "
+                              "from your identity providers.")
     return redirect("email-domains")

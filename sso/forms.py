@@ -15,6 +15,8 @@ COMMON = ["name", "default_role", "groups_attribute", "admin_group"]
 
 
 class OidcProviderForm(forms.ModelForm):
+    issuer = forms.URLField(assume_scheme="https", max_length=200,
+                            help_text="Issuer URL (its /.well-known/openid-configuration is read)")
     client_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), max_length=1024,
                                     help_text="Stored encrypted; never shown again.")
 
@@ -39,6 +41,9 @@ class OidcProviderForm(forms.ModelForm):
 
 
 class SamlProviderForm(forms.ModelForm):
+    idp_sso_url = forms.URLField(assume_scheme="https", max_length=1024, required=False, label="IdP SSO URL")
+    idp_metadata_url = forms.URLField(assume_scheme="https", max_length=1024, required=False,
+                                      label="or IdP metadata URL")
     class Meta:
         model = IdentityProvider
         fields = ["name", "idp_entity_id", "idp_sso_url", "idp_x509cert", "idp_metadata_url", *COMMON[1:]]

@@ -30,7 +30,8 @@ class IdentityProvider(models.Model):
     name = models.CharField(max_length=80, help_text='Shown on the sign-in button: "Sign in with <name>"')
     enabled = models.BooleanField(default=True)
     # OpenID Connect
-    issuer = models.URLField(blank=True, default="", help_text="Issuer URL (its /.well-known/openid-configuration is read)")
+    issuer = models.URLField(blank=True, default="",
+                             help_text="Issuer URL (its /.well-known/openid-configuration is read)")
     client_id = models.CharField(max_length=255, blank=True, default="")
     client_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     # SAML
@@ -39,7 +40,8 @@ class IdentityProvider(models.Model):
     idp_x509cert = models.TextField(blank=True, default="")
     idp_metadata_url = models.URLField(max_length=1024, blank=True, default="")
     # Members created by a first sign-in
-    default_role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES, default=UserProfile.ROLE_MEMBER)
+    default_role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES,
+                                    default=UserProfile.ROLE_MEMBER)
     groups_attribute = models.CharField(max_length=255, blank=True, default="groups",
                                         help_text="The claim/attribute listing the person's groups")
     admin_group = models.CharField(max_length=255, blank=True, default="",
@@ -59,19 +61,19 @@ class IdentityProvider(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
 
-    @property
-    def slug(self) -> str:
-        return provider_slug(self.account.account_number, self.number)
-
-    def set_client_secret(self, plain: str) -> None:
-        self.client_secret_encrypted = crypto.encrypt(plain)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.number is None:
             last = (IdentityProvider.objects.filter(account_id=self.account_id)
                     .aggregate(m=models.Max("number"))["m"])
             self.number = (last or 0) + 1
         super().save(*args, **kwargs)
+
+    @property
+    def slug(self) -> str:
+        return provider_slug(self.account.account_number, self.number)
+
+    def set_client_secret(self, plain: str) -> None:
+        self.client_secret_encrypted = crypto.encrypt(plain)
 
     @classmethod
     def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:

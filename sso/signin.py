@@ -31,7 +31,8 @@ def provider_for(request: HttpRequest, sociallogin: Any) -> ProviderConfig:
     account = getattr(request, "account", None)
     config = provider_by_slug(account.pk if account else None, sociallogin.account.provider)
     if config is None:
-        raise refuse(request, "Unknown identity provider", "This identity provider is not set up for this account.")
+        raise refuse(request, "Unknown identity provider",
+                     "This identity provider is not set up for this account.")
     return config
 
 

@@ -32,7 +32,8 @@ def sp_values(request: TenantRequest, provider: IdentityProvider) -> list[tuple[
     """What the customer pastes into their IdP, on this host."""
     url = request.build_absolute_uri
     if provider.kind == IdentityProvider.OIDC:
-        return [("Redirect URI", url(reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})))]
+        callback = reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
+        return [("Redirect URI", url(callback))]
     metadata = url(reverse("saml_metadata", kwargs={"organization_slug": provider.slug}))
     return [("ACS URL", url(reverse("saml_acs", kwargs={"organization_slug": provider.slug}))),
             ("SP entity ID", metadata), ("SP metadata", metadata)]
@@ -64,7 +65,8 @@ def _add(request: TenantRequest, form_class: type[ModelForm], kind: str) -> Http
         except IntegrityError:
             form.add_error(None, "Another provider was added at the same moment; try again.")
         else:
-            messages.success(request, f"{provider.name} added. Paste the values shown into your identity provider.")
+            messages.success(request, f"{provider.name} added. Paste the values shown into your "
+                                      "identity provider.")
             return redirect("sso")
     return render(request, "sso/add.html", {"form": form, "kind": kind})
 

@@ -6,10 +6,10 @@ import re
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
-from django.core.validators import MaxValueValidator, MinValueValidator
 
 from tenancy.validators import validate_single_line
 
