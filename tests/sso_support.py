@@ -61,7 +61,7 @@ def authn_request_id(location: str) -> str:
     """The ID of the AuthnRequest in a redirect-binding URL (deflated, base64)."""
     raw = parse_qs(urlsplit(location).query)["SAMLRequest"][0]
     xml = zlib.decompress(base64.b64decode(raw), -15)
-    return str(ElementTree.fromstring(xml).attrib["ID"])
+    return str(ElementTree.fromstring(xml).attrib["ID"])  # noqa: S314 - our own request
 
 
 def _instant(when: dt.datetime) -> str:
@@ -70,26 +70,37 @@ def _instant(when: dt.datetime) -> str:
 
 def saml_response(pair: KeyPair, *, issuer: str, acs_url: str, audience: str, in_response_to: str,
                   email: str, name_id: str | None = None, groups: tuple[str, ...] = (),
-                  valid_for: dt.timedelta = dt.timedelta(minutes=5), issued_ago: dt.timedelta = dt.timedelta(0),
-                  sign: bool = True) -> str:
+                  valid_for: dt.timedelta = dt.timedelta(minutes=5),
+                  issued_ago: dt.timedelta = dt.timedelta(0), sign: bool = True) -> str:
     """A SAML 2.0 Response (base64, for the HTTP-POST binding), signed by the IdP's key."""
     now = dt.datetime.now(dt.UTC) - issued_ago
     until = now + valid_for
     rid, aid = "_" + secrets.token_hex(16), "_" + secrets.token_hex(16)
-    attrs = f'<saml:Attribute Name="email"><saml:AttributeValue>{email}</saml:AttributeValue></saml:Attribute>'
+    attrs = (f'<saml:Attribute Name="email"><saml:AttributeValue>{email}</saml:AttributeValue>'
+             "</saml:Attribute>")
     if groups:
         values = "".join(f"<saml:AttributeValue>{g}</saml:AttributeValue>" for g in groups)
         attrs += f'<saml:Attribute Name="groups">{values}</saml:Attribute>'
-    xml = f"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" IssueInstant="{_instant(now)}" Destination="{acs_url}" InResponseTo="{in_response_to}">
+    xml = f"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
+    xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0"
+    IssueInstant="{_instant(now)}" Destination="{acs_url}" InResponseTo="{in_response_to}">
 <saml:Issuer>{issuer}</saml:Issuer>
 <samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>
 <saml:Assertion ID="{aid}" Version="2.0" IssueInstant="{_instant(now)}">
 <saml:Issuer>{issuer}</saml:Issuer>
-<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name_id or email}</saml:NameID>
-<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{_instant(until)}" Recipient="{acs_url}" InResponseTo="{in_response_to}"/></saml:SubjectConfirmation>
+<saml:Subject>
+<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name_id or email}</saml:NameID>
+<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+<saml:SubjectConfirmationData NotOnOrAfter="{_instant(until)}" Recipient="{acs_url}"
+    InResponseTo="{in_response_to}"/>
+</saml:SubjectConfirmation>
 </saml:Subject>
-<saml:Conditions NotBefore="{_instant(now - dt.timedelta(seconds=30))}" NotOnOrAfter="{_instant(until)}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>
-<saml:AuthnStatement AuthnInstant="{_instant(now)}" SessionIndex="{aid}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>
+<saml:Conditions NotBefore="{_instant(now - dt.timedelta(seconds=30))}" NotOnOrAfter="{_instant(until)}">
+<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>
+</saml:Conditions>
+<saml:AuthnStatement AuthnInstant="{_instant(now)}" SessionIndex="{aid}"><saml:AuthnContext>
+<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>
+</saml:AuthnContext></saml:AuthnStatement>
 <saml:AttributeStatement>{attrs}</saml:AttributeStatement>
 </saml:Assertion>
 </samlp:Response>"""

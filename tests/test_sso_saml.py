@@ -173,7 +173,8 @@ def test_an_idp_initiated_response_is_refused(tenant_a, saml_a, idp_keys):
 
 def test_an_address_outside_the_verified_domains_is_refused(tenant_a, saml_a, idp_keys):
     client = host_client(tenant_a.host)
-    saml = respond(idp_keys, tenant_a.host, saml_a.slug, start(client, saml_a.slug), email="zed@elsewhere.test")
+    saml = respond(idp_keys, tenant_a.host, saml_a.slug, start(client, saml_a.slug),
+                   email="zed@elsewhere.test")
     resp = post_response(client, saml_a.slug, saml)
     assert resp.status_code == 403 and b"verified email domain" in resp.content
     assert signed_in_user_id(client) is None
@@ -197,7 +198,8 @@ def test_another_accounts_idp_is_refused(tenant_a, tenant_b, saml_a, idp_keys):
     # A signs Carol in; B then sets up the very same IdP entity (same key) but has not proven
     # alpha.test: the same subject on B's host is refused, and never becomes A's session there.
     first = host_client(tenant_a.host)
-    post_response(first, saml_a.slug, respond(idp_keys, tenant_a.host, saml_a.slug, start(first, saml_a.slug)))
+    post_response(first, saml_a.slug,
+                  respond(idp_keys, tenant_a.host, saml_a.slug, start(first, saml_a.slug)))
     carol = get_user_model().objects.get(email="carol@alpha.test")
     same_b = saml_provider(tenant_b.account, idp_keys, entity_id=ENTITY, name="Same IdP")
     on_b = host_client(tenant_b.host)
