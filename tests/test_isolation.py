@@ -163,7 +163,8 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
         "closed": list(Account.objects.filter(pk=account.pk).values_list("is_active", "closed_at")),
         "sso": list(IdentityProvider.objects.filter(account=account).order_by("pk").values_list()),
         "email_domains": list(EmailDomain.objects.filter(account=account).order_by("pk").values_list()),
-        "sso_policy": list(Account.objects.filter(pk=account.pk).values_list("require_sso", "sso_session_max_age")),
+        "sso_policy": list(Account.objects.filter(pk=account.pk).values_list("require_sso",
+                                                                             "sso_session_max_age")),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
