@@ -25,7 +25,7 @@ class OidcProviderForm(forms.ModelForm):
         fields = ["name", "issuer", "client_id", "client_secret", *COMMON[1:]]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for field in ("issuer", "client_id"):
             if not data.get(field):
                 self.add_error(field, "Required for OpenID Connect.")
@@ -51,7 +51,7 @@ class SamlProviderForm(forms.ModelForm):
                   "idp_x509cert": "IdP signing certificate (PEM)", "idp_metadata_url": "or IdP metadata URL"}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("idp_entity_id"):
             self.add_error("idp_entity_id", "Required for SAML.")
         if not data.get("idp_metadata_url") and not (data.get("idp_sso_url") and data.get("idp_x509cert")):
