@@ -108,3 +108,12 @@ def saml_response(pair: KeyPair, *, issuer: str, acs_url: str, audience: str, in
         signed = OneLogin_Saml2_Utils.add_sign(xml, pair.key_pem, pair.cert_pem)
         xml = signed.decode() if isinstance(signed, bytes) else str(signed)
     return base64.b64encode(xml.encode()).decode()
+
+
+def seed_sso_rows(account: Account, tag: str) -> None:
+    """One row of each SSO tenant table (for tests that must cover every tenant table)."""
+    EmailDomain.objects.create(account=account, domain=f"{tag}-mail.test")
+    provider = IdentityProvider(account=account, kind=IdentityProvider.OIDC, name=f"{tag} IdP",
+                                issuer=f"https://{tag}-idp.test/o", client_id=tag)
+    provider.set_client_secret(f"{tag}-secret")
+    provider.save()

@@ -28,6 +28,7 @@ from lifecycle.models import DataExport
 from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
 from tests.domain_support import verified_domain
+from tests.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 User = get_user_model()
@@ -52,6 +53,7 @@ def _seed(tenant, tag):
     today = timezone.now().date()
     DailyUsage.objects.create(account=tenant.account, day=today, requests=3, api_calls=1)
     DailyActiveMember.objects.create(account=tenant.account, day=today, member_id=tenant.admin.pk)
+    seed_sso_rows(tenant.account, tag)
     return raw
 
 
