@@ -20,7 +20,13 @@ from .caching import ProviderConfig, provider_by_slug
 
 
 def refuse(request: HttpRequest, title: str, message: str, status: int = 403) -> ImmediateHttpResponse:
-    """An exception allauth turns into this clear page."""
+    """An exception allauth turns into this clear page; the refusal is in the audit log."""
+    from audit.recorder import record
+
+    account = getattr(request, "account", None)
+    if account is not None:
+        record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,
+               target_repr=title, changes={"reason": message[:200]})
     return ImmediateHttpResponse(render(request, "error.html", {
         "status": status, "title": title, "message": message,
     }, status=status))
@@ -112,6 +118,11 @@ def pre_social_login(request: HttpRequest, sociallogin: Any) -> None:
         return
     ensure_member(request, user, role, created_user=False)
     sociallogin.connect(request, user)
+    from audit.recorder import record
+
+    record("sso.identity_linked", account_id=request.account.pk,  # type: ignore[attr-defined]
+           target_kind="auth.user", target_id=user.pk, target_repr=user.get_username(),
+           changes={"provider": config.slug})
 
 
 def signed_in(request: HttpRequest, user: Any, sociallogin: Any) -> None:

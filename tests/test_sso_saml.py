@@ -115,6 +115,8 @@ def test_an_existing_verified_user_is_linked_not_duplicated(tenant_a, tenant_b, 
     assert signed_in_user_id(client) == person.pk
     profile = UserProfile.objects.get(user=person, account=tenant_a.account)
     assert not profile.created_user  # the purge of A never takes B's person
+    assert AuditEvent.objects.filter(account=tenant_a.account, source="sso", action="sso.identity_linked",
+                                     target_id=str(person.pk)).exists()
 
 
 def _refused(client: Any, resp: Any, *, nobody_created: bool = True) -> None:
@@ -178,6 +180,7 @@ def test_an_address_outside_the_verified_domains_is_refused(tenant_a, saml_a, id
     resp = post_response(client, saml_a.slug, saml)
     assert resp.status_code == 403 and b"verified email domain" in resp.content
     assert signed_in_user_id(client) is None
+    assert AuditEvent.objects.filter(account=tenant_a.account, source="sso", action="sso.refused").exists()
     assert not get_user_model().objects.filter(email="zed@elsewhere.test").exists()
 
 
