@@ -44,14 +44,20 @@ class SamlProviderForm(forms.ModelForm):
     idp_sso_url = forms.URLField(assume_scheme="https", max_length=1024, required=False, label="IdP SSO URL")
     idp_metadata_url = forms.URLField(assume_scheme="https", max_length=1024, required=False,
                                       label="or IdP metadata URL")
+    idp_metadata_xml = forms.CharField(widget=forms.Textarea, required=False, max_length=200_000,
+                                       label="or IdP metadata XML",
+                                       help_text="Fills the entity ID, SSO URL and certificate.")
     class Meta:
         model = IdentityProvider
-        fields = ["name", "idp_entity_id", "idp_sso_url", "idp_x509cert", "idp_metadata_url", *COMMON[1:]]
+        fields = ["name", "idp_entity_id", "idp_sso_url", "idp_x509cert", "idp_metadata_url",
+                  *COMMON[1:]]
         labels = {"idp_entity_id": "IdP entity ID", "idp_sso_url": "IdP SSO URL",
                   "idp_x509cert": "IdP signing certificate (PEM)", "idp_metadata_url": "or IdP metadata URL"}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("idp_metadata_xml"):
+            data.update(_from_metadata(data["idp_metadata_xml"], data.get("idp_entity_id") or None))
         if not data.get("idp_entity_id"):
             self.add_error("idp_entity_id", "Required for SAML.")
         if not data.get("idp_metadata_url") and not (data.get("idp_sso_url") and data.get("idp_x509cert")):
@@ -67,6 +73,24 @@ class SamlProviderForm(forms.ModelForm):
         if commit:
             provider.save()
         return provider
+
+
+def _from_metadata(xml: str, entity_id: str | None) -> dict[str, str]:
+    """Entity ID, SSO URL (HTTP-Redirect) and signing certificate from an IdP's metadata."""
+    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+
+    try:
+        idp = OneLogin_Saml2_IdPMetadataParser.parse(xml, entity_id=entity_id).get("idp") or {}
+    except Exception:  # noqa: BLE001 - any parse failure is the admin's input: a form error
+        raise ValidationError({"idp_metadata_xml": "Not IdP metadata XML."}) from None
+    certs = idp.get("x509certMulti", {}).get("signing") or [idp.get("x509cert", "")]
+    found = {"idp_entity_id": idp.get("entityId", ""),
+             "idp_sso_url": idp.get("singleSignOnService", {}).get("url", ""),
+             "idp_x509cert": certs[0] if certs else ""}
+    if not all(found.values()):
+        raise ValidationError({"idp_metadata_xml": "The metadata lacks the IdP's entity ID, SSO URL or "
+                                                   "certificate."})
+    return found
 
 
 def _pem_body(cert: str) -> str:

@@ -217,3 +217,28 @@ def test_removing_a_provider_forgets_its_identities(tenant_a):
     assert UserProfile.objects.filter(pk=tenant_a.member.pk, is_active=True).exists()
     again = oidc(tenant_a.account)
     assert again.slug == provider.slug  # a reused slug starts with no identities
+
+
+def test_a_saml_idp_is_added_from_its_metadata_xml(tenant_a):
+    cert = make_key_pair().cert_pem
+    body = "".join(cert.strip().splitlines()[1:-1])
+    metadata = f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+        xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.meta.test/saml">
+      <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+        <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>
+          <ds:X509Certificate>{body}</ds:X509Certificate>
+        </ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+        <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+            Location="https://idp.meta.test/sso"/>
+      </md:IDPSSODescriptor></md:EntityDescriptor>"""
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    resp = admin.post("/console/security/sso/add/saml/", {
+        "name": "Meta", "idp_metadata_xml": metadata, "default_role": "member", "groups_attribute": "groups"})
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    provider = IdentityProvider.objects.get(name="Meta")
+    assert provider.idp_entity_id == "https://idp.meta.test/saml"
+    assert provider.idp_sso_url == "https://idp.meta.test/sso"
+    assert body[:40] in provider.idp_x509cert.replace("\n", "")
+    bad = admin.post("/console/security/sso/add/saml/", {"name": "Bad", "idp_metadata_xml": "<nope",
+                                                        "default_role": "member"})
+    assert bad.status_code == 200 and "Not IdP metadata XML" in bad.content.decode()
