@@ -84,7 +84,8 @@ class AccountAdmin(TenantScopedAdmin):
     list_display = ["account_number", "company_name", "is_default_account", "is_active"]
     list_filter = ["is_active", "is_default_account"]
     search_fields = ["account_number", "company_name"]
-    readonly_fields = ["account_number", "created_at", "updated_at"]
+    # The SSO policy is set in the console (console.views.sso), which checks providers and two-factor.
+    readonly_fields = ["account_number", "created_at", "updated_at", "require_sso", "sso_session_max_age"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

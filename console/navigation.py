@@ -39,6 +39,9 @@ PEOPLE = Group("People", [
     Entry("Invitations", "invitations", ("invitation-resend", "invitation-revoke")),
 ])
 SECURITY = Entry("Security", "security", children=[
+    Entry("Single sign-on", "sso", ("sso-add-oidc", "sso-add-saml", "sso-provider-enable",
+                                    "sso-provider-delete")),
+    Entry("Email domains", "email-domains", ("email-domain-verify", "email-domain-delete")),
     Entry("SCIM provisioning", "scim-tokens", ("scim-token-revoke",)),
 ])
 SETTINGS = Group("Settings", [

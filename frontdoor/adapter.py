@@ -96,6 +96,11 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
             clear_login(request)
             return not_a_member(request)
+        from sso.policy import refuse_password_sign_in  # required SSO (sso/)
+
+        refused = refuse_password_sign_in(request, user, **kwargs)
+        if refused is not None:
+            return refused
         return super().pre_login(request, user, **kwargs)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:

@@ -38,6 +38,7 @@ from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import HandoffToken, Invitation, UserProfile
 from accounts.ratelimit import consume_or_429, is_rate_limited
 from accounts.requests import TenantRequest
+from sso.policy import sso_required, sso_required_page
 from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 from workspaces.views import home, visible_workspaces
@@ -247,6 +248,9 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         raise Http404("No such invitation on this host.")
     if not invitation.is_usable:
         return _gone(request, invitation)
+    if (not request.user.is_authenticated and invitation.role != UserProfile.ROLE_ADMIN
+            and sso_required(request.account)):
+        return sso_required_page(request)  # members join by signing in with the account's IdP
     try:
         existing = user_for_email(invitation.email)
     except AmbiguousEmail:

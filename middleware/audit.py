@@ -13,11 +13,13 @@ from django.http import HttpRequest
 
 from tenancy.operation import Operation, start_operation
 
-_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"), ("/scim/", "scim"))
+_AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"), ("/scim/", "scim"),
+          # allauth's socialaccount: the accounts' identity providers (sso/)
+          ("/accounts/oidc/", "sso"), ("/accounts/saml/", "sso"), ("/accounts/social/", "sso"))
 
 
 def request_source(path: str) -> str:
-    """console, api, admin, scim, or web for any other page."""
+    """console, api, admin, scim, sso, or web for any other page."""
     return next((area for prefix, area in _AREAS if path.startswith(prefix)), "web")
 
 

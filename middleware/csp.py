@@ -64,6 +64,11 @@ class CachedPolicyCSPMiddleware(CSPMiddleware):
         return self.process_response(request, response)
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        # A template tag cannot reach the response: it widens its page's policy on the request
+        # (sso's sign-in buttons add their identity providers to form-action).
+        update = getattr(request, "_csp_update", None)
+        if update is not None and getattr(response, "_csp_update", None) is None:
+            response._csp_update = update  # type: ignore[attr-defined]
         if getattr(request, "_csp_nonce", None) is not None or any(
             getattr(response, name, None) is not None for name in _OVERRIDES
         ):

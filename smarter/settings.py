@@ -162,6 +162,11 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",  # the profile page's "where you are signed in"
     "profiles",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "emaildomains",
+    "sso",
     "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
@@ -441,6 +446,7 @@ AUDIT_LOG_MODELS = [
     "accounts.Account", "accounts.UserProfile", "accounts.AccountContact", "accounts.ApiKey",
     "workspaces.Workspace", "accounts.Invitation", "domains.Domain",
     "scim.ScimToken", "scim.ScimUser",
+    "sso.IdentityProvider", "emaildomains.EmailDomain",
 ]
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))
@@ -509,6 +515,17 @@ ACCOUNT_RATE_LIMITS = {
 # Sessions are listed with their sign-in address and browser; tracking each request's address
 # would write a row on every request, so it stays off.
 USERSESSIONS_TRACK_ACTIVITY = False
+# --- single sign-on per account (sso/): allauth's socialaccount, apps only from sso.adapter
+SOCIALACCOUNT_ADAPTER = "sso.adapter.TenantSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # sso.signin links by verified email domain itself
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons are forms (POST)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# Keys encrypting the providers' secrets at rest: the first encrypts, all decrypt (rotation).
+# Unset: one derived from SECRET_KEY (set it explicitly to rotate SECRET_KEY independently).
+SSO_ENCRYPTION_KEYS = _env_list("SSO_ENCRYPTION_KEYS") or [f"sso-secrets:{SECRET_KEY}"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's

@@ -16,7 +16,7 @@ from typing import Any
 
 from .client_ip import client_ip_address
 
-SOURCES = ("console", "api", "admin", "web", "command", "task", "system", "scim")
+SOURCES = ("console", "api", "admin", "web", "command", "task", "system", "scim", "sso")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from lifecycle.models import DataExport
 from scim.models import ScimToken, ScimUser
 from tenancy.portability import declared_generic_references, declared_references
 from tests.domain_support import verified_domain
+from tests.sso_support import seed_sso_rows, verify_email_domain
 from workspaces.models import Workspace
 
 ACCOUNT_IDENTITY = {"id", "account_number", "is_default_account", "is_active", "closed_at",
@@ -50,6 +51,8 @@ def seed(tenant: Any, tag: str) -> None:
     DailyActiveMember.objects.create(account=tenant.account, day="2026-12-01", member_id=tenant.member.pk)
     ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
     ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim", external_id="00u1")
+    verify_email_domain(tenant.account, f"{tag}-verified.test")
+    seed_sso_rows(tenant.account, tag)
 
 
 def export_bytes(account: Any) -> bytes:
@@ -133,6 +136,10 @@ def as_imported(content: dict[str, Any], gone: set[str]) -> dict[str, Any]:
             row = {k: clear(v) for k, v in row.items()}
             if name == "lifecycle_dataexport.json" and (row["file_name"] or row["status"] == "ready"):
                 row = {**row, "file_name": "", "status": "expired"}
+            if name == "emaildomains_emaildomain.json":  # proven again by DNS in the new account
+                row = {**row, "verified_at": None, "last_check_detail": ""}
+            if name == "sso_identityprovider.json":  # its secret was left out: off until re-entered
+                row = {**row, "enabled": False}
             kept.append(row)
         result[name] = kept if model is None or not _gone(name, gone) else []
     result["tags.json"] = [t for t in content["tags.json"] if t["model"] not in gone]

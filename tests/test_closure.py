@@ -29,6 +29,7 @@ from scim.models import ScimToken, ScimUser
 from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
 from tests.domain_support import verified_domain
+from tests.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 User = get_user_model()
@@ -55,6 +56,7 @@ def _seed(tenant, tag):
     DailyActiveMember.objects.create(account=tenant.account, day=today, member_id=tenant.admin.pk)
     ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
     ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim")
+    seed_sso_rows(tenant.account, tag)
     return raw
 
 

@@ -42,6 +42,7 @@ from tenancy.wall_policy import (
 )
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
+from tests.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 postgres_only = pytest.mark.skipif(
@@ -68,6 +69,7 @@ def world(tenant_a, tenant_b, platform):  # type: ignore[no-untyped-def]
         DailyActiveMember.objects.create(account=t.account, day="2026-12-01", member_id=t.admin.pk)
         ScimToken.create(t.account, f"wall-{tag}", t.admin)
         ScimUser.objects.create(user_profile=t.member, user_name=f"wall-{tag}")
+        seed_sso_rows(t.account, tag)
     for model in TABLES:  # the fixture itself must cover every tenant table
         counts = {t.account.pk for t in (tenant_a, tenant_b)} - set(
             model._base_manager.values_list("account_id", flat=True))

@@ -26,9 +26,11 @@ from accounts.models import (
 )
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
+from emaildomains.models import EmailDomain
 from lifecycle.models import DataExport
 from routerdomains.models import RouterDomain, RouterDomainRemoval
 from scim.models import ScimToken, ScimUser
+from sso.models import IdentityProvider
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
@@ -44,7 +46,8 @@ def test_every_product_tenant_table_can_be_distributed():
     assert set(result.tables(DISTRIBUTED)) == {AccountContact, UserProfile, ApiKey, Workspace, Domain,
                                                Invitation, HandoffToken, AuditEvent, DataExport,
                                                RouterDomain, DailyUsage, DailyActiveMember,
-                                               ScimToken, ScimUser}
+                                               ScimToken, ScimUser,
+                                               IdentityProvider, EmailDomain}
     assert RouterDomainRemoval in result.tables(LOCAL)  # the platform's queue: no account column
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)

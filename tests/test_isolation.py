@@ -24,10 +24,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
 from audit.models import AuditEvent
 from domains.models import Domain
+from emaildomains.models import EmailDomain
 from lifecycle.models import DataExport
 from scim.models import ScimToken, ScimUser
+from sso.models import IdentityProvider
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
+from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
 from workspaces.models import Workspace
 
 try:  # the API keys model may not exist on every branch
@@ -42,6 +45,8 @@ UUID_PARAMS = {"uuid"}
 FIXED_PARAMS = {"app_label": "accounts", "url": "", "key": "x", "uidb36": "1"}
 # Emailed tokens: filled with B's live tokens (invitation, hand-off), which must not work on A's host.
 TOKEN_PARAMS = {"token"}
+# allauth's socialaccount names an identity provider by its slug: filled with B's providers'.
+SLUG_PARAMS = {"provider_id", "organization_slug"}
 PARAM_RE = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\(\?P<(?P<rname>\w+)>(?:[^()]|\([^()]*\))*\)")
 
 
@@ -63,6 +68,8 @@ def all_patterns() -> list[tuple[str, str]]:
 def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
     text = f"{route} {name}".lower()
     for keys, kind in (
+        (("email-domain",), "emaildomain"),  # before "domain"
+        (("sso",), "ssoprovider"),
         (("domain",), "domain"),  # before "workspace": console/domains/<pk>/workspace/
         (("audit",), "auditevent"),
         (("export",), "export"),
@@ -79,14 +86,15 @@ def _kind_ids(route: str, name: str, ids: dict[str, list[int]]) -> list[int]:
             if kind == "user+profile":
                 return sorted(set(ids["user"]) | set(ids["profile"]))
             return ids[kind]
-    return sorted({i for k, v in ids.items() if k not in ("token", "scim_uuid") for i in v})
+    return sorted({i for k, v in ids.items() if k not in ("token", "scim_uuid", "sso_slug") for i in v})
 
 
 def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
     """Concrete paths for one pattern; raises a clear AssertionError for an unknown parameter."""
     params = [m.group("name") or m.group("rname") for m in PARAM_RE.finditer(route)]
     unknown = [p for p in params if p not in ID_PARAMS and p not in FIXED_PARAMS
-               and p not in TOKEN_PARAMS and p not in UUID_PARAMS and p != "content_type_id"]
+               and p not in TOKEN_PARAMS and p not in UUID_PARAMS and p not in SLUG_PARAMS
+               and p != "content_type_id"]
     assert not unknown, (
         f"test_isolation cannot fill parameter(s) {unknown} of URL pattern {route!r} ({name}); "
         "teach tests/test_isolation.py how to fill them so the URL stays covered")
@@ -95,13 +103,15 @@ def expand(route: str, name: str, ids: dict[str, list[int]]) -> list[str]:
         values = list(ids.get("token", [])) or ["x"]
     if any(p in UUID_PARAMS for p in params):
         values = [*ids.get("scim_uuid", []), "admin", "member", "User", "Group"]
+    if any(p in SLUG_PARAMS for p in params):
+        values = list(ids.get("sso_slug", [])) or ["x"]
     paths = []
     for value in values:
         def fill(m: re.Match[str], value: int | str = value) -> str:
             p = m.group("name") or m.group("rname")
             if p in FIXED_PARAMS:
                 return FIXED_PARAMS[p]
-            if p in TOKEN_PARAMS or p in UUID_PARAMS:
+            if p in TOKEN_PARAMS or p in UUID_PARAMS or p in SLUG_PARAMS:
                 return str(value)
             if p == "content_type_id":
                 return str(ids["content_type"][0]) if ids["content_type"] else "1"
@@ -138,6 +148,9 @@ def _b_ids(b) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
         "export": list(DataExport.objects.filter(account=acc).values_list("pk", flat=True)),
         "scimtoken": list(ScimToken.objects.filter(account=acc).values_list("pk", flat=True)),
         "scim_uuid": [str(u) for u in ScimUser.objects.filter(account=acc).values_list("scim_id", flat=True)],
+        "ssoprovider": list(IdentityProvider.objects.filter(account=acc).values_list("pk", flat=True)),
+        "sso_slug": [p.slug for p in IdentityProvider.objects.filter(account=acc).select_related("account")],
+        "emaildomain": list(EmailDomain.objects.filter(account=acc).values_list("pk", flat=True)),
     }
     return ids
 
@@ -161,6 +174,10 @@ def _snapshot(account: Account) -> dict[str, list[tuple]]:
         "scimtokens": list(ScimToken.objects.filter(account=account).order_by("pk").values_list(
             "pk", "prefix", "token_hash", "revoked_at")),
         "scimusers": list(ScimUser.objects.filter(account=account).order_by("pk").values_list()),
+        "sso": list(IdentityProvider.objects.filter(account=account).order_by("pk").values_list()),
+        "email_domains": list(EmailDomain.objects.filter(account=account).order_by("pk").values_list()),
+        "sso_policy": list(Account.objects.filter(pk=account.pk).values_list("require_sso",
+                                                                             "sso_session_max_age")),
     }
     if ApiKey is not None:
         # A's own key is used by the reader "A admin key": its last_used_at may move.
@@ -180,6 +197,11 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
     handoff = HandoffToken.issue(tenant_b.admin.user, tenant_b.account, tenant_b.host)
     tenant_b.tokens = [invite, handoff]
     DataExport.objects.create(account=tenant_b.account, requested_by=tenant_b.admin)
+    for t, tag in ((tenant_a, "alphaidp"), (tenant_b, "zqbravoidp")):
+        verify_email_domain(t.account, f"{tag}.test")
+        saml_provider(t.account, make_key_pair(), entity_id=f"https://{tag}.test/", name=f"{tag} SAML")
+        IdentityProvider(account=t.account, kind="oidc", name=f"{tag} OIDC", issuer=f"https://{tag}.test/o",
+                         client_id=f"{tag}-client").save()
     keys = {}
     for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
         _, keys[f"scim-{slug}"] = ScimToken.create(t.account, f"iso-{slug}", t.admin)
@@ -200,6 +222,10 @@ def _b_markers(b) -> list[str]:  # type: ignore[no-untyped-def]
     for hostname, token in Domain.objects.filter(account=b.account).values_list("hostname", "token"):
         markers += [hostname, token]
     markers += list(Invitation.objects.filter(account=b.account).values_list("email", flat=True))
+    for p in IdentityProvider.objects.filter(account=b.account).select_related("account"):
+        markers += [p.name, p.slug, p.issuer, p.client_id, p.idp_entity_id]
+    for domain, token in EmailDomain.objects.filter(account=b.account).values_list("domain", "token"):
+        markers += [domain, token]
     return sorted({m for m in markers if m})
 
 

@@ -50,7 +50,8 @@ def test_config_vars_are_app_json_values_secrets_and_the_operators():
     env = config_vars(APP, {"ROOT_DOMAIN": "example.com"})
     declared = APP["env"]
     with_value = {name for name, spec in declared.items() if "value" in spec}
-    assert set(env) == with_value | {"SECRET_KEY", "ROOT_DOMAIN"}  # optional ones stay unset
+    generated = {"SECRET_KEY", "SSO_ENCRYPTION_KEYS"}
+    assert set(env) == with_value | generated | {"ROOT_DOMAIN"}  # optional ones stay unset
     assert env["DEBUG"] == "false" and env["ROOT_DOMAIN"] == "example.com"
     assert len(env["SECRET_KEY"]) >= 50
     assert config_vars(APP, {"ROOT_DOMAIN": "x.org"})["SECRET_KEY"] != env["SECRET_KEY"]

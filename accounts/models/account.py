@@ -6,6 +6,7 @@ import re
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -75,6 +76,13 @@ class Account(models.Model):
         "Require two-factor authentication", default=False,
         help_text="Everyone must set up an authenticator app on their phone before they can use "
         "this account.",
+    )
+    # Single sign-on (sso/): members sign in only through the account's identity providers;
+    # account admins keep password + two-factor (break-glass). SSO sessions end after max age.
+    require_sso = models.BooleanField("Require single sign-on", default=False)
+    sso_session_max_age = models.PositiveIntegerField(
+        "SSO session max age (seconds)", default=12 * 3600,
+        validators=[MinValueValidator(300), MaxValueValidator(30 * 24 * 3600)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

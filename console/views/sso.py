@@ -1,0 +1,99 @@
+"""Console → Security → Single sign-on: the account's identity providers (add OIDC or SAML,
+enable/disable, remove), the values to paste into the IdP, and the required-SSO policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.forms import ModelForm
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from accounts.permissions import account_admin_required
+from accounts.requests import TenantRequest
+from sso.caching import account_providers
+from sso.forms import OidcProviderForm, SamlProviderForm, SsoPolicyForm
+from sso.models import IdentityProvider
+
+
+def _providers(request: TenantRequest) -> Any:
+    return IdentityProvider.objects.filter(account=request.account).select_related("account")
+
+
+def sp_values(request: TenantRequest, provider: IdentityProvider) -> list[tuple[str, str]]:
+    """What the customer pastes into their IdP, on this host."""
+    url = request.build_absolute_uri
+    if provider.kind == IdentityProvider.OIDC:
+        callback = reverse("openid_connect_callback", kwargs={"provider_id": provider.slug})
+        return [("Redirect URI", url(callback))]
+    metadata = url(reverse("saml_metadata", kwargs={"organization_slug": provider.slug}))
+    return [("ACS URL", url(reverse("saml_acs", kwargs={"organization_slug": provider.slug}))),
+            ("SP entity ID", metadata), ("SP metadata", metadata)]
+
+
+@account_admin_required
+def sso_overview(request: TenantRequest) -> HttpResponse:
+    account = Account.objects.get(pk=request.account.pk)
+    form = SsoPolicyForm(request.POST or None, instance=account,
+                         admin_has_totp=is_mfa_enabled(request.user, [Authenticator.Type.TOTP]),
+                         has_providers=bool(account_providers(account.pk)))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Single sign-on policy saved.")
+        return redirect("sso")
+    return render(request, "console/sso.html", {
+        "providers": [(p, sp_values(request, p)) for p in _providers(request)], "form": form,
+    })
+
+
+def _add(request: TenantRequest, form_class: type[ModelForm], kind: str) -> HttpResponse:
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        provider = form.save(commit=False)
+        provider.account = request.account
+        try:
+            with transaction.atomic():
+                provider.save()
+        except IntegrityError:
+            form.add_error(None, "Another provider was added at the same moment; try again.")
+        else:
+            messages.success(request, f"{provider.name} added. Paste the values shown into your "
+                                      "identity provider.")
+            return redirect("sso")
+    return render(request, "console/sso_add.html", {"form": form, "kind": kind})
+
+
+@account_admin_required
+def add_oidc(request: TenantRequest) -> HttpResponse:
+    return _add(request, OidcProviderForm, "OpenID Connect")
+
+
+@account_admin_required
+def add_saml(request: TenantRequest) -> HttpResponse:
+    return _add(request, SamlProviderForm, "SAML 2.0")
+
+
+@require_POST
+@account_admin_required
+def provider_enable(request: TenantRequest, pk: int) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=pk)
+    provider.enabled = request.POST.get("enabled") == "1"
+    provider.save(update_fields=["enabled", "updated_at"])
+    messages.success(request, f"{provider.name} {'enabled' if provider.enabled else 'disabled'}.")
+    return redirect("sso")
+
+
+@require_POST
+@account_admin_required
+def provider_delete(request: TenantRequest, pk: int) -> HttpResponse:
+    provider = get_object_or_404(_providers(request), pk=pk)
+    provider.delete()
+    messages.success(request, f"{provider.name} removed; its members keep their membership.")
+    return redirect("sso")

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class EmailDomainsConfig(AppConfig):
+    name = "emaildomains"
+    verbose_name = "Verified email domains"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401

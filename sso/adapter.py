@@ -1,0 +1,45 @@
+"""allauth's socialaccount, per account: a host lists and uses only its own account's
+identity providers (``list_apps`` is the one place apps come from: no database ``SocialApp``
+rows, no settings apps), and every sign-in goes through :mod:`sso.signin`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.core import context
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.http import HttpRequest
+
+from . import signin
+from .caching import account_providers, provider_by_slug
+from .socialapps import social_app
+
+
+class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request: HttpRequest | None, provider: str | None = None,
+                  client_id: str | None = None) -> list[Any]:
+        """The host's account's enabled providers, matching allauth's filters."""
+        request = request or context.request
+        account = getattr(request, "account", None) if request is not None else None
+        apps = [social_app(c) for c in account_providers(account.pk if account else None)]
+        if provider:
+            apps = [a for a in apps if provider in (a.provider, a.provider_id)]
+        if client_id:
+            apps = [a for a in apps if a.client_id == client_id]
+        return apps
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
+        signin.pre_social_login(request, sociallogin)
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        """A first sign-in through one of the host's account's providers creates the member
+        (pre_social_login has checked the address)."""
+        account = getattr(request, "account", None)
+        return provider_by_slug(account.pk if account else None, sociallogin.account.provider) is not None
+
+    def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> Any:
+        user = super().save_user(request, sociallogin, form)
+        config = signin.provider_for(request, sociallogin)
+        signin.ensure_member(request, user, sociallogin.state.get("sso_role") or config.default_role,
+                             created_user=True)
+        return user

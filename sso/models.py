@@ -1,0 +1,95 @@
+"""An account's identity provider (OIDC or SAML), served through allauth's socialaccount.
+
+Each provider belongs to one account and is named on the platform by its ``slug``
+(``acct-<account number>-<n>``): allauth's provider id (OIDC) and organisation slug (SAML),
+so the social identities it creates (unique per provider id and subject) can never sign one
+account's user into another, even when two accounts configure the same IdP entity.
+The OIDC client secret is stored encrypted (:mod:`sso.crypto`) and never shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Account, UserProfile
+from tenancy.wall_scoping import TenantWallManager
+
+from . import crypto
+
+
+class IdentityProvider(models.Model):
+    OIDC, SAML = "oidc", "saml"
+    KIND_CHOICES = [(OIDC, "OpenID Connect"), (SAML, "SAML 2.0")]
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identity_providers")
+    number = models.PositiveIntegerField(editable=False, help_text="n in acct-<number>-<n>")
+    kind = models.CharField(max_length=8, choices=KIND_CHOICES)
+    name = models.CharField(max_length=80, help_text='Shown on the sign-in button: "Sign in with <name>"')
+    enabled = models.BooleanField(default=True)
+    # OpenID Connect
+    issuer = models.URLField(blank=True, default="",
+                             help_text="Issuer URL (its /.well-known/openid-configuration is read)")
+    client_id = models.CharField(max_length=255, blank=True, default="")
+    client_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    # SAML
+    idp_entity_id = models.CharField(max_length=1024, blank=True, default="")
+    idp_sso_url = models.URLField(max_length=1024, blank=True, default="")
+    idp_x509cert = models.TextField(blank=True, default="")
+    idp_metadata_url = models.URLField(max_length=1024, blank=True, default="")
+    # Members created by a first sign-in
+    default_role = models.CharField(max_length=16, choices=UserProfile.ROLE_CHOICES,
+                                    default=UserProfile.ROLE_MEMBER)
+    groups_attribute = models.CharField(max_length=255, blank=True, default="groups",
+                                        help_text="The claim/attribute listing the person's groups")
+    admin_group = models.CharField(max_length=255, blank=True, default="",
+                                   help_text="Members of this IdP group become account admins")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantWallManager()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="sso_provider_number_per_account"),
+            models.CheckConstraint(condition=Q(kind__in=["oidc", "saml"]), name="sso_provider_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.number is None:
+            last = (IdentityProvider.objects.filter(account_id=self.account_id)
+                    .aggregate(m=models.Max("number"))["m"])
+            self.number = (last or 0) + 1
+        super().save(*args, **kwargs)
+
+    @property
+    def slug(self) -> str:
+        return provider_slug(self.account.account_number, self.number)
+
+    def set_client_secret(self, plain: str) -> None:
+        self.client_secret_encrypted = crypto.encrypt(plain)
+
+    @classmethod
+    def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
+        """Imported disabled, without its secret (encrypted with the source deployment's key):
+        the admin enters it again and the IdP's redirect URIs change with the host anyway."""
+        return {**row, "client_secret_encrypted": "", "enabled": False}
+
+    @classmethod
+    def portable_imported(cls, account_id: int) -> None:
+        from tenancy.cache import invalidate_with_commit
+
+        from .caching import providers_key
+
+        invalidate_with_commit(providers_key(account_id))
+
+
+def provider_slug(account_number: str, number: int) -> str:
+    """``acct-<account number without dashes>-<n>``: allauth's provider id of the provider."""
+    return f"acct-{account_number.replace('-', '')}-{int(number)}"

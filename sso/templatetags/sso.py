@@ -1,0 +1,42 @@
+"""``{% sso_buttons %}``: "Sign in with <provider>" forms for the host's account's providers
+(from the tenant cache: no query on a warm page)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import template
+from django.urls import reverse
+
+from ..caching import ProviderConfig, account_providers
+
+register = template.Library()
+
+
+def login_url(slug: str, kind: str) -> str:
+    if kind == "oidc":
+        return reverse("openid_connect_login", kwargs={"provider_id": slug})
+    return reverse("saml_login", kwargs={"organization_slug": slug})
+
+
+def idp_origin(config: ProviderConfig) -> str:
+    """Where the sign-in form's redirect goes: the issuer's (OIDC) or the SSO URL's origin."""
+    where = config.issuer if config.kind == "oidc" else (config.idp_sso_url or config.idp_metadata_url)
+    url = urlsplit(where)
+    return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
+
+
+@register.inclusion_tag("sso/buttons.html", takes_context=True)
+def sso_buttons(context: Any) -> dict[str, Any]:
+    """The buttons; the page's form-action policy admits the providers' origins (a form's
+    redirect is held to the policy of the page that submitted it)."""
+    request = context.get("request")
+    account = getattr(request, "account", None)
+    providers = account_providers(account.pk if account is not None else None)
+    origins = sorted({o for o in map(idp_origin, providers) if o})
+    if origins and request is not None:
+        request._csp_update = {"form-action": origins}
+    return {"providers": [(p.name, login_url(p.slug, p.kind)) for p in providers],
+            "csrf_token": context.get("csrf_token"),
+            "next": request.GET.get("next", "") if request is not None else ""}
