@@ -119,7 +119,9 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
         page.get_by_role("button", name="Authorize").click()
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/console/")
-        assert "Console" in page.locator("main").inner_text()  # the IdP's admin group: account admin
+        # the IdP's admin group made them an account admin: the console opens (no 403, no sign-in)
+        assert page.url == f"{base}/console/"
+        assert "console" in page.locator("h1").inner_text().lower()
         page.screenshot(path=str(ARTIFACTS / "e2e-sso-signed-in.png"), full_page=True)
     user = get_user_model().objects.get(email=PERSON)
     profile = UserProfile.objects.get(user=user, account=tenant_a.account)
