@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Invitation, UserProfile
 from domains.models import Domain
 from tests.api_support import make_key
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from workspaces.models import Workspace
 
 from .test_browser import CHROMIUM_ARGS, PolicyRecorder
@@ -49,14 +49,6 @@ def _seed(tenant: Any) -> dict[str, int]:
     return {"member": tenant.member.pk, "invitation": invitation.pk, "key": key.pk}
 
 
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
 @contextmanager
 def admin_pages(base: str, username: str, widths: tuple[int, ...]) -> Iterator[Iterator[Any]]:
     """Chromium without JavaScript; yields, per width, a page signed in as ``username`` (no
@@ -75,7 +67,7 @@ def admin_pages(base: str, username: str, widths: tuple[int, ...]) -> Iterator[I
                 try:
                     page = context.new_page()
                     policy = PolicyRecorder(page)
-                    _sign_in(page, base, username)
+                    sign_in(page, base, username, then="/")
                     yield page
                     policy.assert_clean()
                 finally:

@@ -15,7 +15,7 @@ from django.core import mail
 
 from accounts.models import Account, Invitation, UserProfile
 from accounts.provisioning import add_member
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from tests.frontdoor_support import links
 from tests.test_browser import ARTIFACTS, chromium_page
 from workspaces.models import Workspace
@@ -36,13 +36,6 @@ def _mail_link(address: str, fragment: str) -> str:
             if found:
                 return found[0]
     raise AssertionError(f"no mail to {address} with {fragment!r}: {[m.subject for m in mail.outbox]}")
-
-
-def _sign_in(page: Any, base: str, login: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", login)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -86,7 +79,7 @@ def test_b_invited_member_sets_a_password_and_sees_the_workspaces(transactional_
     Workspace.objects.create(user_profile=tenant_a.admin, name="team", description="Team space")
     base = f"http://{tenant_a.host}:{_port(live_server)}"
     with chromium_page() as page:
-        _sign_in(page, base, tenant_a.admin.user.username)
+        sign_in(page, base, tenant_a.admin.user.username)
         page.wait_for_url(f"{base}/")
         page.get_by_role("link", name="Console").click()
         page.get_by_role("link", name="Invitations").click()
@@ -167,7 +160,7 @@ def test_e_required_mfa_enrolment_and_a_single_use_recovery_code(transactional_d
     base = f"http://{tenant_a.host}:{_port(live_server)}"
     member = tenant_a.member.user.username
     with chromium_page() as page:
-        _sign_in(page, base, tenant_a.admin.user.username)
+        sign_in(page, base, tenant_a.admin.user.username)
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/console/security/")
         page.check("#id_require_mfa")
@@ -176,7 +169,7 @@ def test_e_required_mfa_enrolment_and_a_single_use_recovery_code(transactional_d
         page.wait_for_url(re.compile(r".*/accounts/2fa/totp/activate/.*"))
         page.context.clear_cookies()
 
-        _sign_in(page, base, member)
+        sign_in(page, base, member)
         page.wait_for_url(re.compile(r".*/accounts/2fa/totp/activate/.*"))
         page.goto(f"{base}/console/workspaces/")  # any page: back to enrolment
         page.wait_for_url(re.compile(r".*/accounts/2fa/totp/activate/.*"))
@@ -192,7 +185,7 @@ def test_e_required_mfa_enrolment_and_a_single_use_recovery_code(transactional_d
         page.get_by_role("button", name="Sign out").click()
 
         # Next sign-in: a code before any page; a recovery code works ...
-        _sign_in(page, base, member)
+        sign_in(page, base, member)
         page.wait_for_url(f"{base}/accounts/2fa/authenticate/")
         page.goto(f"{base}/")
         assert page.get_by_role("link", name="Sign in").is_visible()  # still anonymous
@@ -204,7 +197,7 @@ def test_e_required_mfa_enrolment_and_a_single_use_recovery_code(transactional_d
         page.get_by_role("button", name="Sign out").click()
 
         # ... once.
-        _sign_in(page, base, member)
+        sign_in(page, base, member)
         page.wait_for_url(f"{base}/accounts/2fa/authenticate/")
         page.fill("#id_code", codes[0])
         page.get_by_role("button", name="Sign In").click()

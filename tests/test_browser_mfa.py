@@ -13,19 +13,11 @@ import pytest
 from allauth.mfa.models import Authenticator
 
 from accounts.models import Account
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from tests.test_browser import ARTIFACTS, chromium_page
 
 pytestmark = [pytest.mark.browser]
 ACTIVATE = re.compile(r".*/accounts/2fa/totp/activate/.*")
-
-
-def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_a_signed_in_member_completes_required_totp_set_up(transactional_db, live_server, tenant_a):
@@ -33,12 +25,12 @@ def test_a_signed_in_member_completes_required_totp_set_up(transactional_db, liv
     favicons: list[int] = []
     with chromium_page() as member:
         member.on("response", lambda r: favicons.append(r.status) if r.url.endswith("/favicon.ico") else None)
-        _sign_in(member, base, tenant_a.member.user.username)
+        sign_in(member, base, tenant_a.member.user.username, then="/")
 
         admin_context = member.context.browser.new_context()
         try:
             admin = admin_context.new_page()
-            _sign_in(admin, base, tenant_a.admin.user.username)
+            sign_in(admin, base, tenant_a.admin.user.username, then="/")
             admin.goto(f"{base}/console/security/")
             admin.check("#id_require_mfa")
             admin.get_by_role("button", name="Save").click()

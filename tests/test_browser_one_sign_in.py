@@ -16,7 +16,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from tests.test_browser import ARTIFACTS, chromium_page
 
 pytestmark = [pytest.mark.browser]
@@ -39,13 +39,6 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"frontdoor-{name}-375.png"), full_page=True)
     page.set_viewport_size(size)
     assert overflow <= 0, f"{name}: {overflow}px of horizontal scroll at 375 px"
-
-
-def _sign_in(page: Any, base: str, login: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _at(page: Any, host: str, path: str) -> None:
@@ -74,7 +67,7 @@ def test_the_front_page(transactional_db, live_server, platform):
 def test_one_account_signs_in_on_the_bare_domain_and_lands_there(transactional_db, live_server, tenant_a):
     base = f"http://localhost:{_port(live_server)}"
     with chromium_page() as page:
-        _sign_in(page, base, tenant_a.admin.user.email)
+        sign_in(page, base, tenant_a.admin.user.email)
         _at(page, tenant_a.host, "/console/")  # straight there, an admin: the console
         assert "alpha-admin" in page.locator("header").inner_text()
         assert "Alpha Corp" in page.locator("header .brand").inner_text()
@@ -85,7 +78,7 @@ def test_two_accounts_choose_pick_and_land_signed_in(transactional_db, live_serv
     add_member(tenant_b.account, "alpha-member")
     base = f"http://localhost:{_port(live_server)}"
     with chromium_page() as page:
-        _sign_in(page, base, "alpha-member")
+        sign_in(page, base, "alpha-member")
         page.wait_for_url(f"{base}/accounts/choose/")
         assert page.get_by_role("heading", name="Choose an account").is_visible()
         buttons = page.locator("#places button")
@@ -106,7 +99,7 @@ def test_sign_in_with_totp_on_the_bare_domain(transactional_db, live_server, ten
     TOTP.activate(tenant_a.member.user, secret)
     base = f"http://localhost:{_port(live_server)}"
     with chromium_page() as page:
-        _sign_in(page, base, "alpha-member")
+        sign_in(page, base, "alpha-member")
         page.wait_for_url(f"{base}/accounts/2fa/authenticate/")
         page.fill("#id_code", pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Sign In").click()
@@ -118,7 +111,7 @@ def test_the_switcher_moves_between_two_accounts(transactional_db, live_server, 
     add_member(tenant_b.account, "alpha-member")
     port = _port(live_server)
     with chromium_page() as page:
-        _sign_in(page, f"http://{tenant_a.host}:{port}", "alpha-member")  # on the tenant host
+        sign_in(page, f"http://{tenant_a.host}:{port}", "alpha-member")  # on the tenant host
         _at(page, tenant_a.host, "/")
         page.locator("#account-menu summary").click()
         menu = page.locator("#account-menu .menu")
@@ -152,7 +145,7 @@ def test_refused_cases(transactional_db, live_server, tenant_a, tenant_b, make_t
     handoffs: list[str] = []
     with chromium_page() as page:
         page.on("request", lambda r: handoffs.append(r.url) if "/accounts/handoff/" in r.url else None)
-        _sign_in(page, base, user)
+        sign_in(page, base, user)
         page.wait_for_url(f"{base}/accounts/choose/")
         names = page.locator("#places").inner_text()
         assert "Alpha Corp" in names and "Bravo Corp" in names

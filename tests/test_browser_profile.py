@@ -5,26 +5,17 @@ session ends), and opens a private workspace page that lists the people who can 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
 
 from accounts.provisioning import add_member
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from tests.test_browser import CHROMIUM_ARGS, REPORT_VIOLATIONS, PolicyRecorder
 from workspaces.models import Workspace
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-
-
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.browser
@@ -47,8 +38,8 @@ def test_profile_and_sign_out_everywhere_else(transactional_db, live_server, ten
                 context.add_init_script(REPORT_VIOLATIONS)
             on_a, on_b = laptop.new_page(), phone.new_page()
             policies = [PolicyRecorder(on_a), PolicyRecorder(on_b)]
-            _sign_in(on_a, base_a, "alpha-member")
-            _sign_in(on_b, base_b, "alpha-member")
+            sign_in(on_a, base_a, "alpha-member", then="/")
+            sign_in(on_b, base_b, "alpha-member", then="/")
 
             on_a.goto(f"{base_a}/accounts/profile/")
             assert on_a.get_by_role("heading", name="Your profile").is_visible()
@@ -77,7 +68,7 @@ def test_profile_and_sign_out_everywhere_else(transactional_db, live_server, ten
 
             on_a.goto(f"{board}/")  # the workspace host: a session of its own
             assert "/login/" in on_a.url
-            _sign_in(on_a, board, "alpha-member")
+            sign_in(on_a, board, "alpha-member", then="/")
             assert on_a.get_by_role("heading", name="Workspace board").is_visible()
             assert "only its members can see it" in on_a.locator("#workspace-audience").inner_text()
             people = on_a.locator("#workspace-members").inner_text()

@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from accounts.models import UserProfile
 from audit.models import AuditEvent
 from sso.models import IdentityProvider, provider_slug
-from tests.conftest import PASSWORD
+from tests.browser_support import sign_in
 from tests.sso_support import make_key_pair, verify_email_domain
 from tests.test_browser import ARTIFACTS, chromium_page
 
@@ -72,13 +72,6 @@ def oidc_idp(tmp_path: Path, redirect_uri: str, group: str = "") -> Iterator[str
         log.close()
 
 
-def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_login", login)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
 def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, live_server, tenant_a, tenant_b,
                                                             tmp_path):
     port = urlsplit(live_server.url).port
@@ -89,7 +82,7 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
     ARTIFACTS.mkdir(exist_ok=True)
     with oidc_idp(tmp_path, redirect_uri, group="alpha-admins") as issuer, chromium_page() as page:
         # The admin adds the provider in the console; the page shows the redirect URI.
-        _sign_in(page, base, tenant_a.admin.user.username)
+        sign_in(page, base, tenant_a.admin.user.username)
         page.goto(f"{base}/console/security/sso/add/oidc/")
         page.fill("#id_name", "Alpha IdP")
         page.fill("#id_issuer", issuer)
