@@ -37,6 +37,12 @@ def test_the_export_covers_exactly_the_distribution_checks_tenant_tables(db):
 ROUTER = "routerdomains_routerdomain.json"
 
 
+def assert_same(got: dict, want: dict) -> None:
+    """Exports' contents equal; otherwise the message names each table that differs, both sides."""
+    assert got == want, {name: {"got": got.get(name), "want": want.get(name)}
+                         for name in sorted(set(got) | set(want)) if got.get(name) != want.get(name)}
+
+
 def content(data: bytes) -> dict:
     """``canonical`` of an export but the router's records, which name the account's hosts."""
     return {name: rows for name, rows in canonical(data).items() if name != ROUTER}
@@ -70,16 +76,14 @@ def test_clone_round_trip_is_identical_after_key_remapping(tenant_a, tenant_b):
 
     copy = export_bytes(clone)
     gone = GONE_SECRETS | {"domains.domain", "domains.hostnameclaim"}
-    got, want = content(copy), as_imported(content(original), gone)
-    assert got == want, {name: {"copy": got.get(name), "expected": want.get(name)}  # the tables that differ
-                         for name in sorted(set(got) | set(want)) if got.get(name) != want.get(name)}
+    assert_same(content(copy), as_imported(content(original), gone))
     # the router's records are the copy's own hosts, never the original's
     assert {r["hostname"] for r in read(copy)[1][ROUTER]} == {
         workspace_wildcard(clone.account_number)}
     assert "it describes this deployment" in lines
     # the copy of the copy is the copy, table for table
     again = import_account(io.BytesIO(copy)).account
-    assert content(export_bytes(again)) == content(copy)
+    assert_same(content(export_bytes(again)), content(copy))
     # the original is untouched, the copy's members are the same people
     assert UserProfile.objects.filter(account=clone, user=tenant_a.admin.user, role="admin").exists()
     assert Workspace.objects.get(account=clone, name="alpha-home").tags.names().count() == 2
@@ -101,7 +105,7 @@ def test_restore_into_a_purged_account_keeps_its_number_and_content(tenant_a):
     restored = Account.objects.get(account_number=number)
     assert restored.is_active and restored.closed_at is None
     gone = GONE_SECRETS
-    assert content(export_bytes(restored)) == as_imported(content(original), gone)
+    assert_same(content(export_bytes(restored)), as_imported(content(original), gone))
     # the purge deleted the users: they are created again without a password, and mailed
     created = User.objects.filter(user_profile__account=restored)
     assert created.count() == 2 and not any(u.has_usable_password() for u in created)
@@ -169,7 +173,7 @@ def test_a_version_1_export_is_upgraded(tenant_a):
     assert any("version 1 upgraded" in n for n in report.notes)
     expected = as_imported(content(original), GONE_SECRETS | {"domains.domain", "domains.hostnameclaim"})
     expected["tags.json"] = []  # version 1 had none
-    assert content(export_bytes(report.account)) == expected
+    assert_same(content(export_bytes(report.account)), expected)
 
 
 def test_move_to_another_deployment_is_identical(tenant_a, tmp_path):
@@ -201,5 +205,5 @@ def test_move_to_another_deployment_is_identical(tenant_a, tmp_path):
     assert f"imported into account {number}" in out and "created without a password: 2" in out
     manage("export_account", number, str(tmp_path / "b.zip"))
     moved = (tmp_path / "b.zip").read_bytes()
-    assert content(moved) == as_imported(content(original), GONE_SECRETS)
+    assert_same(content(moved), as_imported(content(original), GONE_SECRETS))
     assert read(moved)[1]["domains_domain.json"][0]["hostname"] == "app.alpha-corp.test"
