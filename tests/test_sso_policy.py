@@ -113,6 +113,25 @@ def test_a_warm_sign_in_page_costs_no_query_with_or_without_sso(tenant_a, tenant
     assert counts == {"Alpha Corp": 0, "Bravo Corp": 0}
 
 
+def test_the_sign_in_page_renders_without_sso_buttons_while_the_database_is_down(tenant_a, monkeypatch):
+    """A process that never cached the account's providers meets a database outage: the page
+    still renders its password form (it did before single sign-on; tests/test_outages.py
+    stops a real PostgreSQL under gunicorn), only without the buttons."""
+    from django.db import OperationalError
+
+    oidc(tenant_a.account)
+    client = host_client(tenant_a.host)
+    assert "Sign in with" in client.get("/login/").content.decode()
+
+    def down(account_id):  # type: ignore[no-untyped-def]
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("sso.templatetags.sso.account_providers", down)
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert 'name="password"' in page.content.decode() and "Sign in with" not in page.content.decode()
+
+
 def test_email_domains_are_proven_by_dns(tenant_a, dns_zone):  # noqa: F811
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     assert admin.post("/console/security/email-domains/", {"domain": "Alpha-Corp.TEST."}).status_code == 302

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import template
+from django.db import InterfaceError, OperationalError
 from django.urls import reverse
 
 from ..caching import ProviderConfig, account_providers
 
 register = template.Library()
+logger = logging.getLogger(__name__)
 
 
 def login_url(slug: str, kind: str) -> str:
@@ -33,7 +36,13 @@ def sso_buttons(context: Any) -> dict[str, Any]:
     redirect is held to the policy of the page that submitted it)."""
     request = context.get("request")
     account = getattr(request, "account", None)
-    providers = account_providers(account.pk if account is not None else None)
+    try:
+        providers = account_providers(account.pk if account is not None else None)
+    except (OperationalError, InterfaceError):
+        # The database is down and this process never cached the list: the sign-in page still
+        # renders (as it did before single sign-on), without buttons that could not work now.
+        logger.warning("sign-in page without single sign-on buttons: database unavailable")
+        providers = ()
     origins = sorted({o for o in map(idp_origin, providers) if o})
     if origins and request is not None:
         request._csp_update = {"form-action": origins}
