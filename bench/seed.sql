@@ -1,9 +1,9 @@
 -- Bench tenants: :n accounts 9000-0000-0000.., one member user + profile each (idempotent).
 INSERT INTO accounts_account (account_number, is_default_account, is_active, company_name,
     phone_number, address1, address2, city, state, postal_code, country, language, timezone,
-    currency, created_at, updated_at, require_mfa)
+    currency, created_at, updated_at, require_mfa, require_sso, sso_session_max_age)
 SELECT '9' || lpad((i / 10000)::text, 3, '0') || '-0000-' || lpad((i % 10000)::text, 4, '0'),
-       false, true, 'Bench ' || i, '', '', '', '', '', '', '', 'en-US', 'UTC', 'USD', now(), now(), false
+       false, true, 'Bench ' || i, '', '', '', '', '', '', '', 'en-US', 'UTC', 'USD', now(), now(), false, false, 43200
 FROM generate_series(0, :n - 1) AS i
 ON CONFLICT DO NOTHING;
 
