@@ -9,11 +9,12 @@ import re
 import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiKey, Invitation, UserProfile
-from console.views.members import COUNT_CAP, PAGE_SIZE
+from console.views.members import COUNT_CAP, PAGE_SIZE, SEARCH_TEXT, SearchText
 from domains.models import Domain
 from tests.api_support import make_key
 from tests.conftest import host_client
@@ -165,6 +166,33 @@ def test_members_search_and_pagination_in_constant_queries(tenant_a, admin):
     with CaptureQueriesContext(connection) as search:
         admin.get("/console/members/", {"q": "grace hopper", "page": "2"})
     assert len(search) == len(few)
+
+
+def test_a_search_word_never_spans_two_fields(tenant_a, admin):
+    _add_members(tenant_a, 3)  # m00001: "m00001 m1@alpha.test Grace Lovelace1"
+    assert re.findall(r'data-member="([^"]+)"', admin.get(
+        "/console/members/", {"q": "test grace"}).content.decode()) == ["m00001"]
+    for spanning in ("m00001m1", "testgrace", "test.grace", "gracelovelace"):
+        assert "Nobody matches" in admin.get("/console/members/", {"q": spanning}).content.decode()
+
+
+def test_every_word_of_a_search_is_served_by_one_trigram_index(tenant_a):
+    """The search's expression is the index's (accounts 0015), so PostgreSQL ANDs every word
+    in one index scan instead of rechecking the first word's matches row by row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes are PostgreSQL's")
+    on_users = SearchText(*(F(f.name.removeprefix("user__")) for f in SEARCH_TEXT.source_expressions))
+    query = User.objects.alias(text=on_users).filter(text__iregex="grace").filter(
+        text__iregex="hopper").values("pk")
+    sql, params = query.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = [row[0] for row in cursor.fetchall()]
+    scans = [i for i, line in enumerate(plan) if "Index Scan on auth_user_search_trgm" in line]
+    assert len(scans) == 1, plan
+    condition = plan[scans[0] + 1]
+    assert "Index Cond" in condition and "'grace'" in condition and "'hopper'" in condition, plan
 
 
 def test_members_count_is_capped_past_a_thousand(tenant_a, admin, monkeypatch):

@@ -12,7 +12,8 @@ from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Func, QuerySet, TextField
+from django.db.models.lookups import IRegex
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
@@ -64,19 +65,29 @@ def mark_two_factor(members: Iterable[UserProfile]) -> None:
         member.has_2fa = member.user_id in on  # type: ignore[attr-defined]
 
 
+class SearchText(Func):
+    """A member's username, email, first and last name, space-separated: the expression of
+    the trigram index of accounts migration 0015, which serves every word of a search in one
+    index scan. A word (no spaces) cannot match across two of the fields."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+
+SEARCH_TEXT = SearchText(F("user__username"), F("user__email"), F("user__first_name"),
+                         F("user__last_name"))
+
+
 def search_members(members: QuerySet[UserProfile], query: str) -> QuerySet[UserProfile]:
     """``members`` whose user matches every word of ``query`` in their username, email, first
     or last name (case-insensitive), by username.
 
     A case-insensitive regular expression of the escaped word rather than ``icontains``: on
-    PostgreSQL ``~*`` is served by the trigram indexes of ``auth_user`` (accounts migration
-    0011), where ``UPPER(x) LIKE`` is not."""
+    PostgreSQL ``~*`` is served by the trigram index (``SearchText``), where ``UPPER(x) LIKE``
+    is not."""
     for term in query[:SEARCH_LENGTH].split()[:SEARCH_TERMS]:
-        pattern = re.escape(term)
-        members = members.filter(
-            Q(user__username__iregex=pattern) | Q(user__email__iregex=pattern)
-            | Q(user__first_name__iregex=pattern) | Q(user__last_name__iregex=pattern)
-        )
+        members = members.filter(IRegex(SEARCH_TEXT, re.escape(term)))
     return members.order_by("user__username")
 
 
