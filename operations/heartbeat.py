@@ -40,7 +40,7 @@ def heartbeat(worker_id: str) -> Iterator[None]:
     shared-cache table lock, which SQLite reports at once instead of waiting for it."""
     stop = threading.Event()
     started_at = timezone.now()
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
         beat(worker_id, started_at)
         try:
             yield
