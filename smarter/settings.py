@@ -188,9 +188,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "middleware.session_binding.HostBoundSessionMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # membership, required 2FA, audit context, usage, rate-limit page: one layer
+    # host-bound sessions, membership, required 2FA, audit context, usage, rate-limit page
     "middleware.after_auth.AfterAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
