@@ -177,10 +177,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "middleware.request_id.RequestIdMiddleware",
+    # request id, CSP (plain policy built once), Permissions-Policy, metrics, access line
+    "middleware.edge.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "middleware.csp.CachedPolicyCSPMiddleware",  # django-csp, plain policy built once
-    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "middleware.outage.DatabaseOutageMiddleware",
     "middleware.tenant.TenantHostMiddleware",
