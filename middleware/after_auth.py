@@ -1,22 +1,33 @@
 """Everything the product does once the user is known, as one middleware layer.
 
-Five jobs used to be five middlewares, each a layer of Django's exception wrapper around the
+Six jobs used to be six middlewares, each a layer of Django's exception wrapper around the
 next; on a trivial request the layers cost more than the jobs. Each job keeps its own module
-and is called here in the order the separate layers ran:
+and is called here in the order the separate layers ran (host-bound sessions' two halves,
+1 and 6, around the rest):
 
-1. membership (``middleware.tenant.attach_member``): ``request.user_profile``, strangers anonymous;
-2. required 2FA (``middleware.mfa.mfa_setup_response``): a member without an authenticator
+1. host-bound sessions (``middleware.session_binding``): a session bound to another host or
+   account is anonymous here;
+2. membership (``middleware.tenant.attach_member``): ``request.user_profile``, strangers anonymous;
+3. required 2FA (``middleware.mfa.mfa_setup_response``): a member without an authenticator
    app is sent to set one up, and the view does not run;
-3. audit context (``middleware.audit.start_request_operation``) around the view;
-4. usage counting (``middleware.usage.record_usage``) after the answer, set-up answers included;
-5. rate-limited forms answer 429 (``middleware.ratelimit.mark_rate_limited``), for template
+4. audit context (``middleware.audit.start_request_operation``) around the view;
+5. usage counting (``middleware.usage.record_usage``) after the answer, set-up answers included;
+6. the session signed in by this request is bound to its host and account (``session_binding``);
+7. rate-limited forms answer 429 (``middleware.ratelimit.mark_rate_limited``), for template
    responses.
+
+Jobs 1 and 2 only run for a request with a session cookie: without one the user is anonymous
+and nothing needs loading. The host-bound check used to run just before allauth's
+``AccountMiddleware`` and the binding just after it; that layer now wraps this one (it reads
+the user only after the view, on a 404 of ``/accounts/``, when both halves have run either
+way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from tenancy.operation import end_operation
@@ -24,18 +35,22 @@ from tenancy.operation import end_operation
 from .audit import start_request_operation
 from .mfa import mfa_setup_response
 from .ratelimit import mark_rate_limited
-from .tenant import attach_member
+from .session_binding import bind, sign_out_if_bound_elsewhere
+from .tenant import attach_signed_in_member
 from .usage import record_usage
 
 
 class AfterAuthenticationMiddleware:
-    """Membership, required 2FA, audit context, usage and the rate-limit page in one layer."""
+    """Host-bound sessions, membership, required 2FA, audit context, usage and the rate-limit
+    page in one layer."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        attach_member(request)
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            sign_out_if_bound_elsewhere(request)
+            attach_signed_in_member(request)
         response = mfa_setup_response(request)
         if response is None:
             token = start_request_operation(request)
@@ -44,6 +59,7 @@ class AfterAuthenticationMiddleware:
             finally:
                 end_operation(token)
         record_usage(request)
+        bind(request)
         return response
 
     def process_template_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:

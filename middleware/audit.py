@@ -7,6 +7,7 @@ is written.
 
 from __future__ import annotations
 
+import re
 from contextvars import Token
 
 from django.http import HttpRequest
@@ -16,11 +17,15 @@ from tenancy.operation import Operation, start_operation
 _AREAS = (("/console/", "console"), ("/api/", "api"), ("/admin/", "admin"), ("/scim/", "scim"),
           # allauth's socialaccount: the accounts' identity providers (sso/)
           ("/accounts/oidc/", "sso"), ("/accounts/saml/", "sso"), ("/accounts/social/", "sso"))
+#: the prefixes above as one anchored pattern (a generator over them cost ~3 us per request)
+_AREA_RE = re.compile("|".join(f"({re.escape(prefix)})" for prefix, _ in _AREAS))
 
 
 def request_source(path: str) -> str:
-    """console, api, admin, scim, sso, or web for any other page."""
-    return next((area for prefix, area in _AREAS if path.startswith(prefix)), "web")
+    """console, api, admin, scim, sso, or web for any other page (the first of ``_AREAS``
+    whose prefix starts ``path``)."""
+    match = _AREA_RE.match(path)
+    return "web" if match is None else _AREAS[match.lastindex - 1][1]  # type: ignore[operator]
 
 
 def start_request_operation(request: HttpRequest) -> Token[Operation | None]:

@@ -4,14 +4,18 @@
 (two ``build_policy`` calls and two dataclass conversions: about a fifth of a trivial
 request). A response with no nonce used and no per-view override (``@csp_update`` and the
 like) always gets the same two headers, so they are built once per process (and again after
-a settings change); every other response goes through the library unchanged. The layer is
-a plain ``__call__`` (not ``MiddlewareMixin``'s), and the after-response guard on
-``request.csp_nonce`` is one object per process (it only ever raises).
+a settings change) and written with ``middleware.headers`` (checked once, not per response);
+every other response goes through the library unchanged. The layer is
+a plain ``__call__`` (not ``MiddlewareMixin``'s; ``middleware.edge`` calls the two halves
+itself), ``request.csp_nonce`` is built without ``LazyObject``'s Python-level attribute hooks,
+and the after-response guard on it is one object per process (it only ever raises).
 """
 
 from __future__ import annotations
 
 import http.client as http_client
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from csp.constants import HEADER, HEADER_REPORT_ONLY
@@ -21,11 +25,12 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 
-_OVERRIDES = ("_csp_config", "_csp_update", "_csp_replace",
-              "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
+from .headers import has, put
+
 _DEBUG_EXEMPT = (http_client.INTERNAL_SERVER_ERROR, http_client.NOT_FOUND)
+_KEY, _KEY_REPORT_ONLY = HEADER.lower(), HEADER_REPORT_ONLY.lower()
 #: (header, report-only header, excluded prefixes, report-only excluded prefixes)
 _plain: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
 
@@ -50,6 +55,27 @@ def _plain_policies() -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
     return _plain[0]
 
 
+class LazyNonce(CheckableLazyObject):
+    """django-csp's ``request.csp_nonce`` (a ``CheckableLazyObject`` of the same function),
+    with the state ``SimpleLazyObject.__init__`` sets written directly: through
+    ``LazyObject``'s ``__setattr__`` and ``__getattribute__`` it cost as much as the rest of
+    the request half, on every request, for a nonce most pages never use."""
+
+    def __init__(self, func: Callable[[], Any]) -> None:
+        object.__setattr__(self, "_setupfunc", func)
+        object.__setattr__(self, "_wrapped", empty)
+
+
+def _overridden(response: HttpResponseBase) -> bool:
+    """Whether a view set one of django-csp's per-response policies (``@csp_update``…)."""
+    return (getattr(response, "_csp_config", None) is not None
+            or getattr(response, "_csp_update", None) is not None
+            or getattr(response, "_csp_replace", None) is not None
+            or getattr(response, "_csp_config_ro", None) is not None
+            or getattr(response, "_csp_update_ro", None) is not None
+            or getattr(response, "_csp_replace_ro", None) is not None)
+
+
 #: ``request.csp_nonce`` once the header is written: asking for it raises (as the library's)
 _AFTER_RESPONSE: SimpleLazyObject = CheckableLazyObject(CSPMiddleware._csp_nonce_post_response)
 
@@ -63,27 +89,28 @@ class CachedPolicyCSPMiddleware(CSPMiddleware):
         assert isinstance(response, HttpResponseBase)  # sync only (async_capable is off)
         return self.process_response(request, response)
 
+    def process_request(self, request: HttpRequest) -> None:
+        request.csp_nonce = LazyNonce(partial(self._make_nonce, request))  # type: ignore[attr-defined]
+
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         # A template tag cannot reach the response: it widens its page's policy on the request
         # (sso's sign-in buttons add their identity providers to form-action).
         update = getattr(request, "_csp_update", None)
         if update is not None and getattr(response, "_csp_update", None) is None:
             response._csp_update = update  # type: ignore[attr-defined]
-        if getattr(request, "_csp_nonce", None) is not None or any(
-            getattr(response, name, None) is not None for name in _OVERRIDES
-        ):
+        if getattr(request, "_csp_nonce", None) is not None or _overridden(response):
             return super().process_response(request, response)  # nonce or override: per response
         if response.status_code in _DEBUG_EXEMPT and settings.DEBUG:
             return response
         csp, csp_ro, excluded, excluded_ro = _plain_policies()
         path = request.path_info
-        if (csp and HEADER not in response and getattr(response, "_csp_exempt", False) is False
+        if (csp and not has(response, _KEY) and getattr(response, "_csp_exempt", False) is False
                 and not path.startswith(excluded)):
-            response[HEADER] = csp
-        if (csp_ro and HEADER_REPORT_ONLY not in response
+            put(response, HEADER, csp)
+        if (csp_ro and not has(response, _KEY_REPORT_ONLY)
                 and getattr(response, "_csp_exempt_ro", False) is False
                 and not path.startswith(excluded_ro)):
-            response[HEADER_REPORT_ONLY] = csp_ro
+            put(response, HEADER_REPORT_ONLY, csp_ro)
         # as the library does: a nonce asked for after the header was written is an error
         request.csp_nonce = _AFTER_RESPONSE  # type: ignore[attr-defined]
         return response

@@ -1,5 +1,6 @@
-"""The request edge: a request id on every request, response header and log line, one
-access-log line per request, and the request's Prometheus metrics.
+"""The request id on every request, response header and log line, one access-log line per
+request, and the request's Prometheus metrics: the request id's and observability's half of
+the request edge (``middleware.edge``, first in the chain, calls these).
 
 The request being served sits in a ``ContextVar`` for the request's duration, so the log
 filter (:class:`RequestIdLogFilter`) can put its id, account number and workspace on every
@@ -11,11 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
-from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 
 from smarter.log_filters import redact
@@ -82,46 +82,46 @@ def view_name(request: HttpRequest) -> str:
     return match.view_name if match is not None else "-"
 
 
-class RequestIdMiddleware:
-    """Take a well-formed ``X-Request-ID`` from the proxy or make one; echo it back; log one
-    line per request (``smarter.access``, INFO) and count it in the Prometheus metrics."""
+def take_request_id(request: HttpRequest) -> str:
+    """A well-formed ``X-Request-ID`` from the proxy, or a new one; set on the request."""
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    request_id = incoming if incoming and _INCOMING_RE.fullmatch(incoming) else os.urandom(16).hex()
+    request.request_id = request_id  # type: ignore[attr-defined]
+    return request_id
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _INCOMING_RE.fullmatch(incoming) else os.urandom(16).hex()
-        request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current_request.set(request)
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            seconds = time.perf_counter() - started
-            kind, view = host_kind(request), view_name(request)
-            metrics.observe_request(kind, view, request.method or "", response.status_code, seconds)
-            if access_logger.isEnabledFor(logging.INFO):
-                self.log(request, response, kind, view, seconds)
-        finally:
-            _current_request.reset(token)
-        return response
+def enter_request(request: HttpRequest) -> Token[HttpRequest | None]:
+    """Make ``request`` the one being served (for the log filter); pass the token to
+    :func:`leave_request` in a ``finally``."""
+    return _current_request.set(request)
 
-    @staticmethod
-    def log(request: HttpRequest, response: HttpResponse, kind: str, view: str,
-            seconds: float) -> None:
-        """The access line: never the query string, and secret path segments redacted."""
-        user = request.__dict__.get("user")
-        if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
-            user_id = None  # nothing asked who it is (no session or not a member here): no load now
-        else:
-            user_id = user.pk if user is not None and user.is_authenticated else None
-        path = redact(request.path)
-        duration_ms = round(seconds * 1000, 2)
-        access_logger.info(
-            "%s %s %s %s %s %.1fms", request.method, kind, path, response.status_code, view,
-            duration_ms,
-            extra={"method": request.method, "host_kind": kind, "path": path, "view": view,
-                   "status": response.status_code, "duration_ms": duration_ms,
-                   "user_id": user_id, "client_ip": client_ip(request)},
-        )
+
+def leave_request(token: Token[HttpRequest | None]) -> None:
+    _current_request.reset(token)
+
+
+def count_and_log(request: HttpRequest, response: HttpResponseBase, seconds: float) -> None:
+    """The request's Prometheus metrics and, at INFO, its access line (``smarter.access``)."""
+    kind, view = host_kind(request), view_name(request)
+    metrics.observe_request(kind, view, request.method or "", response.status_code, seconds)
+    if access_logger.isEnabledFor(logging.INFO):
+        access_line(request, response, kind, view, seconds)
+
+
+def access_line(request: HttpRequest, response: HttpResponseBase, kind: str, view: str,
+                seconds: float) -> None:
+    """The access line: never the query string, and secret path segments redacted."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
+        user_id = None  # nothing asked who it is (no session or not a member here): no load now
+    else:
+        user_id = user.pk if user is not None and user.is_authenticated else None
+    path = redact(request.path)
+    duration_ms = round(seconds * 1000, 2)
+    access_logger.info(
+        "%s %s %s %s %s %.1fms", request.method, kind, path, response.status_code, view,
+        duration_ms,
+        extra={"method": request.method, "host_kind": kind, "path": path, "view": view,
+               "status": response.status_code, "duration_ms": duration_ms,
+               "user_id": user_id, "client_ip": client_ip(request)},
+    )

@@ -6,18 +6,17 @@ tenant's host. The signed-in session records ``[host, account id, user id]`` on 
 that signed it in; on any other host or account the same session is anonymous (signed out
 there, still signed in where it was made). A signed-in session without a binding (one made
 before this existed, or by a test's ``force_login``) is bound to the first host it is used on.
+``middleware.after_auth`` calls both halves: the check before the view, the binding after.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
 BINDING_KEY = "_bound_to"
@@ -30,36 +29,28 @@ def binding_of(request: HttpRequest) -> list[Any]:
     return [host, getattr(getattr(request, "account", None), "pk", None)]
 
 
-class HostBoundSessionMiddleware:
-    """After auth: a session signed in on another host or account is anonymous here."""
+def sign_out_if_bound_elsewhere(request: HttpRequest) -> None:
+    """Before the view (after auth): a session signed in on another host or account is
+    anonymous here. For requests with a session cookie (the caller checks): without one
+    there is nothing to load."""
+    here = binding_of(request)
+    uid = request.session.get(SESSION_KEY)
+    bound = request.session.get(BINDING_KEY)
+    if uid is not None and _for_user(bound, uid) and bound[:2] != here:
+        logger.warning("session of user %s bound to %s used on %s: anonymous here",
+                       uid, bound[0], here[0])
+        request.user = AnonymousUser()
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            response = self.get_response(request)  # no session yet: it may sign in now
-        else:
-            here = binding_of(request)
-            uid = request.session.get(SESSION_KEY)
-            bound = request.session.get(BINDING_KEY)
-            if uid is not None and _for_user(bound, uid) and bound[:2] != here:
-                logger.warning("session of user %s bound to %s used on %s: anonymous here",
-                               uid, bound[0], here[0])
-                request.user = AnonymousUser()
-            response = self.get_response(request)
-        self.bind(request)
-        return response
-
-    @staticmethod
-    def bind(request: HttpRequest) -> None:
-        """Bind a signed-in session that is not bound to its user yet to this request."""
-        session = getattr(request, "session", None)
-        if session is None:
-            return
-        uid = session.get(SESSION_KEY)
-        if uid is not None and not _for_user(session.get(BINDING_KEY), uid):
-            session[BINDING_KEY] = [*binding_of(request), str(uid)]
+def bind(request: HttpRequest) -> None:
+    """After the view: bind a signed-in session that is not bound to its user yet (signed in
+    by this request, or made before bindings existed) to this request's host and account."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    uid = session.get(SESSION_KEY)
+    if uid is not None and not _for_user(session.get(BINDING_KEY), uid):
+        session[BINDING_KEY] = [*binding_of(request), str(uid)]
 
 
 def _for_user(bound: Any, uid: Any) -> TypeGuard[list[Any]]:

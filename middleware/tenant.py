@@ -246,8 +246,12 @@ def attach_member(request: HttpRequest) -> None:
     and there a signed-in non-member of the default account stays signed in on the personal
     pages only (``PERSONAL_PATHS`` and the front page), with no profile: nothing of the
     default account is theirs; on every other page of it they are anonymous."""
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        return  # no session: anonymous already, skip the load
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:  # no session: anonymous already, no load
+        attach_signed_in_member(request)
+
+
+def attach_signed_in_member(request: HttpRequest) -> None:
+    """:func:`attach_member` for a request with a session cookie (the caller checked)."""
     account = getattr(request, "account", None)
     user = getattr(request, "user", None)
     if account is not None and user is not None and user.is_authenticated:

@@ -177,10 +177,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "middleware.request_id.RequestIdMiddleware",
+    # request id, CSP (plain policy built once), Permissions-Policy, metrics, access line
+    "middleware.edge.EdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "middleware.csp.CachedPolicyCSPMiddleware",  # django-csp, plain policy built once
-    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "middleware.outage.DatabaseOutageMiddleware",
     "middleware.tenant.TenantHostMiddleware",
@@ -188,9 +187,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "middleware.session_binding.HostBoundSessionMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # membership, required 2FA, audit context, usage, rate-limit page: one layer
+    # host-bound sessions, membership, required 2FA, audit context, usage, rate-limit page
     "middleware.after_auth.AfterAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
