@@ -14,6 +14,7 @@ holds the format version, the schema, and each file's model, columns, row count 
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import zipfile
@@ -126,6 +127,20 @@ def schema() -> dict[str, str]:
     return {app: name for app, name in sorted(graph.leaf_nodes())}
 
 
+class ExportEncoder(DjangoJSONEncoder):
+    """Django's JSON, but datetimes and times to the microsecond (``…T12:00:00.000123Z``).
+
+    Django's encoder keeps milliseconds and drops them when they are zero, so a time of
+    ``.000123`` s was written ``.000`` and, imported and exported again, ``…00Z``: a restore
+    was not the same data, and about one export in thirty differed from its round trip."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime.datetime | datetime.time):
+            text = o.isoformat(timespec="microseconds")
+            return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+        return super().default(o)
+
+
 def _write_rows(archive: zipfile.ZipFile, name: str, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     digest = hashlib.sha256()
     n = 0
@@ -136,7 +151,7 @@ def _write_rows(archive: zipfile.ZipFile, name: str, rows: Iterable[dict[str, An
 
         put(b"[")
         for row in rows:
-            put((b",\n" if n else b"\n") + json.dumps(row, cls=DjangoJSONEncoder).encode())
+            put((b",\n" if n else b"\n") + json.dumps(row, cls=ExportEncoder).encode())
             n += 1
         put(b"\n]\n")
     return {"rows": n, "sha256": digest.hexdigest()}
@@ -149,7 +164,7 @@ def write_export(account: Account, out: IO[bytes]) -> dict[str, int]:
     omitted: dict[str, list[str]] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         account_row = Account.objects.filter(pk=account.pk).values(*exported_fields(Account)).get()
-        data = json.dumps(account_row, cls=DjangoJSONEncoder, indent=1).encode()
+        data = json.dumps(account_row, cls=ExportEncoder, indent=1).encode()
         archive.writestr(ACCOUNT_FILE, data)
         files[ACCOUNT_FILE] = {"model": label(Account), "account_field": None,
                                "columns": exported_fields(Account), "rows": 1,

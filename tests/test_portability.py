@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
 from django.core import mail
@@ -89,6 +90,20 @@ def test_clone_round_trip_is_identical_after_key_remapping(tenant_a, tenant_b):
     assert Workspace.objects.get(account=clone, name="alpha-home").tags.names().count() == 2
     assert AuditEvent.objects.filter(account=None, action="account.imported",
                                      target_id=str(clone.pk)).count() == 1
+
+
+def test_timestamps_survive_a_round_trip_to_the_microsecond(tenant_a, tenant_b):
+    """Django's JSON keeps milliseconds only, and writes none when they are zero: a row made
+    at ``.000123`` s came back at ``.000000``, and its re-export read ``…05Z`` instead of
+    ``…05.000Z`` (the round-trip tests above failed when a row fell on such a time)."""
+    seed(tenant_a, "alpha")
+    stamp = datetime(2026, 1, 2, 3, 4, 5, 123, tzinfo=UTC)
+    Workspace.objects.filter(account=tenant_a.account, name="alpha-home").update(created_at=stamp)
+    original = export_bytes(tenant_a.account)
+    clone = import_account(io.BytesIO(original)).account
+    assert Workspace.objects.get(account=clone, name="alpha-home").created_at == stamp
+    assert_same(content(export_bytes(clone)), as_imported(content(original), GONE_SECRETS
+                                                          | {"domains.domain", "domains.hostnameclaim"}))
 
 
 def test_restore_into_a_purged_account_keeps_its_number_and_content(tenant_a):
