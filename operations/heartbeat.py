@@ -40,13 +40,6 @@ def heartbeat(worker_id: str) -> Iterator[None]:
     shared-cache table lock, which SQLite reports at once instead of waiting for it."""
     stop = threading.Event()
     started_at = timezone.now()
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
-        beat(worker_id, started_at)
-        try:
-            yield
-        finally:
-            WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
-        return
 
     def run() -> None:
         while True:
@@ -59,13 +52,18 @@ def heartbeat(worker_id: str) -> Iterator[None]:
             if stop.wait(settings.WORKER_HEARTBEAT_INTERVAL):
                 return
 
-    thread = threading.Thread(target=run, name="worker-heartbeat", daemon=True)
-    thread.start()
+    thread = None
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
+        beat(worker_id, started_at)
+    else:
+        thread = threading.Thread(target=run, name="worker-heartbeat", daemon=True)
+        thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=5)
+        if thread is not None:
+            thread.join(timeout=5)
         try:
             WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
         except DatabaseError:
