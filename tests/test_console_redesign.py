@@ -14,7 +14,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiKey, Invitation, UserProfile
-from console.views.members import COUNT_CAP, PAGE_SIZE, SEARCH_TEXT, SearchText
+from console.views.members import COUNT_CAP, PAGE_SIZE, SEARCH_COUNT_CAP, SEARCH_TEXT, SearchText
 from domains.models import Domain
 from tests.api_support import make_key
 from tests.conftest import host_client
@@ -201,6 +201,24 @@ def test_members_count_is_capped_past_a_thousand(tenant_a, admin, monkeypatch):
     page = admin.get("/console/members/").content.decode()
     assert "More than 10 members." in page and "Search to find someone." in page
     assert COUNT_CAP == 1000
+
+
+def test_a_search_counts_fewer_matches_than_the_list_counts_members(tenant_a, admin, monkeypatch):
+    """Each match a search counts costs a trigram recheck: past its (lower) cap it asks for
+    another word, and its pages stop there; the list still counts to its own cap."""
+    monkeypatch.setattr("console.views.members.COUNT_CAP", 20)
+    monkeypatch.setattr("console.views.members.SEARCH_COUNT_CAP", 4)
+    monkeypatch.setattr("console.views.members.PAGE_SIZE", 2)
+    _add_members(tenant_a, 12)  # 6 named Grace; 2 of them Hopper (m00003, m00009)
+    grace = admin.get("/console/members/", {"q": "grace"}).content.decode()
+    assert "More than 4 members match “grace”. Add a word to narrow the search." in grace
+    assert "Page 1 of 2" in grace
+    assert "Page 2 of 2" in admin.get("/console/members/", {"q": "grace", "page": "2"}).content.decode()
+    exact = admin.get("/console/members/", {"q": "grace hopper"}).content.decode()
+    assert "2 members match “grace hopper”." in exact and "More than" not in exact
+    listed = admin.get("/console/members/").content.decode()
+    assert "14 members." in listed and "More than" not in listed and "Page 1 of 7" in listed
+    assert SEARCH_COUNT_CAP == 200
 
 
 def test_member_page_and_removal_asks_first(tenant_a, admin):
