@@ -46,7 +46,10 @@ def bind(request: HttpRequest) -> None:
     """After the view: bind a signed-in session that is not bound to its user yet (signed in
     by this request, or made before bindings existed) to this request's host and account."""
     session = getattr(request, "session", None)
-    if session is None:
+    if session is None or not session.accessed:
+        # Nothing read or wrote it: nobody signed in here (a sign-in writes the session, and
+        # a request with a session cookie was read before the view). Reading it now would
+        # add ``Vary: Cookie`` to every anonymous answer.
         return
     uid = session.get(SESSION_KEY)
     if uid is not None and not _for_user(session.get(BINDING_KEY), uid):

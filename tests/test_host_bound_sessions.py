@@ -102,3 +102,15 @@ def test_csrf_accepts_only_the_requests_own_origin(tenant_a, tenant_b, scheme):
     assert _csrf_post(tenant_a.host, f"{scheme}://{tenant_a.host}", secure) == 302
     assert _csrf_post(tenant_a.host, f"{scheme}://{tenant_b.host}", secure) == 403
     assert _csrf_post(tenant_a.host, f"{scheme}://{settings.ROOT_DOMAIN}", secure) == 403
+
+
+def test_an_answer_that_never_read_the_session_does_not_vary_on_cookie(tenant_a):
+    """The binding half reads the session only when something else did (a sign-in writes
+    it; a request with a session cookie was read before the view): an anonymous answer that
+    never touched it stays cacheable by any client (no ``Vary: Cookie``)."""
+    anonymous = host_client(tenant_a.host).get("/healthz")
+    assert anonymous.status_code == 200
+    assert "cookie" not in anonymous.get("Vary", "").lower()
+    assert settings.SESSION_COOKIE_NAME not in anonymous.cookies
+    signed_in = _signed_in_on(tenant_a.host, "alpha-member")  # a sign-in is still bound
+    assert "cookie" in signed_in.get("/healthz").get("Vary", "").lower()
