@@ -277,9 +277,14 @@ def bench_inproc(args) -> dict:
                                                   "tenancy_custom_domain", "tenancy_strict")}
     ratios: dict[str, list[float]] = {n: [] for n in us}
     to_django: dict[str, list[float]] = {n: [] for n in us}
-    env = {name: product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}")
+    # Metrics as under gunicorn (gunicorn.conf.py): prometheus_client's multiprocess values,
+    # memory-mapped files written on every request, not in-memory counters.
+    metrics_dir = RESULTS / "inproc-metrics"
+    env = {name: product_env(DJANGO_SETTINGS_MODULE=f"bench.settings_{name}",
+                             PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
            for name in ("baseline", "tenancy", "tenancy_strict")}
     for r in range(args.rounds):
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         out = sh([PY, str(BENCH / "inproc.py"), "--side-by-side", tenant_host(1), CUSTOM_DOMAIN,
                   str(args.inproc_n)], env=env["tenancy"], cwd=ROOT)
         same = json.loads(out.splitlines()[-1])

@@ -11,20 +11,36 @@ the database instead (``accounts.usage``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.conf import settings
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, values
+
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+def process_id() -> int:
+    """This process's id, as ``os.getpid()`` but without its system call: prometheus_client's
+    multiprocess values ask for it on every write (three per request) to notice a fork, and
+    :func:`os.register_at_fork` tells this module instead."""
+    return _pid[0]
+
 
 if settings.PROMETHEUS_MULTIPROC_DIR:  # any process with it set (a command too) writes there
     os.makedirs(settings.PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
+    # the library's documented hook (``MultiProcessValue(process_identifier=...)``), set
+    # before this module creates its metrics
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_id)
 
-REQUESTS = Counter(
-    "smarter_http_requests_total", "HTTP requests answered, by host kind, view, method and status class",
+#: Requests and their latency in one histogram: its ``_count`` is the requests answered by
+#: host kind, view, method and status class (a separate counter was a third memory-mapped
+#: write per request, ~2 us of a ~110 us trivial request: docs/BENCHMARKS.md, issue 25).
+REQUESTS = Histogram(
+    "smarter_http_request_duration_seconds",
+    "Time to answer a request inside the app, by host kind, view, method and status class "
+    "(its _count: the requests answered)",
     ["host_kind", "view", "method", "status"],
-)
-LATENCY = Histogram(
-    "smarter_http_request_duration_seconds", "Time to answer a request, inside the app",
-    ["host_kind", "view"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 CACHE = Counter(
@@ -52,23 +68,21 @@ PASSWORD_FAILURE, API_KEY_FAILURE = SIGNIN_FAILURES.labels("password"), SIGNIN_F
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _STATUS = ("1xx", "2xx", "3xx", "4xx", "5xx")
-#: (host kind, view, method, status class) -> the two children: label lookups once per set.
-_children: dict[tuple[str, str, str, int], tuple[object, object]] = {}
+#: (host kind, view, method, status) -> the histogram's child: label lookups once per set.
+_children: dict[tuple[str, str, str, int], Any] = {}
 
 
 def observe_request(host_kind: str, view: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its latency."""
     key = (host_kind, view, method, status)
     try:
-        counter, histogram = _children[key]
+        child = _children[key]
     except KeyError:
         name = method if method in _METHODS else "other"
         status_class = _STATUS[min(max(status // 100, 1), 5) - 1]
-        counter = REQUESTS.labels(host_kind, view, name, status_class)
-        histogram = LATENCY.labels(host_kind, view)
+        child = REQUESTS.labels(host_kind, view, name, status_class)
         if len(_children) < 4096:  # views and kinds are finite; unknown methods/statuses bounded
-            _children[key] = (counter, histogram)
-    counter.inc()  # type: ignore[attr-defined]
-    histogram.observe(seconds)  # type: ignore[attr-defined]
+            _children[key] = child
+    child.observe(seconds)
     if status == 429:
         RATE_LIMITED.labels(view).inc()

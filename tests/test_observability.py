@@ -129,8 +129,8 @@ def scrape(**extra: str) -> dict[str, list]:
 
 def test_metrics_count_requests_by_kind_view_and_status_class_without_accounts(tenant_a, tenant_b):
     def served(view: str, status: str) -> float:
-        return sum(s.value for s in scrape()["smarter_http_requests"]
-                   if s.name.endswith("_total") and s.labels["view"] == view
+        return sum(s.value for s in scrape()["smarter_http_request_duration_seconds"]
+                   if s.name.endswith("_count") and s.labels["view"] == view
                    and s.labels["host_kind"] == "tenant" and s.labels["status"] == status)
 
     before_ok, before_missing = served("home", "2xx"), served("-", "4xx")
@@ -146,6 +146,26 @@ def test_metrics_count_requests_by_kind_view_and_status_class_without_accounts(t
     assert "smarter_http_request_duration_seconds" in families
     assert {"smarter_tenant_cache_lookups", "smarter_signin_failures", "smarter_tasks",
             "smarter_tasks_oldest_queued_age_seconds"} <= set(families)
+
+
+def test_the_metrics_process_id_follows_a_fork():
+    """prometheus_client names each process's value file after ``process_id()``: a forked
+    worker must not keep its parent's (two workers would write one file)."""
+    import os
+
+    from tenancy.metrics import process_id
+
+    assert process_id() == os.getpid()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits
+        os.write(write, f"{process_id()} {os.getpid()}".encode())
+        os._exit(0)
+    os.close(write)
+    reported = os.read(read, 64).decode().split()
+    os.close(read)
+    os.waitpid(child, 0)
+    assert reported[0] == reported[1] and int(reported[0]) == child
 
 
 def test_metrics_need_loopback_or_the_token(db, settings):

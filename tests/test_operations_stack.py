@@ -87,21 +87,20 @@ def sample_sum(families: dict[str, list], family: str, sample: str, **labels: st
 
 def test_metrics_add_up_every_workers_requests(stack: Stack):
     home = {"host_kind": "tenant", "view": "home", "method": "GET", "status": "2xx"}
-    before = sample_sum(stack.metrics(), "smarter_http_requests", "smarter_http_requests_total", **home)
+    requests = ("smarter_http_request_duration_seconds", "smarter_http_request_duration_seconds_count")
+    before = sample_sum(stack.metrics(), *requests, **home)
 
     def hit(_: int) -> int:
         return Browser(stack.port, stack.tenant.host).get("/").status
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(hit, range(60))) == {200}
-    pids = {p.stem.rsplit("_", 1)[-1] for p in stack.metrics_dir.glob("counter_*.db")}
+    pids = {p.stem.rsplit("_", 1)[-1] for p in stack.metrics_dir.glob("histogram_*.db")}
     assert len(pids) >= 2, pids  # both workers counted requests, in their own files
     families = stack.metrics()
-    assert sample_sum(families, "smarter_http_requests", "smarter_http_requests_total", **home) \
-        == before + 60
+    assert sample_sum(families, *requests, **home) == before + 60
     assert sample_sum(families, "smarter_http_request_duration_seconds",
-                      "smarter_http_request_duration_seconds_count",
-                      host_kind="tenant", view="home") >= 60
+                      "smarter_http_request_duration_seconds_bucket", le="+Inf", **home) == before + 60
     assert stack.tenant.number not in json.dumps([s.labels for f in families.values() for s in f])
     assert sample_sum(families, "smarter_cache_push_subscribed", "smarter_cache_push_subscribed") >= 1
 
