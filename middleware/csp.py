@@ -66,14 +66,11 @@ class LazyNonce(CheckableLazyObject):
         object.__setattr__(self, "_wrapped", empty)
 
 
-def _overridden(response: HttpResponseBase) -> bool:
-    """Whether a view set one of django-csp's per-response policies (``@csp_update``…)."""
-    return (getattr(response, "_csp_config", None) is not None
-            or getattr(response, "_csp_update", None) is not None
-            or getattr(response, "_csp_replace", None) is not None
-            or getattr(response, "_csp_config_ro", None) is not None
-            or getattr(response, "_csp_update_ro", None) is not None
-            or getattr(response, "_csp_replace_ro", None) is not None)
+#: What django-csp's decorators (``@csp_update``, ``@csp_exempt``…) set on a response, always
+#: as instance attributes: one set test of the response's ``__dict__`` instead of eight
+#: ``getattr`` misses (each an ``AttributeError`` raised and caught).
+_PER_RESPONSE = frozenset({"_csp_config", "_csp_update", "_csp_replace", "_csp_exempt",
+                           "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro", "_csp_exempt_ro"})
 
 
 #: ``request.csp_nonce`` once the header is written: asking for it raises (as the library's)
@@ -95,21 +92,19 @@ class CachedPolicyCSPMiddleware(CSPMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         # A template tag cannot reach the response: it widens its page's policy on the request
         # (sso's sign-in buttons add their identity providers to form-action).
-        update = getattr(request, "_csp_update", None)
+        on_request = request.__dict__
+        update = on_request.get("_csp_update")
         if update is not None and getattr(response, "_csp_update", None) is None:
             response._csp_update = update  # type: ignore[attr-defined]
-        if getattr(request, "_csp_nonce", None) is not None or _overridden(response):
-            return super().process_response(request, response)  # nonce or override: per response
+        if on_request.get("_csp_nonce") is not None or not _PER_RESPONSE.isdisjoint(response.__dict__):
+            return super().process_response(request, response)  # nonce, override or exemption
         if response.status_code in _DEBUG_EXEMPT and settings.DEBUG:
             return response
         csp, csp_ro, excluded, excluded_ro = _plain_policies()
         path = request.path_info
-        if (csp and not has(response, _KEY) and getattr(response, "_csp_exempt", False) is False
-                and not path.startswith(excluded)):
+        if csp and not has(response, _KEY) and not path.startswith(excluded):
             put(response, HEADER, csp)
-        if (csp_ro and not has(response, _KEY_REPORT_ONLY)
-                and getattr(response, "_csp_exempt_ro", False) is False
-                and not path.startswith(excluded_ro)):
+        if csp_ro and not has(response, _KEY_REPORT_ONLY) and not path.startswith(excluded_ro):
             put(response, HEADER_REPORT_ONLY, csp_ro)
         # as the library does: a nonce asked for after the header was written is an error
         request.csp_nonce = _AFTER_RESPONSE  # type: ignore[attr-defined]

@@ -53,8 +53,9 @@ class EdgeMiddleware:
     def permissions_policy(self, response: HttpResponseBase) -> None:
         """django-permissions-policy's headers: the library's own code for a view's override,
         else its per-process values, written with ``middleware.headers``."""
-        if (hasattr(response, "_permissions_policy_override")
-                or hasattr(response, "_permissions_policy_report_only_override")):
+        on_response = response.__dict__  # the library's decorators set instance attributes
+        if ("_permissions_policy_override" in on_response
+                or "_permissions_policy_report_only_override" in on_response):
             self.permissions._apply_headers(response)
             return
         if value := self.permissions.permissions_policy:
