@@ -16,18 +16,17 @@ and is called here in the order the separate layers ran (host-bound sessions' tw
 7. rate-limited forms answer 429 (``middleware.ratelimit.mark_rate_limited``), for template
    responses.
 
-Jobs 1 and 2 only run for a request with a session cookie: without one the user is anonymous
-and nothing needs loading. The host-bound check used to run just before allauth's
-``AccountMiddleware`` and the binding just after it; that layer now wraps this one (it reads
-the user only after the view, on a 404 of ``/accounts/``, when both halves have run either
-way).
+Jobs 1 and 2 only run for a request with a session cookie (the session store has a key):
+without one the user is anonymous and nothing needs loading. The host-bound check used to
+run just before allauth's ``AccountMiddleware`` and the binding just after it; that layer now
+wraps this one (it reads the user only after the view, on a 404 of ``/accounts/``, when both
+halves have run either way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from tenancy.operation import end_operation
@@ -48,7 +47,7 @@ class AfterAuthenticationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        if request.session.session_key is not None:  # a (well-formed) session cookie came
             sign_out_if_bound_elsewhere(request)
             attach_signed_in_member(request)
         response = mfa_setup_response(request)

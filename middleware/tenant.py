@@ -22,7 +22,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.functional import cached_property
+from django.utils.functional import cached_property, lazy
 from django.utils.module_loading import import_string
 from django_hosts.resolvers import get_host_patterns
 
@@ -56,6 +56,9 @@ class Memo(NamedTuple):
     expires: float
 
 
+#: ``client_origin`` as a lazy string: Django's ``build_absolute_uri`` only adds it to a path.
+_lazy_origin = lazy(client_origin, str)
+
 #: raw Host header -> route, per process. A route is derived from several cached lookups
 #: (account, workspace, canonical domain, custom domain); while push invalidation is active
 #: and nothing was evicted since (``tenant_cache.unchanged_since``) every one of them would
@@ -65,8 +68,13 @@ class Memo(NamedTuple):
 _routes: dict[str, Memo] = {}
 
 
+#: settings.TENANCY_EXEMPT_PATHS, read once per process (a settings access is ~0.2 us)
+_exempt_paths: list[tuple[str, ...]] = []
+
+
 def _settings_changed(**kwargs: Any) -> None:
     _routes.clear()
+    _exempt_paths.clear()
 
 
 setting_changed.connect(_settings_changed)
@@ -96,7 +104,9 @@ class TenantHostMiddleware:
         return import_string(settings.TENANCY_CANONICAL_DOMAIN_RESOLVER)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.rstrip("/") in settings.TENANCY_EXEMPT_PATHS:
+        if not _exempt_paths:
+            _exempt_paths.append(tuple(settings.TENANCY_EXEMPT_PATHS))
+        if request.path_info.rstrip("/") in _exempt_paths[0]:
             return self.get_response(request)
         # The Host as get_host() reads it, before its ALLOWED_HOSTS check (Django's own
         # helper): a custom domain is resolved here first, then vouched for.
@@ -108,8 +118,9 @@ class TenantHostMiddleware:
             route = self.route(request, raw)
         vouch(request, raw)  # allowed (checked by route()): later get_host()s need not ask
         # Every build_absolute_uri() of this request (allauth's reset and verification links,
-        # pagination) on the client's scheme and port, never the Host's claimed or the bind port.
-        request._current_scheme_host = client_origin(request, route.info.host)  # type: ignore[attr-defined]
+        # pagination) on the client's scheme and port, never the Host's claimed or the bind port;
+        # worked out when first used (most requests build no absolute URL).
+        request._current_scheme_host = _lazy_origin(request, route.info.host)  # type: ignore[attr-defined]
         if route.info.custom_domain:
             response = self.serve(request, route)
             if response.cookies:
