@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from contextvars import Token
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -28,10 +29,14 @@ def request_source(path: str) -> str:
     return "web" if match is None else _AREAS[match.lastindex - 1][1]  # type: ignore[operator]
 
 
-def start_request_operation(request: HttpRequest) -> Token[Operation | None]:
-    """Make ``request`` the current operation; pass the token to
-    ``tenancy.operation.end_operation`` in a ``finally``."""
-    return start_operation(Operation(
-        request_source(request.path_info), request=request,
-        request_id=getattr(request, "request_id", ""),
-    ))  # the client address is worked out when an event needs it (Operation.address)
+def request_operation(request: HttpRequest) -> Operation:
+    """The operation of ``request`` (its client address is worked out when an event needs
+    it: ``Operation.address``)."""
+    return Operation(request_source(request.path_info), request=request,
+                     request_id=getattr(request, "request_id", ""))
+
+
+def start_request_operation(request: HttpRequest) -> Token[Any]:
+    """Make ``request`` the current operation, built when something first asks for it; pass
+    the token to ``tenancy.operation.end_operation`` in a ``finally``."""
+    return start_operation((request_operation, request))

@@ -8,7 +8,7 @@ JSON API authenticates its key inside the view, after every middleware has run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -39,21 +39,28 @@ class Operation:
         return self.client_ip
 
 
-_current: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
+#: A deferred operation: (a function building it from the request, the request).
+Deferred = tuple[Callable[[Any], Operation], Any]
+_current: ContextVar[Operation | Deferred | None] = ContextVar("current_operation", default=None)
 
 
 def current_operation() -> Operation | None:
     """The operation in progress, or None (a shell, a test calling models directly)."""
-    return _current.get()
+    op = _current.get()
+    if type(op) is tuple:  # a request's, built now that something asks for it
+        op = op[0](op[1])
+        _current.set(op)
+    return op  # type: ignore[return-value]
 
 
-def start_operation(op: Operation) -> Token[Operation | None]:
+def start_operation(op: Operation | Deferred) -> Token[Operation | Deferred | None]:
     """:func:`operation` for the request hot path (no generator): the caller must pass the
-    token to :func:`end_operation` in a ``finally``."""
+    token to :func:`end_operation` in a ``finally``. A request passes ``(build, request)``:
+    most requests write no audit event, so their operation is built only when one asks."""
     return _current.set(op)
 
 
-def end_operation(token: Token[Operation | None]) -> None:
+def end_operation(token: Token[Operation | Deferred | None]) -> None:
     _current.reset(token)
 
 

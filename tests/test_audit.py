@@ -287,3 +287,21 @@ def test_api_date_filters_take_the_documented_iso_form_only(tenant_a, value, sta
     assert api.get("audit-events/", {"until": value}).status_code == status
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     assert admin.get("/console/audit/", {"since": "", "until": ""}).status_code == 200
+
+
+def test_a_requests_operation_is_built_when_first_asked_and_then_shared(rf):
+    """Most requests write no audit event: theirs is built on the first ask, once, and every
+    event of the request shares it (its cascade counters live on it)."""
+    from middleware.audit import start_request_operation
+    from tenancy.operation import current_operation, end_operation
+
+    request = rf.get("/console/members/")
+    request.request_id = "r-123"
+    token = start_request_operation(request)
+    try:
+        first = current_operation()
+        assert first is not None and first.source == "console" and first.request is request
+        assert first.request_id == "r-123" and current_operation() is first
+    finally:
+        end_operation(token)
+    assert current_operation() is None
