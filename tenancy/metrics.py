@@ -22,7 +22,7 @@ os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 def process_id() -> int:
     """This process's id, as ``os.getpid()`` but without its system call: prometheus_client's
-    multiprocess values ask for it on every write (three per request) to notice a fork, and
+    multiprocess values ask for it on every write (two per request) to notice a fork, and
     :func:`os.register_at_fork` tells this module instead."""
     return _pid[0]
 

@@ -7,6 +7,7 @@ Built in Python with ``format_html``, as Django's admin builds its change list's
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django import template
 from django.template.defaultfilters import date
@@ -15,7 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import UserProfile
 
-from ..views.members import MemberRow
+if TYPE_CHECKING:
+    from ..views.members import MemberRow
 
 register = template.Library()
 
