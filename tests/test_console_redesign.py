@@ -310,3 +310,16 @@ def test_audit_filters_are_selects_and_dates_say_when_they_are_wrong(tenant_a, a
     text = bad.content.decode()
     assert "“Until” (2026-12-01) is before “From” (2026-12-05)." in text and 'aria-invalid="true"' in text
     assert admin.get("/console/audit/", {"since": "3.12.2026"}).status_code == 400
+
+
+def test_member_rows_escape_what_people_typed(tenant_a, admin):
+    """The rows are built in Python (console_members): every value is escaped as the template
+    language would."""
+    user = User.objects.create(username="x<b>y", email="q@alpha.test", first_name='<img src=x onerror="1">',
+                               last_name="&co")
+    UserProfile.objects.create(user=user, account=tenant_a.account)
+    page = admin.get("/console/members/").content.decode()
+    row = page[page.index('data-member="x&lt;b&gt;y"'):]
+    row = row[:row.index("</tr>")]
+    assert "<img" not in row and "<b>" not in row
+    assert "&lt;img src=x onerror=&quot;1&quot;&gt; &amp;co" in row and ">x&lt;b&gt;y<" in row
