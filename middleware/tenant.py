@@ -257,7 +257,7 @@ def attach_member(request: HttpRequest) -> None:
     and there a signed-in non-member of the default account stays signed in on the personal
     pages only (``PERSONAL_PATHS`` and the front page), with no profile: nothing of the
     default account is theirs; on every other page of it they are anonymous."""
-    if settings.SESSION_COOKIE_NAME in request.COOKIES:  # no session: anonymous already, no load
+    if request.session.session_key is not None:  # no session: anonymous already, no load
         attach_signed_in_member(request)
 
 
