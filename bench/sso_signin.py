@@ -31,7 +31,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
 from bench.common import median  # noqa: E402
-from sso.models import IdentityProvider  # noqa: E402
+from identity.sso.models import IdentityProvider  # noqa: E402
 from tenancy.hosts import tenant_host  # noqa: E402
 
 QUICK = "--quick" in sys.argv

@@ -80,17 +80,17 @@ API_AUTH_FAILURE_WINDOW = int(os.environ.get("API_AUTH_FAILURE_WINDOW", "300")) 
 # one of scim/; tokens are per account (console), rate-limited with API_RATE_LIMIT per token and
 # API_AUTH_FAILURE_* per client address.
 SCIM_SERVICE_PROVIDER = {
-    "USER_MODEL_GETTER": "scim.adapters.user_model",
-    "USER_ADAPTER": "scim.adapters.ScimUserAdapter",
-    "GROUP_MODEL": "scim.groups.RoleGroup",
-    "GROUP_ADAPTER": "scim.adapters.RoleGroupAdapter",
-    "USER_FILTER_PARSER": "scim.filters.ScimUserFilter",
-    "GROUP_FILTER_PARSER": "scim.filters.RoleGroupFilter",
-    "SERVICE_PROVIDER_CONFIG_MODEL": "scim.adapters.ServiceProviderConfig",
-    "BASE_LOCATION_GETTER": "scim.adapters.base_location",
-    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.adapters.account_filter_getter",
-    "GET_QUERYSET_POST_PROCESSOR_GETTER": "scim.adapters.queryset_post_processor_getter",
-    "AUTH_CHECK_MIDDLEWARE": "scim.auth.ScimTokenCheck",
+    "USER_MODEL_GETTER": "identity.scim.adapters.user_model",
+    "USER_ADAPTER": "identity.scim.adapters.ScimUserAdapter",
+    "GROUP_MODEL": "identity.scim.groups.RoleGroup",
+    "GROUP_ADAPTER": "identity.scim.adapters.RoleGroupAdapter",
+    "USER_FILTER_PARSER": "identity.scim.filters.ScimUserFilter",
+    "GROUP_FILTER_PARSER": "identity.scim.filters.RoleGroupFilter",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "identity.scim.adapters.ServiceProviderConfig",
+    "BASE_LOCATION_GETTER": "identity.scim.adapters.base_location",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "identity.scim.adapters.account_filter_getter",
+    "GET_QUERYSET_POST_PROCESSOR_GETTER": "identity.scim.adapters.queryset_post_processor_getter",
+    "AUTH_CHECK_MIDDLEWARE": "identity.scim.auth.ScimTokenCheck",
     "AUTHENTICATION_SCHEMES": [{
         "type": "oauthbearertoken", "name": "SCIM bearer token", "primary": True,
         "description": "Authorization: Bearer <token>, a token created in the account's console; "
@@ -148,7 +148,7 @@ INSTALLED_APPS = [
     "taggit",
     "tenancy",
     "accounts",
-    "frontdoor",
+    "identity.frontdoor",
     "console",
     "workspaces",
     "domains",
@@ -161,19 +161,19 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",  # the profile page's "where you are signed in"
-    "profiles",
+    "identity.profiles",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
-    "emaildomains",
-    "sso",
+    "identity.emaildomains",
+    "identity.sso",
     "operations",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks",
     "django_tasks_db",
     "audit",
     "lifecycle",
     "routerdomains",
-    "scim",
+    "identity.scim",
 ]
 
 MIDDLEWARE = [
@@ -213,7 +213,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenancy.context_processors.tenant",
-                "frontdoor.context_processors.front_door",
+                "identity.frontdoor.context_processors.front_door",
             ],
         },
     },
@@ -466,13 +466,13 @@ LOGOUT_REDIRECT_URL = "/"
 # One backend (allauth's, one password check per attempt): no timing oracle between a
 # wrong password and an unknown user (accounts.auth_backends).
 AUTHENTICATION_BACKENDS = ["accounts.auth_backends.SingleCheckAuthenticationBackend"]
-ACCOUNT_ADAPTER = "frontdoor.adapter.TenantAccountAdapter"
+ACCOUNT_ADAPTER = "identity.frontdoor.adapter.TenantAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
-ACCOUNT_SIGNUP_FORM_CLASS = "frontdoor.signup.CompanySignupForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "identity.frontdoor.signup.CompanySignupForm"
 ACCOUNT_FORMS = {
-    "reset_password": "frontdoor.forms.TenantResetPasswordForm",
-    "signup": "frontdoor.forms.TenantSignupForm",
+    "reset_password": "identity.frontdoor.forms.TenantResetPasswordForm",
+    "signup": "identity.frontdoor.forms.TenantSignupForm",
 }
 # Existing members may have no verified address: verification is mandatory for sign-up only
 # (frontdoor.views passes it), optional at sign-in.
@@ -514,7 +514,7 @@ ACCOUNT_RATE_LIMITS = {
 # would write a row on every request, so it stays off.
 USERSESSIONS_TRACK_ACTIVITY = False
 # --- single sign-on per account (sso/): allauth's socialaccount, apps only from sso.adapter
-SOCIALACCOUNT_ADAPTER = "sso.adapter.TenantSocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "identity.sso.adapter.TenantSocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # sso.signin links by verified email domain itself
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
@@ -528,7 +528,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's
 # form makes a new one on every GET, so a reload would invalidate the code on screen).
-MFA_FORMS = {"activate_totp": "frontdoor.forms.PendingSecretActivateTOTPForm"}
+MFA_FORMS = {"activate_totp": "identity.frontdoor.forms.PendingSecretActivateTOTPForm"}
 
 # --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
 EMAIL_URL = os.environ.get("EMAIL_URL", "")

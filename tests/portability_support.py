@@ -13,9 +13,9 @@ from allauth.account.models import EmailAddress
 from django.apps import apps
 
 from accounts.models import AccountContact, ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation
+from identity.scim.models import ScimToken, ScimUser
 from lifecycle.export import write_export
 from lifecycle.models import DataExport
-from scim.models import ScimToken, ScimUser
 from tenancy.portability import declared_generic_references, declared_references
 from tests.domain_support import verified_domain
 from tests.sso_support import seed_sso_rows, verify_email_domain

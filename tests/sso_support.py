@@ -20,8 +20,8 @@ from django.utils import timezone
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from accounts.models import Account
-from emaildomains.models import EmailDomain
-from sso.models import IdentityProvider
+from identity.emaildomains.models import EmailDomain
+from identity.sso.models import IdentityProvider
 
 
 @dataclass

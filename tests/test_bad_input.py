@@ -118,7 +118,7 @@ def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> No
         [field] = [k for k in data if k != "email"]
         assert field in response.json()["error"]["fields"], response.json()
     # members are invited (issue 22): a new person names themselves when accepting
-    from frontdoor.forms import NewMemberForm
+    from identity.frontdoor.forms import NewMemberForm
 
     form = NewMemberForm({"first_name": bad, "last_name": bad, "password1": "x"}, email="new@alpha.test")
     assert {"first_name", "last_name"} <= set(form.errors)

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import UserProfile
 from audit.models import AuditEvent
-from sso.models import IdentityProvider, provider_slug
+from identity.sso.models import IdentityProvider, provider_slug
 from tests.browser_support import sign_in
 from tests.sso_support import make_key_pair, verify_email_domain
 from tests.test_browser import ARTIFACTS, chromium_page

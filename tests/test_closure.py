@@ -23,9 +23,9 @@ from accounts.models import (
     Invitation,
 )
 from audit.models import AuditEvent
+from identity.scim.models import ScimToken, ScimUser
 from lifecycle.closure import account_columns
 from lifecycle.models import DataExport
-from scim.models import ScimToken, ScimUser
 from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
 from tests.domain_support import verified_domain

@@ -27,8 +27,8 @@ from django.urls import clear_url_caches, path
 from accounts.models import ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation, UserProfile
 from audit.guard import purging
 from audit.models import AuditEvent
+from identity.scim.models import ScimToken, ScimUser
 from lifecycle.models import DataExport
-from scim.models import ScimToken, ScimUser
 from smarter.urls import common, tenant
 from tenancy import wall
 from tenancy.context import tenant_context

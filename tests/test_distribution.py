@@ -26,11 +26,11 @@ from accounts.models import (
 )
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
-from emaildomains.models import EmailDomain
+from identity.emaildomains.models import EmailDomain
+from identity.scim.models import ScimToken, ScimUser
+from identity.sso.models import IdentityProvider
 from lifecycle.models import DataExport
 from routerdomains.models import RouterDomain, RouterDomainRemoval
-from scim.models import ScimToken, ScimUser
-from sso.models import IdentityProvider
 from tenancy import distribution
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace

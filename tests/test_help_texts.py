@@ -30,8 +30,8 @@ def _model_texts() -> list[tuple[str, str]]:
 def _form_texts() -> list[tuple[str, str]]:
     from console import forms as console_forms
     from domains import forms as domain_forms
+    from identity.profiles import forms as profile_forms
     from lifecycle import forms as lifecycle_forms
-    from profiles import forms as profile_forms
     from workspaces import forms as workspace_forms
 
     out = []

@@ -24,10 +24,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
 from audit.models import AuditEvent
 from domains.models import Domain
-from emaildomains.models import EmailDomain
+from identity.emaildomains.models import EmailDomain
+from identity.scim.models import ScimToken, ScimUser
+from identity.sso.models import IdentityProvider
 from lifecycle.models import DataExport
-from scim.models import ScimToken, ScimUser
-from sso.models import IdentityProvider
 from tests.conftest import host_client
 from tests.domain_support import verified_domain
 from tests.sso_support import make_key_pair, saml_provider, verify_email_domain

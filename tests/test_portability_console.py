@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from accounts.models import Account, UserProfile
 from audit.models import AuditEvent
-from frontdoor.views import _active_tenants
+from identity.frontdoor.views import _active_tenants
 from tests.conftest import host_client
 from tests.portability_support import seed
 from workspaces.models import Workspace

@@ -18,7 +18,7 @@ from django.core import mail
 
 from accounts.models import UserProfile
 from audit.models import AuditEvent
-from scim.models import ScimToken, ScimUser
+from identity.scim.models import ScimToken, ScimUser
 from tests.conftest import host_client
 
 SCIM = "application/scim+json"

@@ -13,11 +13,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Invitation, UserProfile
-from emaildomains.lookup import is_trusted_email
-from emaildomains.models import EmailDomain
-from sso import crypto
-from sso.adapter import TenantSocialAccountAdapter
-from sso.models import IdentityProvider
+from identity.emaildomains.lookup import is_trusted_email
+from identity.emaildomains.models import EmailDomain
+from identity.sso import crypto
+from identity.sso.adapter import TenantSocialAccountAdapter
+from identity.sso.models import IdentityProvider
 from tests.conftest import PASSWORD, host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
@@ -126,7 +126,7 @@ def test_the_sign_in_page_renders_without_sso_buttons_while_the_database_is_down
     def down(account_id):  # type: ignore[no-untyped-def]
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("sso.templatetags.sso.account_providers", down)
+    monkeypatch.setattr("identity.sso.templatetags.sso.account_providers", down)
     page = client.get("/login/")
     assert page.status_code == 200
     assert 'name="password"' in page.content.decode() and "Sign in with" not in page.content.decode()
@@ -218,7 +218,7 @@ def test_required_sso_needs_a_provider_and_the_admins_own_two_factor(tenant_a):
 
 def test_required_sso_without_an_enabled_provider_requires_nothing(strict):
     IdentityProvider.objects.filter(account=strict.account).update(enabled=False)
-    from sso.caching import providers_key
+    from identity.sso.caching import providers_key
     from tenancy.cache import tenant_cache
 
     tenant_cache.invalidate(providers_key(strict.account.pk))  # a queryset update sends no signal

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from emaildomains.forms import EmailDomainForm
-from emaildomains.models import EmailDomain
-from emaildomains.verification import check_email_domain
+from identity.emaildomains.forms import EmailDomainForm
+from identity.emaildomains.models import EmailDomain
+from identity.emaildomains.verification import check_email_domain
 
 
 @account_admin_required

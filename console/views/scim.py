@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from scim.models import ScimToken
+from identity.scim.models import ScimToken
 
 from ..forms import ScimTokenForm
 

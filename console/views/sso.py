@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from sso.caching import account_providers
-from sso.forms import OidcProviderForm, SamlProviderForm, SsoPolicyForm
-from sso.models import IdentityProvider
+from identity.sso.caching import account_providers
+from identity.sso.forms import OidcProviderForm, SamlProviderForm, SsoPolicyForm
+from identity.sso.models import IdentityProvider
 
 
 def _providers(request: TenantRequest) -> Any:

@@ -17,8 +17,8 @@ urlpatterns = [
     path("healthz", operations_views.healthz, name="healthz"),
     path("metrics", operations_views.metrics, name="metrics"),
     path("ops/", include("operations.urls")),
-    path("accounts/profile/", include("profiles.urls")),  # before allauth's accounts/ URLs
-    path("", include("frontdoor.urls")),
+    path("accounts/profile/", include("identity.profiles.urls")),  # before allauth's accounts/ URLs
+    path("", include("identity.frontdoor.urls")),
     path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from frontdoor.views import front_page
+from identity.frontdoor.views import front_page
 
 from .common import handler400, handler403, handler404, handler500
 from .common import urlpatterns as common_urlpatterns

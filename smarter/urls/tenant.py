@@ -7,6 +7,6 @@ from django.urls import include, path
 from .common import handler400, handler403, handler404, handler500
 from .common import urlpatterns as common_patterns
 
-urlpatterns = [*common_patterns, path("scim/v2/", include("scim.urls"))]
+urlpatterns = [*common_patterns, path("scim/v2/", include("identity.scim.urls"))]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -96,7 +96,7 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
             clear_login(request)
             return not_a_member(request)
-        from sso.policy import refuse_password_sign_in  # required SSO (sso/)
+        from identity.sso.policy import refuse_password_sign_in  # required SSO (sso/)
 
         refused = refuse_password_sign_in(request, user, **kwargs)
         if refused is not None:

@@ -5,7 +5,8 @@ class ProfilesConfig(AppConfig):
     """The signed-in person's own page: name, email addresses, password, two-factor
     authentication and the sessions they are signed in with (on every host)."""
 
-    name = "profiles"
+    name = "identity.profiles"
+    label = "profiles"
     verbose_name = "Profiles"
 
     def ready(self) -> None:

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class EmailDomainsConfig(AppConfig):
-    name = "emaildomains"
+    name = "identity.emaildomains"
+    label = "emaildomains"
     verbose_name = "Verified email domains"
 
     def ready(self) -> None:

@@ -38,7 +38,7 @@ from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import HandoffToken, Invitation, UserProfile
 from accounts.ratelimit import consume_or_429, is_rate_limited
 from accounts.requests import TenantRequest
-from sso.policy import sso_required, sso_required_page
+from identity.sso.policy import sso_required, sso_required_page
 from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 from workspaces.views import home, visible_workspaces

@@ -14,7 +14,7 @@ from django.shortcuts import render
 
 from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import Account, UserProfile
-from emaildomains.lookup import is_trusted_email
+from identity.emaildomains.lookup import is_trusted_email
 
 from .caching import ProviderConfig, provider_by_slug
 

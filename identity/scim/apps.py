@@ -2,5 +2,6 @@ from django.apps import AppConfig
 
 
 class ScimConfig(AppConfig):
-    name = "scim"
+    name = "identity.scim"
+    label = "scim"
     verbose_name = "SCIM provisioning"

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class SsoConfig(AppConfig):
-    name = "sso"
+    name = "identity.sso"
+    label = "sso"
     verbose_name = "Single sign-on"
 
     def ready(self) -> None:

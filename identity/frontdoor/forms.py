@@ -31,7 +31,7 @@ class TenantResetPasswordForm(ResetPasswordForm):
     def clean_email(self) -> str:
         email = super().clean_email()
         users: list = getattr(self, "users", [])
-        from sso.policy import sso_required_for  # members of a required-SSO account: no reset
+        from identity.sso.policy import sso_required_for  # members of a required-SSO account: no reset
 
         account = getattr(context.request, "account", None)
         self.users = [u for u in users if may_sign_in_here(context.request, u)
