@@ -1,4 +1,5 @@
-"""Project settings. This is the only module that reads the process environment.
+"""Project settings. This is the only module that reads the process environment (through the
+typed readers of ``smarter.env``); the test suite's overrides are ``tests/settings.py``.
 
 Unset variables give the *embedded default*: SQLite file, in-process cache, DEBUG on,
 root domain ``localhost``. With ``DEBUG`` off the process refuses to start without a
@@ -7,8 +8,6 @@ root domain ``localhost``. With ``DEBUG`` off the process refuses to start witho
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,39 +15,25 @@ import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from smarter.env import env_bool, env_float, env_int, env_list, env_str, redis_cache, smtp_settings
 from tenancy.allowed_hosts import RuntimeAllowedHost
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+DEBUG = env_bool("DEBUG", True)
+# True only under tests/settings.py, the test suite's settings (pytest names it).
+TESTING = False
 
-
-def _env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-DEBUG = _env_bool("DEBUG", True)
-TESTING = _env_bool("TESTING", "pytest" in sys.modules)
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-embedded-default-key-only-for-local-development-0123456789"  # noqa: S105
 
 # --- tenancy: host shape is [workspace.]ACCOUNT.ENVIRONMENT.api.ROOT_DOMAIN or ROOT_DOMAIN
-ROOT_DOMAIN = os.environ.get("ROOT_DOMAIN", "localhost").strip().lower().rstrip(".")
-ENVIRONMENT = os.environ.get("ENVIRONMENT", "alpha").strip().lower()
+ROOT_DOMAIN = env_str("ROOT_DOMAIN", "localhost").strip().lower().rstrip(".")
+ENVIRONMENT = env_str("ENVIRONMENT", "alpha").strip().lower()
 ENVIRONMENTS = sorted({ENVIRONMENT, "alpha", "beta", "next", "prod", "local"})
 RESERVED_LABELS = frozenset(
     {"www", "api", "admin", "static", "media", "mail", "console", *ENVIRONMENTS}
@@ -60,21 +45,21 @@ TENANCY_WORKSPACE_RESOLVER = "workspaces.utils.get_cached_workspace"
 TENANCY_TENANT_MODEL = "accounts.Account"
 TENANCY_TENANT_FIELD = "account"
 TENANCY_EXEMPT_PATHS = ("/healthz", "/metrics")
-TENANCY_L1_MAXSIZE = int(os.environ.get("TENANCY_L1_MAXSIZE", "2048"))
-TENANCY_L1_TTL = float(os.environ.get("TENANCY_L1_TTL", "60"))
-TENANCY_L2_TTL = int(os.environ.get("TENANCY_L2_TTL", "600"))
+TENANCY_L1_MAXSIZE = env_int("TENANCY_L1_MAXSIZE", 2048)
+TENANCY_L1_TTL = env_float("TENANCY_L1_TTL", 60)
+TENANCY_L2_TTL = env_int("TENANCY_L2_TTL", 600)
 # On Redis, invalidations are pushed over pub/sub so level-1 hits need no round trip while
 # the subscription is healthy (tenancy/push.py); off = every read checks Redis.
-TENANCY_PUSH_INVALIDATION = _env_bool("TENANCY_PUSH_INVALIDATION", True)
-PLATFORM_ADMIN_USERNAME = os.environ.get("PLATFORM_ADMIN_USERNAME", "admin")
-PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL", "admin@localhost")
-PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD", "")
-LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))  # failures per window
-LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))  # seconds
-API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # requests per API key
+TENANCY_PUSH_INVALIDATION = env_bool("TENANCY_PUSH_INVALIDATION", True)
+PLATFORM_ADMIN_USERNAME = env_str("PLATFORM_ADMIN_USERNAME", "admin")
+PLATFORM_ADMIN_EMAIL = env_str("PLATFORM_ADMIN_EMAIL", "admin@localhost")
+PLATFORM_ADMIN_PASSWORD = env_str("PLATFORM_ADMIN_PASSWORD", "")
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)  # failures per window
+LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 300)  # seconds
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # requests per API key
 # failed API-key authentications per client address (and per key) and window
-API_AUTH_FAILURE_LIMIT = int(os.environ.get("API_AUTH_FAILURE_LIMIT", "20"))
-API_AUTH_FAILURE_WINDOW = int(os.environ.get("API_AUTH_FAILURE_WINDOW", "300"))  # seconds
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)  # seconds
 
 # SCIM 2.0 provisioning (scim/, issue 26) through django-scim2: every hook is the account-scoped
 # one of scim/; tokens are per account (console), rate-limited with API_RATE_LIMIT per token and
@@ -98,20 +83,20 @@ SCIM_SERVICE_PROVIDER = {
     }],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
 }
-API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "50"))
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 # --- custom domains (domains/): customers CNAME their name to CUSTOM_DOMAIN_TARGET and prove
 # control with a TXT record; DNS is asked through CUSTOM_DOMAIN_DNS_NAMESERVERS (host
 # addresses, on CUSTOM_DOMAIN_DNS_PORT) or, when unset, the system's resolver.
 CUSTOM_DOMAIN_TARGET = (
-    os.environ.get("CUSTOM_DOMAIN_TARGET") or f"{ENVIRONMENT}.api.{ROOT_DOMAIN}"
+    env_str("CUSTOM_DOMAIN_TARGET") or f"{ENVIRONMENT}.api.{ROOT_DOMAIN}"
 ).strip().lower().rstrip(".")
-CUSTOM_DOMAIN_DNS_NAMESERVERS = _env_list("CUSTOM_DOMAIN_DNS_NAMESERVERS")
-CUSTOM_DOMAIN_DNS_PORT = int(os.environ.get("CUSTOM_DOMAIN_DNS_PORT", "53"))
-CUSTOM_DOMAIN_DNS_TIMEOUT = float(os.environ.get("CUSTOM_DOMAIN_DNS_TIMEOUT", "5"))
+CUSTOM_DOMAIN_DNS_NAMESERVERS = env_list("CUSTOM_DOMAIN_DNS_NAMESERVERS")
+CUSTOM_DOMAIN_DNS_PORT = env_int("CUSTOM_DOMAIN_DNS_PORT", 53)
+CUSTOM_DOMAIN_DNS_TIMEOUT = env_float("CUSTOM_DOMAIN_DNS_TIMEOUT", 5)
 # Seconds a verified domain may miss its TXT record before it is suspended (default 72 h).
-CUSTOM_DOMAIN_GRACE_PERIOD = int(os.environ.get("CUSTOM_DOMAIN_GRACE_PERIOD", str(72 * 3600)))
+CUSTOM_DOMAIN_GRACE_PERIOD = env_int("CUSTOM_DOMAIN_GRACE_PERIOD", 72 * 3600)
 # Pending domains not verified within this many days are released by check_domains.
-CUSTOM_DOMAIN_PENDING_DAYS = int(os.environ.get("CUSTOM_DOMAIN_PENDING_DAYS", "14"))
+CUSTOM_DOMAIN_PENDING_DAYS = env_int("CUSTOM_DOMAIN_PENDING_DAYS", 14)
 # Paths a number host keeps serving when its account has a canonical domain (the rest
 # redirect there): management and sign-in stay reachable even if the domain's DNS breaks.
 # (hand-offs are issued for number hosts: a redirect would carry the token to another host,
@@ -124,16 +109,14 @@ TENANCY_CANONICAL_DOMAIN_RESOLVER = "domains.routing.get_canonical_domain"
 # rule); the database wall's shared-read policy admits that owner's rows (tenancy.wall).
 TENANCY_SHARED_OWNER_RESOLVER = "accounts.caching.get_cached_smarter_admin_user_profile"
 
-ALLOWED_HOSTS = [ROOT_DOMAIN, f".{ROOT_DOMAIN}", *_env_list("EXTRA_ALLOWED_HOSTS")]
+ALLOWED_HOSTS = [ROOT_DOMAIN, f".{ROOT_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS")]
 if DEBUG:
     ALLOWED_HOSTS += ["127.0.0.1", "[::1]"]
-if TESTING:
-    ALLOWED_HOSTS += ["testserver"]
 # Verified custom domains, looked up through the tenant cache (never "*"): see
 # tenancy/allowed_hosts.py and docs/ARCHITECTURE.md. Keep it last: static entries match first.
 ALLOWED_HOSTS += [RuntimeAllowedHost("domains.routing.is_verified_host")]
 
-PORT = int(os.environ.get("PORT", "8000"))
+PORT = env_int("PORT", 8000)
 
 INSTALLED_APPS = [
     "accounts.apps.AccountsAdminConfig",  # django.contrib.admin with the tenant sign-in
@@ -223,7 +206,7 @@ WSGI_APPLICATION = "smarter.wsgi.application"
 ASGI_APPLICATION = "smarter.asgi.application"
 
 # --- database: DATABASE_URL or an embedded SQLite file
-DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
@@ -246,7 +229,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # with prepare_threshold=None. The only session setting Django makes is the time zone at
 # connect, a parameter PgBouncer tracks and restores per client. Client connections to the
 # pooler stay persistent (CONN_MAX_AGE): they are cheap, and the pooler bounds server ones.
-DATABASE_POOL = os.environ.get("DATABASE_POOL", "").strip().lower()
+DATABASE_POOL = env_str("DATABASE_POOL", "").strip().lower()
 if DATABASE_POOL not in {"", "pgbouncer"}:
     raise ImproperlyConfigured(f"DATABASE_POOL must be empty or 'pgbouncer', got {DATABASE_POOL!r}")
 if DATABASE_POOL:
@@ -257,27 +240,7 @@ if DATABASE_POOL:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process
-REDIS_URL = os.environ.get("REDIS_URL", "")
-
-
-def redis_cache(url: str) -> dict:
-    """Cache settings for a Redis URL; certificate checks are off only for ``rediss://``."""
-    pool_kwargs: dict = {}
-    if urlparse(url).scheme == "rediss":
-        pool_kwargs["ssl_cert_reqs"] = None
-    return {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": url,
-        "KEY_PREFIX": "smarter",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "CONNECTION_POOL_KWARGS": pool_kwargs,
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-            # A Redis outage degrades to the database instead of failing requests.
-            "IGNORE_EXCEPTIONS": True,
-        },
-    }
+REDIS_URL = env_str("REDIS_URL", "")
 
 
 if REDIS_URL:
@@ -298,7 +261,7 @@ DJANGO_REDIS_LOGGER = "tenancy.cache"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies unless an operator shares them across subdomains on purpose.
-SESSION_COOKIE_DOMAIN = os.environ.get("SESSION_COOKIE_DOMAIN") or None
+SESSION_COOKIE_DOMAIN = env_str("SESSION_COOKIE_DOMAIN") or None
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -311,15 +274,15 @@ CSRF_TRUSTED_ORIGINS: list[str] = []
 
 # Reverse proxies in front of the app that append to X-Forwarded-For (Heroku's router: 1).
 # 0 trusts no header: the client address is REMOTE_ADDR.
-TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 # The scheme the client used, as the trusted proxy reports it; without one, X-Forwarded-Proto
 # is the client's own word and never makes a request "secure" (tenancy/client_origin.py).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES > 0 else None
-SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = int(env_str("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preload is an operator's opt-in (hard to undo): without it, W021 is a decision, not a gap.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -364,8 +327,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- JSON API (/api/v1/): API keys only, one error shape, throttled per key
 REST_FRAMEWORK = {
@@ -397,35 +358,32 @@ SPECTACULAR_SETTINGS = {
 
 # --- background tasks (django-tasks): "database" queues them in the database for the
 # Procfile's worker (manage.py db_worker); "immediate" runs each one in-process at once.
-TASKS_BACKEND = os.environ.get("TASKS_BACKEND") or ("immediate" if DEBUG or TESTING else "database")
-if TASKS_BACKEND not in {"immediate", "database"}:
-    raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate or database, got {TASKS_BACKEND!r}")
-TASKS = {
-    "default": {
-        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
-        if TASKS_BACKEND == "immediate"
-        else "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
-    }
+TASK_BACKEND_CLASSES = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
 }
+TASKS_BACKEND = env_str("TASKS_BACKEND") or ("immediate" if DEBUG else "database")
+if TASKS_BACKEND not in TASK_BACKEND_CLASSES:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate or database, got {TASKS_BACKEND!r}")
+TASKS = {"default": {"BACKEND": TASK_BACKEND_CLASSES[TASKS_BACKEND], "QUEUES": ["default"]}}
 # A task RUNNING longer than this (seconds) is taken for dead (its worker was killed) and is
 # retried while it has had fewer than TASKS_MAX_ATTEMPTS runs, then failed
 # (tenancy/stale_tasks.py); the worker checks every TASKS_REAP_INTERVAL seconds.
-TASKS_RUNNING_TIMEOUT = int(os.environ.get("TASKS_RUNNING_TIMEOUT", "1800"))
-TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "2"))
-TASKS_REAP_INTERVAL = float(os.environ.get("TASKS_REAP_INTERVAL", "60"))
+TASKS_RUNNING_TIMEOUT = env_int("TASKS_RUNNING_TIMEOUT", 1800)
+TASKS_MAX_ATTEMPTS = env_int("TASKS_MAX_ATTEMPTS", 2)
+TASKS_REAP_INTERVAL = env_float("TASKS_REAP_INTERVAL", 60)
 
 # --- router domains (routerdomains/): the hosts the platform's router must serve and certify,
 # provisioned by the app itself. "none": the operator routes every host (the console says so);
 # "heroku": the Platform API adds/removes app domains and reports their ACM certificate.
-ROUTER_DOMAIN_PROVIDER = (os.environ.get("ROUTER_DOMAIN_PROVIDER") or "none").strip().lower()
+ROUTER_DOMAIN_PROVIDER = (env_str("ROUTER_DOMAIN_PROVIDER") or "none").strip().lower()
 if ROUTER_DOMAIN_PROVIDER not in {"none", "heroku"}:
     raise ImproperlyConfigured(
         f"ROUTER_DOMAIN_PROVIDER must be none or heroku, got {ROUTER_DOMAIN_PROVIDER!r}"
     )
-HEROKU_API_TOKEN = os.environ.get("HEROKU_API_TOKEN", "")
-HEROKU_APP_NAME = os.environ.get("HEROKU_APP_NAME", "")
-HEROKU_API_URL = (os.environ.get("HEROKU_API_URL") or "https://api.heroku.com").rstrip("/")
+HEROKU_API_TOKEN = env_str("HEROKU_API_TOKEN", "")
+HEROKU_APP_NAME = env_str("HEROKU_APP_NAME", "")
+HEROKU_API_URL = (env_str("HEROKU_API_URL") or "https://api.heroku.com").rstrip("/")
 if ROUTER_DOMAIN_PROVIDER == "heroku":
     if not HEROKU_API_TOKEN or not HEROKU_APP_NAME:
         raise ImproperlyConfigured(
@@ -434,9 +392,9 @@ if ROUTER_DOMAIN_PROVIDER == "heroku":
     _api = urlparse(HEROKU_API_URL)
     if _api.scheme != "https" and _api.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ImproperlyConfigured("HEROKU_API_URL must be https:// (the token travels with every call)")
-ROUTER_DOMAIN_TIMEOUT = float(os.environ.get("ROUTER_DOMAIN_TIMEOUT", "10"))
-ROUTER_DOMAIN_RETRY_BASE = int(os.environ.get("ROUTER_DOMAIN_RETRY_BASE", "60"))
-ROUTER_DOMAIN_RETRY_MAX = int(os.environ.get("ROUTER_DOMAIN_RETRY_MAX", str(6 * 3600)))
+ROUTER_DOMAIN_TIMEOUT = env_float("ROUTER_DOMAIN_TIMEOUT", 10)
+ROUTER_DOMAIN_RETRY_BASE = env_int("ROUTER_DOMAIN_RETRY_BASE", 60)
+ROUTER_DOMAIN_RETRY_MAX = env_int("ROUTER_DOMAIN_RETRY_MAX", 6 * 3600)
 
 # --- tenant lifecycle: audit log, data exports, account closure
 # Models whose every change through the ORM writes one audit event ("app_label.Model").
@@ -446,17 +404,17 @@ AUDIT_LOG_MODELS = [
     "scim.ScimToken", "scim.ScimUser",
     "sso.IdentityProvider", "emaildomains.EmailDomain",
 ]
-AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
-ACCOUNT_CLOSURE_RETENTION_DAYS = int(os.environ.get("ACCOUNT_CLOSURE_RETENTION_DAYS", "30"))
-EXPORT_LINK_HOURS = int(os.environ.get("EXPORT_LINK_HOURS", "24"))
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+ACCOUNT_CLOSURE_RETENTION_DAYS = env_int("ACCOUNT_CLOSURE_RETENTION_DAYS", 30)
+EXPORT_LINK_HOURS = env_int("EXPORT_LINK_HOURS", 24)
 # Importing an account export (manage.py import_account, the console's clone): an archive is
 # refused before anything is inflated when it would inflate to more than this many bytes in
 # all, or when one entry of over 1 MiB inflates more than this many times (a zip bomb).
-ACCOUNT_IMPORT_MAX_BYTES = int(os.environ.get("ACCOUNT_IMPORT_MAX_BYTES", str(4 * 1024**3)))
-ACCOUNT_IMPORT_MAX_RATIO = int(os.environ.get("ACCOUNT_IMPORT_MAX_RATIO", "200"))
+ACCOUNT_IMPORT_MAX_BYTES = env_int("ACCOUNT_IMPORT_MAX_BYTES", 4 * 1024**3)
+ACCOUNT_IMPORT_MAX_RATIO = env_int("ACCOUNT_IMPORT_MAX_RATIO", 200)
 # Exports are written to the default storage under MEDIA_ROOT, which is never served
 # (no MEDIA_URL route): they are downloaded only through the console's checked view.
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 
 LOGIN_URL = "login"  # /login/ (allauth's sign-in, also at /accounts/login/)
 LOGIN_REDIRECT_URL = "/"
@@ -486,29 +444,29 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 # Sign-up is open on the bare domain unless an operator closes it.
-SIGNUP_OPEN = _env_bool("SIGNUP_OPEN", True)
+SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 # What the bare domain's front page shows: "product" (what the product is, sign up, sign in,
 # find my accounts), "account" (the default account's own home page instead) or "both".
-PLATFORM_FRONT_PAGE = os.environ.get("PLATFORM_FRONT_PAGE", "product").strip().lower()
+PLATFORM_FRONT_PAGE = env_str("PLATFORM_FRONT_PAGE", "product").strip().lower()
 if PLATFORM_FRONT_PAGE not in ("product", "account", "both"):
     raise ImproperlyConfigured("PLATFORM_FRONT_PAGE must be product, account or both.")
 #: accounts listed in the header's account switcher (the rest: the bare domain's chooser)
 ACCOUNT_SWITCHER_SIZE = 8
-INVITATION_EXPIRY_DAYS = int(os.environ.get("INVITATION_EXPIRY_DAYS", "7"))
-HANDOFF_TTL = min(int(os.environ.get("HANDOFF_TTL", "60")), 60)  # seconds, at most 60
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7)
+HANDOFF_TTL = min(env_int("HANDOFF_TTL", 60), 60)  # seconds, at most 60
 # Password sign-in failures are counted by accounts.ratelimit (LOGIN_RATE_LIMIT per account
 # and address, one limiter for every sign-in path); allauth's "login_failed" still limits
 # MFA codes per user. Every limit answers 429.
 ACCOUNT_RATE_LIMITS = {
     "login": False,
-    "login_failed": os.environ.get("MFA_RATE_LIMIT", "10/m/ip,5/300s/key"),
-    "signup": os.environ.get("SIGNUP_RATE_LIMIT", "10/h/ip"),
-    "signup_email": os.environ.get("SIGNUP_EMAIL_RATE_LIMIT", "3/h/key"),
-    "reset_password": os.environ.get("RESET_RATE_LIMIT", "20/m/ip,5/h/key"),
-    "find_accounts": os.environ.get("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
-    "send_invitation": os.environ.get("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
+    "login_failed": env_str("MFA_RATE_LIMIT", "10/m/ip,5/300s/key"),
+    "signup": env_str("SIGNUP_RATE_LIMIT", "10/h/ip"),
+    "signup_email": env_str("SIGNUP_EMAIL_RATE_LIMIT", "3/h/key"),
+    "reset_password": env_str("RESET_RATE_LIMIT", "20/m/ip,5/h/key"),
+    "find_accounts": env_str("FIND_ACCOUNTS_RATE_LIMIT", "10/h/ip,3/h/key"),
+    "send_invitation": env_str("INVITATION_RATE_LIMIT", "50/h/user,3/h/key"),
     # hand-offs a signed-in person starts (the chooser, the account switcher)
-    "handoff": os.environ.get("HANDOFF_RATE_LIMIT", "30/m/ip,20/m/user"),
+    "handoff": env_str("HANDOFF_RATE_LIMIT", "30/m/ip,20/m/user"),
 }
 # Sessions are listed with their sign-in address and browser; tracking each request's address
 # would write a row on every request, so it stays off.
@@ -523,44 +481,26 @@ SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons are forms (POST)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 # Keys encrypting the providers' secrets at rest: the first encrypts, all decrypt (rotation).
 # Unset: one derived from SECRET_KEY (set it explicitly to rotate SECRET_KEY independently).
-SSO_ENCRYPTION_KEYS = _env_list("SSO_ENCRYPTION_KEYS") or [f"sso-secrets:{SECRET_KEY}"]
+SSO_ENCRYPTION_KEYS = env_list("SSO_ENCRYPTION_KEYS") or [f"sso-secrets:{SECRET_KEY}"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Smarter")
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Smarter")
 # The activation page keeps the session's pending secret until it is confirmed (allauth's
 # form makes a new one on every GET, so a reload would invalidate the code on screen).
 MFA_FORMS = {"activate_totp": "identity.frontdoor.forms.PendingSecretActivateTOTPForm"}
 
 # --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
-EMAIL_URL = os.environ.get("EMAIL_URL", "")
-
-
-def email_settings(url: str) -> dict:
-    """SMTP settings from ``smtp://user:pass@host:587`` (STARTTLS with ``?tls=1``) or
-    ``smtps://user:pass@host:465`` (implicit TLS). User and password are URL-decoded."""
-    from urllib.parse import parse_qs, unquote
-
-    parts = urlparse(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ImproperlyConfigured("EMAIL_URL must be smtp://[user:pass@]host[:port] or smtps://…")
-    query = parse_qs(parts.query)
-    ssl = parts.scheme == "smtps"
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname,
-        "EMAIL_PORT": parts.port or (465 if ssl else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_SSL": ssl,
-        "EMAIL_USE_TLS": not ssl and query.get("tls", ["0"])[0].lower() in {"1", "true", "yes"},
-        "EMAIL_TIMEOUT": 10,
-    }
+EMAIL_URL = env_str("EMAIL_URL", "")
 
 
 if EMAIL_URL:
-    globals().update(email_settings(EMAIL_URL))
+    _smtp = smtp_settings(EMAIL_URL)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = _smtp.host, _smtp.port, 10
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _smtp.user, _smtp.password
+    EMAIL_USE_SSL, EMAIL_USE_TLS = _smtp.use_ssl, _smtp.use_tls
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Smarter <noreply@{ROOT_DOMAIN}>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Smarter <noreply@{ROOT_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
@@ -575,7 +515,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Files browsers ask for at the site's root (/favicon.ico), served by whitenoise before any
 # host lookup or sign-in flow, on every host.
@@ -585,23 +525,23 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # plain: one readable line per record (local default); json: one JSON object per line
 # (structlog's formatter over the stdlib's records) with the request's id, account and fields.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 # ADMINS="Name <a@example.com>, b@example.com": mailed on every 500 (DEBUG off), by Django's
 # default "django" logger; the report's URLs and query strings are redacted (log_filters).
 ADMINS = [
     (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
-    for address in _env_list("ADMINS")
+    for address in env_list("ADMINS")
 ]
 DEFAULT_EXCEPTION_REPORTER = "smarter.log_filters.RedactingExceptionReporter"
 LOGGING = {
@@ -640,21 +580,21 @@ LOGGING = {
 
 # --- operations: metrics, health, error reports, traces (docs/OPERATIONS.md)
 # /metrics answers a bearer METRICS_TOKEN, or clients on loopback only.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Set (by gunicorn.conf.py) when several processes serve: prometheus_client then keeps each
 # process's values in files there and /metrics adds them up. prometheus_client reads it too.
-PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-WORKER_HEARTBEAT_INTERVAL = float(os.environ.get("WORKER_HEARTBEAT_INTERVAL", "10"))
-WORKER_HEARTBEAT_MAX_AGE = float(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "60"))
-TASKS_QUEUE_MAX_AGE = float(os.environ.get("TASKS_QUEUE_MAX_AGE", "300"))
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+WORKER_HEARTBEAT_INTERVAL = env_float("WORKER_HEARTBEAT_INTERVAL", 10)
+WORKER_HEARTBEAT_MAX_AGE = env_float("WORKER_HEARTBEAT_MAX_AGE", 60)
+TASKS_QUEUE_MAX_AGE = env_float("TASKS_QUEUE_MAX_AGE", 300)
 # Per-account daily usage is counted in memory and written (one upsert per account) at most
 # this often per process, and when the process exits.
-USAGE_FLUSH_INTERVAL = float(os.environ.get("USAGE_FLUSH_INTERVAL", "3600" if TESTING else "10"))
-SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
-SENTRY_SEND_PII = _env_bool("SENTRY_SEND_PII", False)
-SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", ENVIRONMENT)
-SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+USAGE_FLUSH_INTERVAL = env_float("USAGE_FLUSH_INTERVAL", 10)
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_SEND_PII = env_bool("SENTRY_SEND_PII", False)
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", ENVIRONMENT)
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0)
 # OpenTelemetry traces (Django, psycopg, redis) exported over OTLP/HTTP when the endpoint is
 # set; the exporter reads the other OTEL_* variables itself (headers, timeouts).
-OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
-OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "smarter")
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "smarter")

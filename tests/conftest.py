@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ PASSWORD = "correct-horse-battery-staple"
 # wall's explicit platform mode (tenancy.wall). Requests made through the test client set
 # their tenant's mode; threads a test starts begin with no mode (no tenant rows).
 wall.enter_platform("test process")
+
+# pytest-django exported the suite's settings module (tests.settings) to the environment.
+# Processes a test starts (gunicorn, workers, commands) run on the project's real settings, as
+# an operator's would; one that wants the suite's overrides names tests.settings itself.
+os.environ["DJANGO_SETTINGS_MODULE"] = "smarter.settings"
 
 
 @pytest.fixture(scope="session")

@@ -156,7 +156,7 @@ def production_env(tmp: Path, database_url: str, redis_url: str) -> dict[str, st
     env.update(
         DEBUG="false", SECRET_KEY="stack-test-" + "k" * 50, ROOT_DOMAIN=ROOT_DOMAIN,
         STATIC_ROOT=str(tmp / "static"), DJANGO_SETTINGS_MODULE="smarter.settings",
-        TESTING="false", DATABASE_URL=database_url, REDIS_URL=redis_url,
+        DATABASE_URL=database_url, REDIS_URL=redis_url,
         NEW_USER_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
         PLATFORM_ADMIN_PASSWORD="platform-" + PASSWORD,
     )

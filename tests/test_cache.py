@@ -382,7 +382,7 @@ def two_processes(tmp_path) -> Iterator[tuple[Worker, Worker]]:
             env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
             env.update(
                 DJANGO_SETTINGS_MODULE="smarter.settings", DATABASE_URL=database_url,
-                REDIS_URL=redis_url, DEBUG="true", TESTING="false", LOG_LEVEL="WARNING",
+                REDIS_URL=redis_url, DEBUG="true", LOG_LEVEL="WARNING",
                 # level 1 must not expire during the test: only invalidation may refresh it
                 TENANCY_L1_TTL="3600", TENANCY_L2_TTL="3600", PYTHONPATH=str(ROOT),
             )

@@ -287,7 +287,7 @@ def test_reset_cache_fails_loudly_when_the_cache_is_down(monkeypatch):
 def test_manage_py_exit_codes(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_POOL", "REDIS_URL"}}
     env.update(
-        DJANGO_SETTINGS_MODULE="smarter.settings", DEBUG="true", TESTING="false",
+        DJANGO_SETTINGS_MODULE="smarter.settings", DEBUG="true",
         DATABASE_URL=f"sqlite:///{tmp_path / 'cmd.sqlite3'}", PLATFORM_ADMIN_PASSWORD=SECRET,
         LOG_LEVEL="WARNING",
     )

@@ -92,8 +92,8 @@ class Rendezvous:
 
 def _configure(db_url: str, redis_url: str | None, env: dict[str, str]) -> None:
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="smarter.settings", DATABASE_URL=db_url, DEBUG="false",
-        SECRET_KEY=SECRET_KEY, SECURE_SSL_REDIRECT="false", TESTING="true",
+        DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=db_url, DEBUG="false",
+        SECRET_KEY=SECRET_KEY, SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="CRITICAL", **env,
     )
     os.environ.pop("REDIS_URL", None)
@@ -290,7 +290,7 @@ class RaceDatabases:
             name = self._name(self.template_url)
             self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         env = {**os.environ, "DATABASE_URL": self.template_url, "DJANGO_SETTINGS_MODULE":
-               "smarter.settings", "TESTING": "true"}
+               "tests.settings"}
         env.pop("REDIS_URL", None)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
                        env=env, check=True, timeout=120)

@@ -61,7 +61,6 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         ROOT_DOMAIN="example.com",
         STATIC_ROOT=str(tmp_path / "static"),
         DJANGO_SETTINGS_MODULE="smarter.settings",
-        TESTING="false",
     )
     env["DATABASE_URL"] = fresh_database_url(tmp_path, "deploy")
     if os.environ.get("REDIS_URL"):

@@ -8,7 +8,7 @@ import logging
 import pytest
 from django.test import override_settings
 
-from smarter.settings import redis_cache
+from smarter.env import redis_cache
 from tenancy.ratelimit import local_counts
 from tests.conftest import host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture

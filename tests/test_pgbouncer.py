@@ -126,8 +126,7 @@ print(json.dumps({"names": len(names), "errors": errors, "prepared": prepared, "
 @pytest.mark.services
 def test_orm_through_transaction_mode_pgbouncer(bouncer: PgBouncerServer):
     assert {r["key"]: r["value"] for r in bouncer.show("CONFIG")}["pool_mode"] == "transaction"
-    proc = _python(ORM_THROUGH_POOLER, DATABASE_URL=bouncer.url(), DATABASE_POOL="pgbouncer",
-                   TESTING="false")
+    proc = _python(ORM_THROUGH_POOLER, DATABASE_URL=bouncer.url(), DATABASE_POOL="pgbouncer")
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["errors"] == []
@@ -141,8 +140,7 @@ def test_orm_through_transaction_mode_pgbouncer(bouncer: PgBouncerServer):
 @pytest.mark.services
 def test_without_the_pool_setting_a_server_side_cursor_breaks(bouncer: PgBouncerServer):
     """The contrast: the same work with Django's defaults fails through the same pooler."""
-    proc = _python(ORM_THROUGH_POOLER, DATABASE_URL=bouncer.url("without_setting"),
-                   TESTING="false")
+    proc = _python(ORM_THROUGH_POOLER, DATABASE_URL=bouncer.url("without_setting"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert any("does not exist" in e for e in result["errors"]), result["errors"]

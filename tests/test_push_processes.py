@@ -51,7 +51,7 @@ def processes(tmp_path: Path) -> Iterator[tuple[RedisServer, Worker, Worker]]:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
         env.update(
             DJANGO_SETTINGS_MODULE="smarter.settings", DATABASE_URL=database_url,
-            REDIS_URL=redis.url, DEBUG="true", TESTING="false", LOG_LEVEL="ERROR",
+            REDIS_URL=redis.url, DEBUG="true", LOG_LEVEL="ERROR",
             TENANCY_L1_TTL="3600", TENANCY_L2_TTL="3600", PYTHONPATH=str(ROOT),
         )
         import subprocess

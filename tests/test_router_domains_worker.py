@@ -37,7 +37,7 @@ def run_worker(api) -> None:  # type: ignore[no-untyped-def]
         call_command(*WORKER)
         return
     url = urlparse(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"])
-    env = {**os.environ, "DATABASE_URL": url.geturl(), "TASKS_BACKEND": "database", "TESTING": "false",
+    env = {**os.environ, "DATABASE_URL": url.geturl(), "TASKS_BACKEND": "database",
            "ROUTER_DOMAIN_PROVIDER": "heroku", "HEROKU_API_URL": api.url,
            "HEROKU_API_TOKEN": api.token, "HEROKU_APP_NAME": api.app}
     done = subprocess.run([sys.executable, "manage.py", *WORKER], cwd=ROOT, env=env,

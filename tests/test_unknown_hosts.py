@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from accounts.utils import get_cached_account_by_number
-from smarter.settings import redis_cache
+from smarter.env import redis_cache
 from tenancy.cache import tenant_cache
 from tenancy.hosts import tenant_host
 from tests.conftest import host_client
