@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
@@ -22,9 +22,10 @@ from accounts.management.options import account_from_option
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
 from audit.recorder import record
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = (
         "Create a user in an account. The password is read from the environment variable "
         "named by --password-env (default NEW_USER_PASSWORD); it is never printed."

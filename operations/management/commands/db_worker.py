@@ -21,6 +21,7 @@ from django_tasks_db.management.commands.db_worker import Command as LibraryComm
 
 from operations.heartbeat import heartbeat
 from operations.observability import setup_worker
+from tenancy.commands import PlatformCommandMixin
 from tenancy.stale_tasks import reap_stale_tasks
 from tenancy.wall import enter_platform
 
@@ -39,7 +40,7 @@ def _reap_forever(interval: float) -> None:
             connection.close()
 
 
-class Command(LibraryCommand):
+class Command(PlatformCommandMixin, LibraryCommand):
     help = "Run the task worker; retries or fails tasks whose worker died"
 
     def handle(self, *args: Any, **options: Any) -> None:
