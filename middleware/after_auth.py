@@ -1,9 +1,9 @@
 """Everything the product does once the user is known, as one middleware layer.
 
-Six jobs used to be six middlewares, each a layer of Django's exception wrapper around the
-next; on a trivial request the layers cost more than the jobs. Each job keeps its own module
-and is called here in the order the separate layers ran (host-bound sessions' two halves,
-1 and 6, around the rest):
+One layer rather than one middleware per job: each of Django's middleware layers is a wrapper
+of exception handling around the next, which on a trivial request costs more than the jobs
+themselves. Each job keeps its own module and is called here in this order (host-bound
+sessions' two halves, 1 and 6, around the rest):
 
 1. host-bound sessions (``middleware.session_binding``): a session bound to another host or
    account is anonymous here;

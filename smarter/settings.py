@@ -61,7 +61,7 @@ API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # requests per API key
 API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
 API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)  # seconds
 
-# SCIM 2.0 provisioning (scim/, issue 26) through django-scim2: every hook is the account-scoped
+# SCIM 2.0 provisioning (identity/scim/) through django-scim2: every hook is the account-scoped
 # one of scim/; tokens are per account (console), rate-limited with API_RATE_LIMIT per token and
 # API_AUTH_FAILURE_* per client address.
 SCIM_SERVICE_PROVIDER = {
