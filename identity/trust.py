@@ -190,3 +190,20 @@ def sign_in_url(request: HttpRequest, account: Account, next_path: str = "/") ->
     """``account``'s own sign-in page (its SSO buttons, or password and second factor)."""
     query = "" if next_path == "/" else "?" + urlencode({"next": next_path})
     return f"{tenant_url(request, account.account_number)}login/{query}"
+
+
+#: The person's own sign-in details (global: every account they belong to relies on them).
+SIGN_IN_DETAILS_PATHS = ("/accounts/email/", "/accounts/password/change/", "/accounts/password/set/",
+                         "/accounts/2fa/")
+
+
+def may_change_sign_in_details(request: HttpRequest, user: Any, account: Account | None) -> bool:
+    """Whether this session may change the person's addresses, password or two-factor: not a
+    session an account's IdP alone made for a person who belongs to another account too (a new
+    address verified there would reset their password elsewhere)."""
+    if not signed_in_by_idp_only(request):
+        return True
+    from accounts.caching import active_memberships
+
+    here = getattr(account, "pk", None)
+    return all(m.account_id == here for m in active_memberships(user))

@@ -38,7 +38,11 @@ from .audit import start_request_operation
 from .mfa import mfa_setup_response
 from .ratelimit import mark_rate_limited
 from .session_binding import bind, sign_out_if_bound_elsewhere
-from .sso_session import refuse_sign_in_without_sso, sign_out_session_without_sso
+from .sso_session import (
+    refuse_sign_in_details_to_idp_session,
+    refuse_sign_in_without_sso,
+    sign_out_session_without_sso,
+)
 from .tenant import attach_signed_in_member
 from .usage import record_usage
 
@@ -55,7 +59,7 @@ class AfterAuthenticationMiddleware:
             sign_out_if_bound_elsewhere(request)
             attach_signed_in_member(request)
             sign_out_session_without_sso(request)
-        response = mfa_setup_response(request)
+        response = refuse_sign_in_details_to_idp_session(request) or mfa_setup_response(request)
         if response is None:
             token = start_request_operation(request)
             try:

@@ -11,6 +11,8 @@ admin. Checked by ``middleware.after_auth`` twice:
   and answered with the "single sign-on required" page.
 
 Both read only the cached account flag first: accounts that do not require SSO pay nothing.
+A session an account's IdP alone made counts for that account only: it does not change the
+sign-in details (addresses, password, two-factor) of a person who belongs to other accounts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.caching import get_cached_profile
 from identity.sso.policy import sso_required_page
-from identity.trust import session_admitted
+from identity.trust import SIGN_IN_DETAILS_PATHS, may_change_sign_in_details, session_admitted
 
 
 def sign_out_session_without_sso(request: HttpRequest) -> None:
@@ -32,6 +34,24 @@ def sign_out_session_without_sso(request: HttpRequest) -> None:
     if not session_admitted(request, account, request.user, is_admin=profile.is_staff):
         logout(request)
         request.user_profile = None  # type: ignore[attr-defined]
+
+
+def refuse_sign_in_details_to_idp_session(request: HttpRequest) -> HttpResponse | None:
+    """Before the view: a session an account's IdP alone made does not change the addresses,
+    password or two-factor of a person who belongs to other accounts too (403 page)."""
+    if not request.path_info.startswith(SIGN_IN_DETAILS_PATHS):
+        return None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if may_change_sign_in_details(request, user, getattr(request, "account", None)):
+        return None
+    from django.shortcuts import render
+
+    return render(request, "error.html", {
+        "status": 403, "title": "Sign in with your password",
+        "message": "Your sign-in details serve your other accounts too: to change them, sign in "
+                   "with your password and second factor (not single sign-on)."}, status=403)
 
 
 def refuse_sign_in_without_sso(request: HttpRequest, response: HttpResponse) -> HttpResponse:

@@ -18,7 +18,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
 from accounts.membership import user_for_email
-from accounts.models import HandoffToken, UserProfile
+from accounts.models import HandoffToken, Invitation, UserProfile
 from accounts.provisioning import add_member
 from audit.models import AuditEvent
 from identity import trust
@@ -227,3 +227,81 @@ def test_the_trust_table_is_written_down_with_every_voucher_scoped():
         "an account's SCIM token": trust.Scope.ACCOUNT,
         "an account's verified email domains": trust.Scope.ACCOUNT,
     }
+
+
+# --- 5. provisioning and sign-in work together ----------------------------------------------
+def test_a_scim_provisioned_member_signs_in_by_sso_the_first_time(a_with_idps, idp, keys):
+    """SCIM creates frank (unverified address, unusable password); his first sign-in through
+    A's IdP is frank, with no form (it used to end on a sign-up form, then "already exists")."""
+    a, oidc, saml = a_with_idps
+    token = _scim_token(a)
+    made = host_client(a.host).post("/scim/v2/Users", data={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"frank@{DOMAIN}",
+        "externalId": "okta-frank", "emails": [{"value": f"frank@{DOMAIN}", "primary": True}],
+        "name": {"givenName": "Frank"}, "active": True},
+        content_type="application/scim+json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert made.status_code == 201, made.content
+    frank = UserProfile.objects.get(account=a.account, user__username=f"frank@{DOMAIN}").user
+    for kind in ("oidc", "saml"):
+        client = host_client(a.host)
+        resp = sso(kind, client, idp, a, oidc, saml, keys, f"frank@{DOMAIN}", email_verified=True)
+        assert resp.status_code == 302 and signed_in_as(client) == frank.pk, resp.content[:300]
+    assert get_user_model().objects.filter(email__iexact=f"frank@{DOMAIN}").count() == 1
+
+
+def _scim_token(tenant) -> str:  # type: ignore[no-untyped-def]
+    from identity.scim.models import ScimToken
+
+    _, raw = ScimToken.create(tenant.account, "okta", tenant.admin)
+    return raw
+
+
+def test_inviting_a_members_address_answers_already_a_member(a_with_idps, idp, keys):
+    """An address a member has (unverified: SSO or SCIM made it) is "already a member" in the
+    console, and an invitation issued before the member existed cannot make a second user."""
+    a, oidc, saml = a_with_idps
+    _, early = Invitation.issue(a.account, f"gina@{DOMAIN}", "member", a.admin)
+    client = host_client(a.host)
+    sso("saml", client, idp, a, oidc, saml, keys, f"gina@{DOMAIN}")
+    gina = signed_in_as(client)
+    console = host_client(a.host, a.admin.user)
+    refused = console.post("/console/invitations/", {"email": f"GINA@{DOMAIN}", "role": "member"})
+    assert refused.status_code == 200 and "already a member" in refused.content.decode()
+    late = host_client(a.host).post(f"/invitations/{early}/", {
+        "first_name": "Gina", "password1": "G1na-pass-phrase!", "password2": "G1na-pass-phrase!"})
+    assert late.status_code == 409 and "Already a member" in late.content.decode()
+    assert list(UserProfile.objects.filter(account=a.account, user__email__iexact=f"gina@{DOMAIN}")
+                .values_list("user_id", flat=True)) == [gina]
+
+
+SIGN_IN_DETAILS = [
+    # (how the session on A was made, the person belongs to B too) -> may change sign-in details
+    ("password", True, True),
+    ("sso", False, True),
+    ("sso", True, False),
+]
+
+
+@pytest.mark.parametrize(("proof", "also_in_b", "allowed"), SIGN_IN_DETAILS)
+@pytest.mark.parametrize("path", ["/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"])
+def test_an_idp_session_does_not_change_a_shared_persons_sign_in_details(a_with_idps, tenant_b, idp, keys,
+                                                                         proof, also_in_b, allowed, path):
+    """A's IdP signs in A's member; if that person belongs to B too, the session cannot add an
+    address (verified, it would reset their password on B), change the password or two-factor."""
+    a, oidc, saml = a_with_idps
+    add_member(a.account, "mia", email=f"mia@{DOMAIN}", password=PASSWORD)
+    if also_in_b:
+        add_member(tenant_b.account, "mia")
+    client = host_client(a.host)
+    if proof == "password":
+        client.post("/login/", {"login": "mia", "password": PASSWORD})
+    else:
+        sso("saml", client, idp, a, oidc, saml, keys, f"mia@{DOMAIN}")
+    resp = client.get(path)
+    assert resp.wsgi_request.user.get_username() == "mia"
+    assert (resp.status_code != 403) is allowed, (resp.status_code, resp.content[:200])
+    if not allowed:
+        assert b"sign in with your password" in resp.content.lower()
+        posted = client.post("/accounts/email/", {"action_add": "", "email": "evil@elsewhere.test"})
+        assert posted.status_code == 403
+        assert not EmailAddress.objects.filter(email="evil@elsewhere.test").exists()

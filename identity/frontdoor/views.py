@@ -250,6 +250,12 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         raise Http404("No such invitation on this host.")
     if not invitation.is_usable:
         return _gone(request, invitation)
+    if service.is_member(request.account, invitation.email):
+        # a member has the address already (SCIM or SSO made them meanwhile, say): never a
+        # second user with it in the account
+        return render(request, "error.html", {"status": 409, "title": "Already a member",
+                      "message": f"{invitation.email} is a member of {request.account.company_name} "
+                                 "already: sign in instead."}, status=409)
     if (not request.user.is_authenticated and invitation.role != UserProfile.ROLE_ADMIN
             and sso_required(request.account)):
         return sso_required_page(request)  # members join by signing in with the account's IdP
