@@ -170,6 +170,13 @@ def admin_password_form(a, b, provider, keys, required):  # type: ignore[no-unty
     return client
 
 
+def django_admin_form(a, b, provider, keys, required):  # type: ignore[no-untyped-def]
+    """The Django admin's own sign-in form: account admins only (break-glass)."""
+    client = host_client(b.host)
+    client.post("/admin/login/", {"username": "bravo-admin", "password": PASSWORD})
+    return client
+
+
 # path -> who B serves (not required, required)
 MATRIX = [
     (password_form, "bravo-member", None),
@@ -184,6 +191,7 @@ MATRIX = [
     (sso_past_max_age, "bravo-member", None),  # the max age is required SSO's own limit
     (sso_sign_in, "bravo-member", "bravo-member"),
     (admin_password_form, "bravo-admin", "bravo-admin"),
+    (django_admin_form, "bravo-admin", "bravo-admin"),
 ]
 
 
