@@ -195,15 +195,23 @@ def sign_in_url(request: HttpRequest, account: Account, next_path: str = "/") ->
 #: The person's own sign-in details (global: every account they belong to relies on them).
 SIGN_IN_DETAILS_PATHS = ("/accounts/email/", "/accounts/password/change/", "/accounts/password/set/",
                          "/accounts/2fa/")
+TWO_FACTOR_PATH = "/accounts/2fa/"
 
 
 def may_change_sign_in_details(request: HttpRequest, user: Any, account: Account | None) -> bool:
-    """Whether this session may change the person's addresses, password or two-factor: not a
-    session an account's IdP alone made for a person who belongs to another account too (a new
-    address verified there would reset their password elsewhere)."""
+    """Whether this session may change the person's addresses, password or two-factor on this
+    page: not a session an account's IdP alone made for a person who belongs to another account
+    too (a new address verified there would reset their password elsewhere). Setting up a first
+    second factor stays open to it (an account that requires two-factor asks for that)."""
     if not signed_in_by_idp_only(request):
         return True
     from accounts.caching import active_memberships
 
     here = getattr(account, "pk", None)
-    return all(m.account_id == here for m in active_memberships(user))
+    if all(m.account_id == here for m in active_memberships(user)):
+        return True
+    if request.path_info.startswith(TWO_FACTOR_PATH):
+        from allauth.mfa.models import Authenticator
+
+        return not Authenticator.objects.filter(user=user).exists()
+    return False

@@ -297,6 +297,8 @@ def test_an_idp_session_does_not_change_a_shared_persons_sign_in_details(a_with_
         client.post("/login/", {"login": "mia", "password": PASSWORD})
     else:
         sso("saml", client, idp, a, oidc, saml, keys, f"mia@{DOMAIN}")
+    if path == "/accounts/2fa/":  # a second factor to change (a first one may be set up)
+        TOTP.activate(get_user_model().objects.get(username="mia"), generate_totp_secret())
     resp = client.get(path)
     assert resp.wsgi_request.user.get_username() == "mia"
     assert (resp.status_code != 403) is allowed, (resp.status_code, resp.content[:200])
@@ -305,3 +307,14 @@ def test_an_idp_session_does_not_change_a_shared_persons_sign_in_details(a_with_
         posted = client.post("/accounts/email/", {"action_add": "", "email": "evil@elsewhere.test"})
         assert posted.status_code == 403
         assert not EmailAddress.objects.filter(email="evil@elsewhere.test").exists()
+
+
+def test_an_idp_session_may_set_up_a_first_second_factor(a_with_idps, tenant_b, idp, keys):
+    """A requires two-factor: its SSO member who belongs to B too can still set it up."""
+    a, oidc, saml = a_with_idps
+    add_member(a.account, "mia", email=f"mia@{DOMAIN}", password=PASSWORD)
+    add_member(tenant_b.account, "mia")
+    client = host_client(a.host)
+    sso("saml", client, idp, a, oidc, saml, keys, f"mia@{DOMAIN}")
+    resp = client.get("/accounts/2fa/totp/activate/")
+    assert resp.status_code == 200 and resp.wsgi_request.user.get_username() == "mia"

@@ -1,7 +1,9 @@
 """What an SSO sign-in does on the account's host: trust only addresses of the account's
-verified email domains, create or link the member (role from the provider's default or its
-admin group), refuse deactivated members, and record the sign-in (source ``sso``) with the
-session's SSO max age."""
+verified email domains (and, for OIDC, confirmed by the IdP), find the user as
+:mod:`identity.trust` says (the account's member, a new member, or a user elsewhere who must
+confirm with their own password first), make the membership (role from the provider's default
+or its admin group), refuse deactivated members, and record the sign-in (source ``sso``) with
+the session's SSO max age."""
 
 from __future__ import annotations
 
