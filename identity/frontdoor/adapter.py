@@ -110,14 +110,14 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         account, who stay on the bare domain's home page."""
         if not is_platform_host(request):
             return super().get_login_redirect_url(request)
-        from .handoff import handoff_url
+        from .handoff import entry_url
         from .switcher import is_default_member, places_of
 
         user = request.user
         places = places_of(user)
         stays = is_default_member(user) or user.is_superuser
         if len(places) == 1 and not stays and request.method == "POST":
-            return handoff_url(request, user, places[0].account, landing_path(places[0].is_admin))
+            return entry_url(request, user, places[0].account, places[0].is_admin)
         if places or not stays:
             return reverse("account-chooser")
         return super().get_login_redirect_url(request)
