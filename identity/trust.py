@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
+from accounts.allauth_compat import authentication_records
 from accounts.membership import AmbiguousEmail, members_with_address, user_for_email
 from accounts.models import Account
 from identity.sso.caching import account_providers
@@ -123,12 +124,10 @@ def _scim_members(account: Account, names: tuple[str, ...]) -> list[Any]:
 
 # --- sessions -------------------------------------------------------------------------------
 def _records(request: HttpRequest) -> list[dict[str, Any]]:
-    from allauth.account.internal.flows.login import get_authentication_records
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
-    return [r for r in get_authentication_records(request, user) if isinstance(r, dict)]
+    return [r for r in authentication_records(request, user) if isinstance(r, dict)]
 
 
 def signed_in_by_idp_only(request: HttpRequest) -> bool:

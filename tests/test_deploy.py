@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from smarter.settings import redis_cache
+from smarter.env import redis_cache
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

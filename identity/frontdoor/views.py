@@ -9,9 +9,6 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.internal.decorators import login_not_required
-from allauth.account.internal.flows.login import perform_login, record_authentication
-from allauth.account.internal.flows.signup import complete_signup
 from allauth.account.models import EmailAddress, Login
 from allauth.account.views import SignupView
 from allauth.account.views import confirm_email as allauth_confirm_email
@@ -22,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
@@ -33,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import invitations as service
+from accounts.allauth_compat import complete_signup, perform_login, record_authentication
 from accounts.emails import send_mail
 from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import HandoffToken, Invitation, UserProfile

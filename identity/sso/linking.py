@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.allauth_compat import totp_code_is_valid
 from accounts.ratelimit import check_login_allowed, is_rate_limited, record_login_failure
 
 from .caching import ProviderConfig, provider_by_slug
@@ -65,9 +66,7 @@ class LinkForm(forms.Form):
         ok = self.user.is_active and self.user.check_password(data.get("password") or "")
         totp = _has_totp(self.user) if ok else None
         if totp is not None:
-            from allauth.mfa.totp.internal.auth import TOTP
-
-            ok = TOTP(totp).validate_code((data.get("code") or "").strip())
+            ok = totp_code_is_valid(totp, (data.get("code") or "").strip())
         if not ok:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password or code.", code="invalid_login")

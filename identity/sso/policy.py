@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.allauth_compat import clear_login
 from accounts.models import Account, UserProfile
 from identity import trust
 from identity.trust import sso_required as sso_required  # the one rule, named here too
@@ -42,7 +43,5 @@ def refuse_password_sign_in(request: HttpRequest, user: Any, **kwargs: Any) -> H
         return None
     if not sso_required_for(user, getattr(request, "account", None)):
         return None
-    from allauth.account.internal.stagekit import clear_login
-
     clear_login(request)
     return sso_required_page(request)
