@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from .actions import members
 from .caching import active_memberships
 from .models import Account, AccountContact, UserProfile
 
@@ -116,6 +118,52 @@ class UserProfileAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["user", "account", "created_user"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        """The role and active flag are checked by the member actions' rules before saving."""
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class MembershipForm(form):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                data: dict[str, Any] = super().clean()
+                if self.instance.pk is not None:
+                    try:
+                        members.check_change(self.instance, role=data.get("role"),
+                                             active=data.get("is_active"), acting_user=request.user)
+                    except members.MemberChangeRefused as exc:
+                        raise ValidationError(exc.message) from None
+                return data
+
+        return MembershipForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Role and active flag through ``do_change_membership``; the other fields as usual."""
+        if change and {"role", "is_active"} & set(form.changed_data):
+            members.do_change_membership(obj, role=obj.role, active=obj.is_active,
+                                         acting_user=request.user)
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Removal is ``do_remove_member`` (their rows go to an admin); refused memberships
+        (the last active admin, one's own) offer no delete."""
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        try:
+            members.check_removal(obj, acting_user=request.user)
+        except members.MemberChangeRefused:
+            return False
+        return True
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        members.do_remove_member(obj, acting_user=request.user)
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        """No bulk delete: each removal hands rows over and may be refused on its own."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 @admin.register(AccountContact)

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from tenancy.hosts import tenant_url
 
+from .actions.members import do_add_member
 from .emails import send_mail
 from .membership import members_with_address
 from .models import Account, Invitation, UserProfile
@@ -97,9 +98,7 @@ def join(invitation: Invitation, user: Any, *, created_user: bool = False) -> bo
     with transaction.atomic():
         if not invitation.mark_accepted(user):
             return False
-        UserProfile.objects.get_or_create(user=user, account=invitation.account,
-                                          defaults={"role": invitation.role,
-                                                    "created_user": created_user})
+        do_add_member(invitation.account, user, role=invitation.role, created_user=created_user)
     return True
 
 

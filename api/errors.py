@@ -23,9 +23,13 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with existing data."
     default_code = "conflict"
 
-    def __init__(self, detail: Any = None, fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, detail: Any = None, fields: dict[str, list[str]] | None = None,
+                 code: str | None = None) -> None:
+        """``code``: the envelope's code when a more precise one than ``conflict`` helps a
+        client (the rule that refused, e.g. ``last_admin``)."""
         super().__init__(detail)
         self.fields = fields or {}
+        self.envelope_code = code
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -113,7 +117,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = _fields(exc.detail)
         body = error_body(400, "The request is invalid.", fields)
     elif isinstance(exc, Conflict):
-        body = error_body(409, str(exc.detail), exc.fields)
+        body = error_body(409, str(exc.detail), exc.fields, code=exc.envelope_code)
     else:
         detail = exc.detail
         message = " ".join(_flatten(detail)) if isinstance(detail, dict | list) else str(detail)

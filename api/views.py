@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import invitations
+from accounts.actions import invites, members
 from accounts.models import AccountContact, ApiKey, Invitation, UserProfile
 from domains.canonical import set_canonical
 from domains.models import Domain
@@ -153,8 +154,8 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         invitations, the same shape whether or not an address has a user already."""
         try:
             with transaction.atomic():
-                sent = [invitations.invite(self.request._request, self.request.account, row["email"],
-                                           row["role"], request_profile(self.request))
+                sent = [invites.do_invite_member(self.request._request, self.request.account,
+                                                 row["email"], row["role"], acting_user=self.request.user)
                         for row in rows]
         except invitations.SendLimited:
             raise exceptions.Throttled() from None
@@ -190,19 +191,22 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
             raise serializers.ValidationError({f"{i}": errs for i, errs in rows if errs})
         return self._invite(list(serializer.validated_data))
 
-    def _refuse_self(self, profile: UserProfile) -> None:
-        if profile.user_id == self.request.user.pk:
-            raise Conflict("You cannot change or remove your own membership through the API.")
-
     def perform_update(self, serializer: Any) -> None:
-        self._refuse_self(serializer.instance)
-        with transaction.atomic():
-            serializer.save()
+        """Role and active flag through the member actions (the serializer writes nothing else)."""
+        data = serializer.validated_data
+        try:
+            serializer.instance = members.do_change_membership(
+                serializer.instance, role=data.get("role"), active=data.get("is_active"),
+                acting_user=self.request.user)
+        except members.MemberChangeRefused as exc:
+            raise Conflict(exc.message, code=exc.code) from None
 
     def perform_destroy(self, instance: UserProfile) -> None:
-        self._refuse_self(instance)
-        with transaction.atomic():
-            instance.delete()
+        """Remove the member: their resources go to another admin, their keys end."""
+        try:
+            members.do_remove_member(instance, acting_user=self.request.user)
+        except members.MemberChangeRefused as exc:
+            raise Conflict(exc.message, code=exc.code) from None
 
 
 class WorkspaceViewSet(TenantMixin, viewsets.ModelViewSet):
@@ -338,9 +342,9 @@ class InvitationViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         try:
-            serializer.instance = invitations.invite(
+            serializer.instance = invites.do_invite_member(
                 self.request._request, self.request.account, data["email"],
-                data.get("role", UserProfile.ROLE_MEMBER), request_profile(self.request))
+                data.get("role", UserProfile.ROLE_MEMBER), acting_user=self.request.user)
         except invitations.SendLimited:
             raise exceptions.Throttled() from None
         except invitations.InvitationRefused as exc:

@@ -7,6 +7,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
 from accounts.models import AccountContact, Invitation, UserProfile
+from workspaces.models import Workspace
 
 from .api_support import ApiClient, api_for, assert_error, make_key
 from .frontdoor_support import mails_to
@@ -83,11 +84,15 @@ def test_user_and_account_of_a_profile_cannot_be_changed(tenant_a, tenant_b):
     assert (member.user.username, member.account_id) == ("alpha-member", tenant_a.account.pk)
 
 
-def test_delete_member(tenant_a):
+def test_delete_member_hands_their_workspaces_over(tenant_a):
+    """DELETE removes the member as every surface does: their workspace goes to the admin
+    whose key acts (it was deleted with the membership before)."""
+    space = Workspace.objects.create(user_profile=tenant_a.member, name="members-space")
     api = api_for(tenant_a.admin)
     assert api.delete(f"users/{tenant_a.member.pk}/").status_code == 204
     assert not UserProfile.objects.filter(pk=tenant_a.member.pk).exists()
     assert User.objects.filter(pk=tenant_a.member.user_id).exists()  # the user stays
+    assert Workspace.objects.get(pk=space.pk).user_profile_id == tenant_a.admin.pk
     assert_error(api.get(f"users/{tenant_a.member.pk}/"), 404)
 
 

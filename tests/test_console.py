@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
+from accounts.actions.members import MemberChangeRefused
 from accounts.models import Account, AccountContact, Invitation, UserProfile
 from tests.conftest import PASSWORD, host_client
 from workspaces.models import Workspace
@@ -124,7 +125,7 @@ def test_admin_cannot_act_on_self(tenant_a, admin_client):
                       (f"/console/members/{me.pk}/active/", {"active": "0"}),
                       (f"/console/members/{me.pk}/remove/", {})]:
         response = admin_client.post(url, data, follow=True)
-        assert "You cannot change your own membership here." in _messages(response)
+        assert MemberChangeRefused.OWN_MEMBERSHIP_MESSAGE in _messages(response)
     me = UserProfile.objects.get(pk=me.pk)
     assert me.role == "admin" and me.is_active
 
@@ -377,11 +378,12 @@ def test_add_existing_member_by_verified_address_is_refused(tenant_a, tenant_b, 
 
 
 def test_superuser_removing_the_only_admin_keeps_their_resources(platform, tenant_a):
+    """The account keeps an active admin: its last one cannot be removed (by a superuser)."""
     admin = tenant_a.admin
     space = Workspace.objects.create(user_profile=admin, name="admins-space")
     root = host_client(tenant_a.host, platform.admin.user)
     response = root.post(f"/console/members/{admin.pk}/remove/", follow=True)
-    assert "no other admin can take them over" in " ".join(_messages(response))
+    assert "This is the account's last active admin" in " ".join(_messages(response))
     assert UserProfile.objects.filter(pk=admin.pk).exists()
     second, _ = UserProfile.objects.get_or_create(
         user=User.objects.create_user("second-admin"), account=tenant_a.account, role="admin")

@@ -3,7 +3,8 @@
 A real HTTP client (httpx) talks to the live server on loopback with the tenant's Host header and
 a token made as the console makes it: create, filter, get, replace, patch, deactivate, delete,
 group membership, discovery; a token of account A is 401 on B's host; the audit log names the
-source ``scim``; the console creates (shown once) and revokes tokens.
+source ``scim``; the console creates (shown once) and revokes tokens. DELETE removes the member,
+as every surface does (``tests/test_member_actions.py`` compares them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from accounts.models import UserProfile
 from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
 from tests.conftest import host_client
+from workspaces.models import Workspace
 
 SCIM = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -111,17 +113,20 @@ def test_rfc7644_user_lifecycle(scim, tenant_a) -> None:  # type: ignore[no-unty
     assert scim.patch(f"/Users/{carol['id']}", json=_patch(
         {"op": "replace", "value": {"active": True}})).json()["active"] is True
 
-    # DELETE deactivates (the membership is kept, inactive) and the resource is gone.
+    # DELETE removes the member as every surface does (accounts.actions.members): the resource
+    # and the membership go, what they owned goes to an admin, their user stays.
+    space = Workspace.objects.create(user_profile=profile, name="carols-space")
     assert scim.delete(f"/Users/{carol['id']}").status_code == 204
     assert scim.get(f"/Users/{carol['id']}").status_code == 404
-    profile.refresh_from_db()
-    assert not profile.is_active
-    assert UserProfile.objects.filter(pk=profile.pk).exists()
+    assert not UserProfile.objects.filter(pk=profile.pk).exists()
+    assert Workspace.objects.get(pk=space.pk).user_profile_id == tenant_a.admin.pk
+    assert get_user_model().objects.filter(pk=profile.user_id).exists()
 
     # Every change is in the audit log with source scim, naming the token.
     events = AuditEvent.objects.filter(account=tenant_a.account, source="scim")
     assert events.filter(target_kind="accounts.userprofile", action="created").exists()
     assert events.filter(target_kind="scim.scimuser", action="deleted").exists()
+    assert events.filter(target_kind="accounts.userprofile", action="deleted").exists()
     assert all(e.source_label.startswith("SCIM token scim_") for e in events)
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import invitations as service
+from accounts.actions import invites
 from accounts.models import Invitation
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
@@ -21,8 +22,8 @@ def send_invitation(request: TenantRequest, form: InviteForm, then: str) -> Http
     message, the same for every address; 429 past the send limit; None when refused (the
     form carries the reason)."""
     try:
-        invitation = service.invite(request, request.account, form.cleaned_data["email"],
-                                    form.cleaned_data["role"], request.user_profile)
+        invitation = invites.do_invite_member(request, request.account, form.cleaned_data["email"],
+                                              form.cleaned_data["role"], acting_user=request.user)
     except service.SendLimited:
         return respond_429(request)
     except service.InvitationRefused as exc:

@@ -10,10 +10,8 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from allauth.mfa.models import Authenticator
-from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.lookups import IRegex
 from django.http import HttpResponse
@@ -21,8 +19,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
+from accounts.actions import members as members_actions
+from accounts.actions.members import MemberChangeRefused
 from accounts.models import ApiKey, UserProfile
-from accounts.models.ownership import MetaDataWithOwnershipModel
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
 
@@ -161,9 +160,14 @@ def member_detail(request: TenantRequest, pk: int) -> HttpResponse:
     })
 
 
+def _refused(request: TenantRequest, exc: MemberChangeRefused) -> None:
+    messages.error(request, exc.message)
+
+
 def _refuse_self(request: TenantRequest, profile: UserProfile) -> bool:
+    """The confirmation page is not offered for one's own membership (the action refuses too)."""
     if profile.user_id == request.user.pk:
-        messages.error(request, "You cannot change your own membership here.")
+        messages.error(request, MemberChangeRefused.OWN_MEMBERSHIP_MESSAGE)
         return True
     return False
 
@@ -173,10 +177,14 @@ def _refuse_self(request: TenantRequest, profile: UserProfile) -> bool:
 def member_role(request: TenantRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
     form = RoleForm(request.POST)
-    if not _refuse_self(request, profile) and form.is_valid():
-        profile.role = form.cleaned_data["role"]
-        profile.save(update_fields=["role", "updated_at"])
-        messages.success(request, f"{profile.user.username} is now {profile.get_role_display()}.")
+    if form.is_valid():
+        try:
+            profile = members_actions.do_change_member_role(profile, form.cleaned_data["role"],
+                                                            acting_user=request.user)
+        except MemberChangeRefused as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, f"{profile.user.username} is now {profile.get_role_display()}.")
     return redirect("member", profile.pk)
 
 
@@ -184,61 +192,36 @@ def member_role(request: TenantRequest, pk: int) -> HttpResponse:
 @account_admin_required
 def member_active(request: TenantRequest, pk: int) -> HttpResponse:
     profile = _member(request, pk)
-    if not _refuse_self(request, profile):
-        profile.is_active = request.POST.get("active") == "1"
-        profile.save(update_fields=["is_active", "updated_at"])
+    change = (members_actions.do_reactivate_member if request.POST.get("active") == "1"
+              else members_actions.do_deactivate_member)
+    try:
+        profile = change(profile, acting_user=request.user)
+    except MemberChangeRefused as exc:
+        _refused(request, exc)
+    else:
         state = "reactivated" if profile.is_active else "deactivated"
         messages.success(request, f"{profile.user.username} {state}.")
     return redirect("member", profile.pk)
 
 
-def _heir(request: TenantRequest, leaving: UserProfile) -> UserProfile | None:
-    """Who takes over a removed member's resources: the acting admin, else another admin."""
-    actor = getattr(request, "user_profile", None)
-    if actor is not None and actor.account_id == request.account.pk and actor.pk != leaving.pk:
-        return UserProfile.objects.get(pk=actor.pk)
-    return (
-        _members(request).filter(role=UserProfile.ROLE_ADMIN, is_active=True, user__is_active=True)
-        .exclude(pk=leaving.pk).order_by("id").first()
-    )
-
-
-def _hand_over(profile: UserProfile, heir: UserProfile) -> int:
-    """Give the account's resources owned by ``profile`` to ``heir``; API keys are not handed
-    over (they carry their owner's permissions and die with the membership)."""
-    moved = 0
-    for model in apps.get_models():
-        if not issubclass(model, MetaDataWithOwnershipModel) or model is ApiKey:
-            continue
-        for row in model.objects.filter(user_profile=profile):
-            row.user_profile = heir
-            row.save()  # signals invalidate cached copies
-            moved += 1
-    return moved
-
-
 @account_admin_required
 def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
-    """GET: what removing the member does, and a button to confirm; POST: remove them."""
+    """GET: what removing the member does, and a button to confirm; POST: remove them
+    (``accounts.actions.members.do_remove_member``: their resources go to another admin)."""
     profile = _member(request, pk)
     if request.method != "POST":
         if _refuse_self(request, profile):
             return redirect("members")
-        heir = _heir(request, profile)
         return render(request, "console/member_remove.html", {
-            "member": profile, "heir": heir,
+            "member": profile, "heir": members_actions.heir_for(profile, request.user),
             "keys": ApiKey.objects.filter(user_profile=profile, is_active=True).count(),
         })
-    if not _refuse_self(request, profile):
-        username = profile.user.username
-        with transaction.atomic():
-            heir = _heir(request, profile)
-            if heir is None:
-                messages.error(request, f"{username} owns this account's resources and no "
-                                        "other admin can take them over.")
-                return redirect("members")
-            moved = _hand_over(profile, heir)
-            profile.delete()
-        note = f" {moved} of their resources now belong to {heir.user.username}." if moved else ""
-        messages.success(request, f"{username} removed from the account.{note}")
+    try:
+        removal = members_actions.do_remove_member(profile, acting_user=request.user)
+    except MemberChangeRefused as exc:
+        _refused(request, exc)
+        return redirect("members")
+    note = (f" {removal.moved} of their resources now belong to {removal.heir.user.username}."
+            if removal.moved and removal.heir is not None else "")
+    messages.success(request, f"{removal.username} removed from the account.{note}")
     return redirect("members")

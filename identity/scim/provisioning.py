@@ -8,9 +8,10 @@ belongs to this account (``created_user``), with an unusable password and an unv
 It never adopts a user of the platform who is not a member here, never marks an address
 verified (so an account cannot squat an address another person owns), and it changes a user's
 name and email only for users it created that belong to no other account (one account's
-provider never rewrites a person other accounts see). Deactivating or deleting keeps the
-membership row (its workspaces and history stay), inactive; the account's last active admin
-can be neither deactivated nor demoted.
+provider never rewrites a person other accounts see). Every membership change is a member
+action (``accounts.actions.members``): ``active: false`` deactivates, DELETE removes the member
+(their resources go to another admin), a group change sets the role, and the account's last
+active admin can be neither deactivated, demoted nor removed (400 ``mutability``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django_scim import exceptions
 
+from accounts.actions import members
 from accounts.models import Account, UserProfile
 
 from .models import ScimUser
@@ -70,27 +72,12 @@ def _check_user_name(account: Account, user_name: str, exclude_pk: int | None = 
         raise exceptions.IntegrityError("userName is already in use.", scim_type="uniqueness")
 
 
-def _keeps_an_admin(profile: UserProfile, *, active: bool, role: str) -> None:
-    """Refuse a change that would leave the account without an active admin."""
-    if not (profile.is_active and profile.role == UserProfile.ROLE_ADMIN):
-        return
-    if active and role == UserProfile.ROLE_ADMIN:
-        return
-    others = UserProfile.objects.filter(account_id=profile.account_id, role=UserProfile.ROLE_ADMIN,
-                                        is_active=True).exclude(pk=profile.pk)
-    if not others.exists():
-        raise exceptions.BadRequestError(
-            "This is the account's last active admin.", scim_type="mutability")
-
-
 def _set_membership(profile: UserProfile, *, active: bool | None = None, role: str | None = None) -> None:
-    active = profile.is_active if active is None else active
-    role = profile.role if role is None else role
-    if (active, role) == (profile.is_active, profile.role):
-        return
-    _keeps_an_admin(profile, active=active, role=role)
-    profile.is_active, profile.role = active, role
-    profile.save(update_fields=["is_active", "role", "updated_at"])
+    """The member actions' change, a refusal answered as SCIM's 400 ``mutability``."""
+    try:
+        members.do_change_membership(profile, active=active, role=role)
+    except members.MemberChangeRefused as exc:
+        raise exceptions.BadRequestError(exc.message, scim_type="mutability") from None
 
 
 def _owns_user(profile: UserProfile) -> bool:
@@ -126,9 +113,9 @@ def create_member(account: Account, changes: dict[str, Any]) -> ScimUser:
                 first_name=changes.get("given_name") or "", last_name=changes.get("family_name") or "")
             user.set_unusable_password()
             user.save()
-            profile = UserProfile.objects.create(
-                user=user, account=account, role=UserProfile.ROLE_MEMBER, created_user=True,
-                is_active=changes.get("active", True) is not False)
+            profile, _made = members.do_add_member(
+                account, user, role=UserProfile.ROLE_MEMBER, created_user=True,
+                active=changes.get("active", True) is not False)
         else:
             _set_membership(profile, active=changes.get("active", True) is not False)
         return ScimUser.objects.create(user_profile=profile, user_name=user_name,
@@ -151,10 +138,15 @@ def update_member(scim_user: ScimUser, changes: dict[str, Any]) -> None:
 
 
 def remove_member(scim_user: ScimUser) -> None:
-    """SCIM DELETE: the membership is deactivated (kept, with its data) and the resource goes."""
+    """SCIM DELETE: the resource goes and the member is removed as every surface removes one
+    (``do_remove_member``: their resources go to another admin); the last admin stays (400)."""
     with transaction.atomic():
-        _set_membership(scim_user.user_profile, active=False)
+        profile = scim_user.user_profile
         scim_user.delete()
+        try:
+            members.do_remove_member(profile)
+        except members.MemberChangeRefused as exc:
+            raise exceptions.BadRequestError(exc.message, scim_type="mutability") from None
 
 
 def set_role(scim_users: list[ScimUser], role: str) -> None:

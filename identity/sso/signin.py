@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.core.exceptions import ImmediateHttpResponse
-from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from accounts.actions.members import do_add_member
 from accounts.membership import AmbiguousEmail
 from accounts.models import Account, UserProfile
 from identity import trust
@@ -101,9 +101,7 @@ def ensure_member(request: HttpRequest, user: Any, role: str, *, created_user: b
     """The user's profile in the host's account, made on a first SSO sign-in; a deactivated
     member stays out."""
     account: Account = request.account  # type: ignore[attr-defined]
-    with transaction.atomic():
-        profile, _made = UserProfile.objects.get_or_create(
-            user=user, account=account, defaults={"role": role, "created_user": created_user})
+    profile, _made = do_add_member(account, user, role=role, created_user=created_user)
     if not profile.is_active:
         raise refuse(request, "Membership deactivated",
                      f"Your membership of {account.company_name} is deactivated; ask an account admin.")
