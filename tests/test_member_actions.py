@@ -472,6 +472,15 @@ def test_own_membership_and_bad_role_are_refused(tenant_a):
     assert UserProfile.objects.get(pk=tenant_a.member.pk).role == "member"
 
 
+def test_a_membership_removed_meanwhile_is_a_refusal_not_a_crash(tenant_a):
+    stale = UserProfile.objects.get(pk=tenant_a.member.pk)
+    UserProfile.objects.filter(pk=stale.pk).delete()
+    for change in (lambda: members.do_deactivate_member(stale), lambda: members.do_remove_member(stale)):
+        with pytest.raises(MemberChangeRefused) as refused:
+            change()
+        assert refused.value.code == MemberChangeRefused.GONE
+
+
 def test_an_admin_whose_user_is_inactive_does_not_count(tenant_a):
     second, _ = add_member(tenant_a.account, "second-admin", admin=True)
     User.objects.filter(pk=second.user_id).update(is_active=False)

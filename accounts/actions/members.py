@@ -44,6 +44,7 @@ class MemberChangeRefused(Exception):
     OWN_MEMBERSHIP = "own_membership"
     NO_HEIR = "no_heir"
     BAD_ROLE = "bad_role"
+    GONE = "gone"
     OWN_MEMBERSHIP_MESSAGE = "You cannot change or remove your own membership: ask another admin."
 
     def __init__(self, code: str, message: str) -> None:
@@ -72,11 +73,16 @@ def _lock(profile: UserProfile) -> tuple[UserProfile, list[UserProfile]]:
     )
     locked = next((row for row in rows if row.pk == profile.pk), None)
     if locked is None:
-        raise UserProfile.DoesNotExist(f"membership {profile.pk} is gone")
+        raise MemberChangeRefused(MemberChangeRefused.GONE, "The membership was removed meanwhile.")
     others = [row for row in rows if row.pk != profile.pk]
     live = set(get_user_model().objects.filter(pk__in=[r.user_id for r in others], is_active=True)
                .values_list("pk", flat=True))
     return locked, [row for row in others if row.user_id in live]
+
+
+def _check_role(role: str | None) -> None:
+    if role is not None and role not in ROLES:
+        raise MemberChangeRefused(MemberChangeRefused.BAD_ROLE, f"{role!r} is not a role.")
 
 
 def _other_admins(profile: UserProfile) -> list[UserProfile]:
@@ -106,11 +112,11 @@ def check_change(profile: UserProfile, *, role: str | None = None, active: bool 
                  acting_user: Any | None = None) -> None:
     """Raise the refusal ``do_change_membership`` would raise, without changing or locking
     anything: for a form that explains before it submits (the action checks again, locked)."""
-    if role is not None and role not in ROLES:
-        raise MemberChangeRefused(MemberChangeRefused.BAD_ROLE, f"{role!r} is not a role.")
+    _check_role(role)
     _refuse_own(profile, acting_user)
     stored = UserProfile.objects.get(pk=profile.pk)
-    _keeps_an_admin(stored, _other_admins(stored), active=stored.is_active if active is None else active,
+    _keeps_an_admin(stored, _other_admins(stored),
+                    active=stored.is_active if active is None else active,
                     role=stored.role if role is None else role)
 
 
@@ -118,8 +124,7 @@ def do_change_membership(profile: UserProfile, *, role: str | None = None,
                          active: bool | None = None, acting_user: Any | None = None) -> UserProfile:
     """Set the role and/or the active flag of ``profile`` (None keeps a value) and return the
     saved membership. A change to nothing saves nothing and records no event."""
-    if role is not None and role not in ROLES:
-        raise MemberChangeRefused(MemberChangeRefused.BAD_ROLE, f"{role!r} is not a role.")
+    _check_role(role)
     with transaction.atomic():
         _refuse_own(profile, acting_user)
         locked, other_admins = _lock(profile)
@@ -153,8 +158,7 @@ def do_add_member(account: Account, user: Any, *, role: str, created_user: bool 
     """``user``'s membership of ``account``, made with ``role`` when there is none (an existing
     membership is returned as it is); True when it was made. Consent is the caller's rule: an
     accepted invitation, an account's own SSO or SCIM provisioning."""
-    if role not in ROLES:
-        raise MemberChangeRefused(MemberChangeRefused.BAD_ROLE, f"{role!r} is not a role.")
+    _check_role(role)
     with transaction.atomic():
         return UserProfile.objects.get_or_create(
             user=user, account=account,
