@@ -133,6 +133,10 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
         responses={202: InvitationSerializer(many=True)},
         summary="Invite several members at once: all or nothing",
     ),
+    partial_update=extend_schema(summary="Change a member's role or deactivate/reactivate them "
+                                         "(409 for the account's last active admin)"),
+    destroy=extend_schema(summary="Remove a member: what they own goes to an admin, their API keys "
+                                  "end (409 for the account's last active admin)"),
 )
 class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
     """Members of the account: list, add (by invitation), change role, (de)activate, remove."""
