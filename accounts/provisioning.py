@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from .actions.members import do_add_member, do_change_member_role
 from .models import Account, UserProfile
 
 
@@ -61,12 +62,9 @@ def add_member(
         if changed:  # an unchanged user is not written (re-running a command is a no-op)
             user.save()
         role = UserProfile.ROLE_ADMIN if admin or superuser else UserProfile.ROLE_MEMBER
-        profile, made = UserProfile.objects.get_or_create(
-            user=user, account=account, defaults={"role": role, "created_user": created}
-        )
+        profile, made = do_add_member(account, user, role=role, created_user=created)
         if not made and (admin or superuser) and profile.role != role:
-            profile.role = role
-            profile.save(update_fields=["role", "updated_at"])
+            profile = do_change_member_role(profile, role)
     return profile, created
 
 
