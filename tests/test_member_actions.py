@@ -382,6 +382,15 @@ def test_the_last_active_admin_is_kept_everywhere(make_tenant, platform):
     assert outcome == {"statuses": [409, 409, 409], "admin": ("admin", True), "events": []}
 
 
+def test_the_console_does_not_offer_a_refused_removal(tenant_a, platform):
+    root = host_client(tenant_a.host, platform.admin.user)
+    response = root.get(f"/console/members/{tenant_a.admin.pk}/remove/", follow=True)
+    assert response.redirect_chain[-1][0] == "/console/members/"
+    assert any("last active admin" in str(m) for m in response.context["messages"])
+    page = root.get(f"/console/members/{tenant_a.member.pk}/remove/")
+    assert page.status_code == 200 and b"from the account?" in page.content
+
+
 def test_api_refusal_names_the_rule(tenant_a, platform):
     _, raw = make_key(_superuser_member(tenant_a, "alpha"))
     response = ApiClient(tenant_a.host, raw).delete(f"users/{tenant_a.admin.pk}/")

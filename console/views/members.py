@@ -160,18 +160,6 @@ def member_detail(request: TenantRequest, pk: int) -> HttpResponse:
     })
 
 
-def _refused(request: TenantRequest, exc: MemberChangeRefused) -> None:
-    messages.error(request, exc.message)
-
-
-def _refuse_self(request: TenantRequest, profile: UserProfile) -> bool:
-    """The confirmation page is not offered for one's own membership (the action refuses too)."""
-    if profile.user_id == request.user.pk:
-        messages.error(request, MemberChangeRefused.OWN_MEMBERSHIP_MESSAGE)
-        return True
-    return False
-
-
 @require_POST
 @account_admin_required
 def member_role(request: TenantRequest, pk: int) -> HttpResponse:
@@ -182,7 +170,7 @@ def member_role(request: TenantRequest, pk: int) -> HttpResponse:
             profile = members_actions.do_change_member_role(profile, form.cleaned_data["role"],
                                                             acting_user=request.user)
         except MemberChangeRefused as exc:
-            _refused(request, exc)
+            messages.error(request, exc.message)
         else:
             messages.success(request, f"{profile.user.username} is now {profile.get_role_display()}.")
     return redirect("member", profile.pk)
@@ -197,7 +185,7 @@ def member_active(request: TenantRequest, pk: int) -> HttpResponse:
     try:
         profile = change(profile, acting_user=request.user)
     except MemberChangeRefused as exc:
-        _refused(request, exc)
+        messages.error(request, exc.message)
     else:
         state = "reactivated" if profile.is_active else "deactivated"
         messages.success(request, f"{profile.user.username} {state}.")
@@ -210,7 +198,10 @@ def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
     (``accounts.actions.members.do_remove_member``: their resources go to another admin)."""
     profile = _member(request, pk)
     if request.method != "POST":
-        if _refuse_self(request, profile):
+        try:  # a removal the rules refuse is not offered
+            members_actions.check_removal(profile, acting_user=request.user)
+        except MemberChangeRefused as exc:
+            messages.error(request, exc.message)
             return redirect("members")
         return render(request, "console/member_remove.html", {
             "member": profile, "heir": members_actions.heir_for(profile, request.user),
@@ -219,7 +210,7 @@ def member_remove(request: TenantRequest, pk: int) -> HttpResponse:
     try:
         removal = members_actions.do_remove_member(profile, acting_user=request.user)
     except MemberChangeRefused as exc:
-        _refused(request, exc)
+        messages.error(request, exc.message)
         return redirect("members")
     note = (f" {removal.moved} of their resources now belong to {removal.heir.user.username}."
             if removal.moved and removal.heir is not None else "")
