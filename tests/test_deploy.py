@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
@@ -11,14 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from smarter.settings import redis_cache
-from tests.services import free_port
+from tests.services import free_port, owner_role_url, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -52,8 +53,26 @@ def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> It
         proc.wait(timeout=10)
 
 
+_EMBEDDED_RUN_POSTGRES: list[str] = []  # one throwaway cluster per session, when needed
+
+
+def production_postgres_url() -> str:
+    """A superuser URL of a PostgreSQL for production-like processes: the run's own server,
+    or (on the embedded run, which has none) a throwaway one for the rest of the session.
+    Production refuses SQLite (operations/checks.py)."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        return database_url
+    if not _EMBEDDED_RUN_POSTGRES:
+        stack = ExitStack()
+        _EMBEDDED_RUN_POSTGRES.append(stack.enter_context(throwaway_postgres()))
+        atexit.register(stack.close)
+    return _EMBEDDED_RUN_POSTGRES[0]
+
+
 def production_env(tmp_path: Path) -> dict[str, str]:
-    """The environment an operator sets, with the database this run is testing against."""
+    """The environment an operator sets: a fresh PostgreSQL database owned by a role that
+    row-level security binds, mail printed to the log by explicit choice."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         DEBUG="false",
@@ -61,8 +80,11 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         ROOT_DOMAIN="example.com",
         STATIC_ROOT=str(tmp_path / "static"),
         DJANGO_SETTINGS_MODULE="smarter.settings",
+        EMAIL_TO_LOG="true",
     )
-    env["DATABASE_URL"] = fresh_database_url(tmp_path, "deploy")
+    server = production_postgres_url()
+    base = urlparse(server).path.lstrip("/") or "smarter"
+    env["DATABASE_URL"] = owner_role_url(_fresh_postgres_database(server, f"{base}_deploy_test"))
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     return env
