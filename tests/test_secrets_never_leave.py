@@ -254,7 +254,8 @@ def test_redact_knows_secrets_by_shape_and_by_value(settings):
 
     settings.EMAIL_HOST_PASSWORD = "Configured-Mail-Secret-42"
     assert redact("postgres://app:s3cr3t@db.internal:5432/x") == "postgres://app:[redacted]@db.internal:5432/x"
-    assert redact("host=db user=app password='a b' dbname=x") == "host=db user=app password=[redacted] dbname=x"
+    assert redact("host=db user=app password='a b' dbname=x") == (
+        "host=db user=app password=[redacted] dbname=x")
     assert redact('{"db_password": "x1", "user": "app"}') == '{"db_password": [redacted], "user": "app"}'
     assert redact("auth failed for Configured-Mail-Secret-42 at smtp") == "auth failed for [redacted] at smtp"
     assert redact("smarter.access GET / 200 sessionid") == "smarter.access GET / 200 sessionid"
