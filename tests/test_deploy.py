@@ -81,6 +81,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         STATIC_ROOT=str(tmp_path / "static"),
         DJANGO_SETTINGS_MODULE="smarter.settings",
         EMAIL_TO_LOG="true",
+        TRUSTED_PROXIES="1",  # app.json's value: the requests below come as the router's
     )
     server = production_postgres_url()
     base = urlparse(server).path.lstrip("/") or "smarter"
@@ -317,3 +318,23 @@ def test_procfile_worker_runs_queued_tasks_each_in_its_tenant(tmp_path: Path):
     assert sorted(v[0] for v in tasks.values()) == ["SUCCESSFUL"] * 4
     [(status, name)] = state["exports"]
     assert status == "ready" and (tmp_path / "media" / name).is_file()
+
+
+GUNICORN_SETTING = """
+import sys
+from gunicorn.app.wsgiapp import WSGIApplication
+sys.argv = ["gunicorn", "-c", "gunicorn.conf.py", "smarter.wsgi"]
+print(repr(WSGIApplication().cfg.forwarded_allow_ips))
+"""
+
+
+@pytest.mark.parametrize(("trusted", "allowed"), [("0", "[]"), ("", "[]"), ("1", "['*']")])
+def test_gunicorn_honours_forwarded_proto_only_behind_trusted_proxies(trusted, allowed):
+    """The Procfile no longer trusts every peer's X-Forwarded-Proto: gunicorn.conf.py follows
+    TRUSTED_PROXIES, as the app's own SECURE_PROXY_SSL_HEADER does."""
+    web = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    assert "forwarded-allow-ips" not in web["web"]
+    env = {**os.environ, "TRUSTED_PROXIES": trusted}
+    done = subprocess.run([PYTHON, "-c", GUNICORN_SETTING], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == allowed
