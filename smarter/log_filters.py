@@ -159,8 +159,9 @@ class AdminMailHandler(AdminEmailHandler):
         key: tuple = (record.name, str(record.msg))
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = (frames[-1].filename, frames[-1].lineno) if frames else ()
+            where: tuple = ()
+            for frame, line in traceback.walk_tb(exc.__traceback__):  # to the raising line
+                where = (frame.f_code.co_filename, line)
             key += (type(exc).__module__, type(exc).__qualname__, *where)
         return key
 

@@ -20,3 +20,5 @@ TASKS = {"default": {**TASKS["default"], "BACKEND": TASK_BACKEND_CLASSES["immedi
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 # Test databases are rolled back: usage counters are flushed only when a test asks.
 USAGE_FLUSH_INTERVAL = 3600.0
+# Every error mails ADMINS (no rate limit): one test's mail must not silence another's.
+ERROR_MAIL_INTERVAL = 0.0

@@ -317,3 +317,27 @@ def test_the_error_mail_hides_urls_credentials_frame_secrets_and_posted_password
     assert "RuntimeError" in body and "DATABASE_URL" in body and "db.internal" in body
     for secret in ("mail-db-pw-1234", "mail-redis-pw-1234", "frame-local-pw-1234", "posted-pw-1234"):
         assert secret not in body, secret
+
+
+def test_distinct_errors_each_mail_and_a_repeated_one_does_not(tenant_a, settings, monkeypatch):
+    from django.core import mail
+
+    from tests.conftest import host_client
+
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ERROR_MAIL_INTERVAL = 600
+    client = host_client(tenant_a.host)
+    client.raise_request_exception = False
+
+    def first(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("first")
+
+    def second(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise KeyError("second")
+
+    for broken in (first, first, second, first, second):
+        monkeypatch.setattr("workspaces.views.render", broken)
+        assert client.get("/").status_code == 500
+    bodies = [m.body for m in mail.outbox]
+    assert len(bodies) == 2, [m.subject for m in mail.outbox]
+    assert "RuntimeError" in bodies[0] and "KeyError" in bodies[1]
