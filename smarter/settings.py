@@ -237,6 +237,9 @@ if DATABASE_POOL:
         raise ImproperlyConfigured("DATABASE_POOL=pgbouncer needs a postgres:// DATABASE_URL.")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
+# The two-role layout (operations/runtime_role.py): web and worker connect with this URL (a
+# role with row access only) when set; the release phase keeps DATABASE_URL (the owner).
+RUNTIME_DATABASE_URL = env_str("RUNTIME_DATABASE_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process

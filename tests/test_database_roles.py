@@ -28,6 +28,21 @@ print(Client(HTTP_HOST=host).get("/").status_code)
 """
 
 
+WHO = """
+import smarter.wsgi
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT current_user, has_table_privilege('accounts_account', 'SELECT')")
+    print(*cursor.fetchone())
+"""
+WHO_SHELL = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT current_user")
+    print(cursor.fetchone()[0])
+"""
+
+
 def _env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "DATABASE_POOL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
@@ -85,3 +100,16 @@ def test_the_runtime_role_cannot_disable_the_wall_and_still_serves(tmp_path):
         with psycopg.connect(owner_url, autocommit=True) as conn:
             assert conn.execute("SELECT relforcerowsecurity FROM pg_class "
                                 "WHERE relname = 'accounts_userprofile'").fetchone() == (True,)
+
+        # the wiring: DATABASE_URL stays the owner's (the release phase), and the web process
+        # (production settings, its start-up checks included) connects as RUNTIME_DATABASE_URL
+        env = {**_env(owner_url), "RUNTIME_DATABASE_URL": runtime_url, "DEBUG": "false",
+               "SECRET_KEY": "roles-test-" + "k" * 50, "ROOT_DOMAIN": "example.com",
+               "EMAIL_TO_LOG": "true"}
+        web = subprocess.run([sys.executable, "-c", WHO], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert web.returncode == 0, web.stderr[-3000:]
+        assert web.stdout.split() == [RUNTIME, "True"]
+        owner = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", WHO_SHELL], cwd=ROOT,
+                               env=env, capture_output=True, text=True, timeout=120)
+        assert owner.stdout.split() == ["smarter_wall"], owner.stderr[-3000:]
