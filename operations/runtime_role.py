@@ -13,8 +13,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-SWITCHED = ("NAME", "USER", "PASSWORD", "HOST", "PORT")
-
 
 def use_runtime_role() -> bool:
     """Point the default database at ``RUNTIME_DATABASE_URL`` when it is set; True if so."""
@@ -27,6 +25,8 @@ def use_runtime_role() -> bool:
         raise ImproperlyConfigured("RUNTIME_DATABASE_URL must be the same kind of database as "
                                    "DATABASE_URL (postgres://)")
     connections["default"].close()  # nothing connected yet, normally: no owner connection kept
-    for key in SWITCHED:
-        default[key] = runtime[key]  # the connection's settings_dict is this same dict
+    # the connection's settings_dict is this same dict
+    default["NAME"], default["USER"] = runtime["NAME"], runtime["USER"]
+    default["PASSWORD"], default["HOST"] = runtime["PASSWORD"], runtime["HOST"]
+    default["PORT"] = runtime["PORT"]
     return True
