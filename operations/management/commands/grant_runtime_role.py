@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, connection
+
+from tenancy.commands import PlatformCommand
 
 GRANTS = (
     "GRANT USAGE ON SCHEMA public TO {role}",
@@ -30,7 +32,7 @@ def grant_statements(role: str) -> list[str]:
     return [statement.format(role=quoted) for statement in GRANTS]
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Grant a runtime database role row access (DML) only, for the two-role layout"
 
     def add_arguments(self, parser: CommandParser) -> None:
