@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
+from tenancy import redis_breaker
 from tenancy.cache import tenant_cache
 
 from .heartbeat import worker_states
@@ -35,6 +36,8 @@ def _database() -> str:
 
 
 def _cache() -> str:
+    if settings.REDIS_URL and redis_breaker.state()["state"] == "open":
+        return "unavailable"  # not asked: it did not answer a moment ago (see "cache_circuit")
     try:
         probe = uuid.uuid4().hex
         cache.set("healthz:probe", probe, 10)
@@ -57,6 +60,9 @@ def _push() -> str:
 def report() -> tuple[dict[str, Any], int]:
     """The health document and its HTTP status."""
     status: dict[str, Any] = {"database": _database(), "cache": _cache(), "push": _push()}
+    if settings.REDIS_URL:
+        # "open": this process does not ask Redis for a while (it did not answer)
+        status["cache_circuit"] = redis_breaker.state()
     # push down is reported, not a problem: every read then checks Redis (slower, still exact)
     problems = ["cache"] if status["cache"] == "unavailable" else []
     if status["database"] == "ok" and uses_worker():

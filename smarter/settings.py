@@ -258,6 +258,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # missing setting costs an AttributeError on every request (keep pooled connections open).
 DJANGO_REDIS_CLOSE_CONNECTION = False
 DJANGO_REDIS_LOGGER = "tenancy.cache"
+# after a Redis timeout a process does not ask Redis for MIN s, then (while it still
+# does not answer) for twice as long each time, up to MAX s (tenancy/redis_breaker.py)
+REDIS_BREAKER_MIN = env_float("REDIS_BREAKER_MIN", 1)
+REDIS_BREAKER_MAX = env_float("REDIS_BREAKER_MAX", 10)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies unless an operator shares them across subdomains on purpose.
