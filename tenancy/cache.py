@@ -287,7 +287,7 @@ class TwoLevelCache:
 
         Take it before the lookups; the derived value may be kept while
         :meth:`unchanged_since` holds: push still active and nothing evicted since (pushed,
-        local, or every entry distrusted on resubscription), so each of those lookups would
+        local, or level 1 dropped on resubscription), so each of those lookups would
         answer the same. Only lookups through this cache may go into such a value.
         """
         return self._seq if self.push.active() else None
