@@ -4,6 +4,8 @@
   that is stopped under it and started again: the worker stays up, logs one JSON line when it
   loses the database and one when it has it back, and runs every queued mail exactly once
   (queued before, during and after the outage).
+* PostgreSQL restarted while the worker hands a mail to a (slow) mail server: the worker
+  stays up, retries the task whose result it could not record, and the mail goes out once.
 * A task whose worker's heartbeat stopped is reaped after ``WORKER_HEARTBEAT_MAX_AGE``, not
   after ``TASKS_RUNNING_TIMEOUT``; a live worker's task is left alone.
 * A retried mail task does not mail twice; a mail that failed to send is sent by the retry.
@@ -126,6 +128,65 @@ def test_the_worker_waits_out_a_database_outage_and_runs_each_task_once(tmp_path
         sent = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Subject: ")]
         assert sorted(sent) == sorted([f"outage-before-{i}" for i in range(3)]
                                       + [f"outage-after-{i}" for i in range(3)])
+
+
+SLOW_MAIL_WORKER = """
+import django, sys; django.setup()
+from django.conf import settings
+settings.EMAIL_BACKEND = "tests.test_worker_outage.SlowMailBackend"
+from django.core.management import call_command
+call_command("db_worker", *sys.argv[1:])
+"""
+
+
+class SlowMailBackend:
+    """A mail server that takes 3 s per message: marks ``$SENDING`` when it starts, appends
+    each subject to ``$SENT_LOG`` once it has the message."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def send_messages(self, messages: list) -> int:  # type: ignore[type-arg]
+        Path(os.environ["SENDING"]).write_text("sending")
+        time.sleep(3)
+        with open(os.environ["SENT_LOG"], "a") as log:
+            for message in messages:
+                log.write(message.subject + "\n")
+        return len(messages)
+
+
+@pytest.mark.services
+def test_a_database_restart_while_a_mail_is_sent_neither_kills_the_worker_nor_mails_twice(
+    tmp_path: Path,
+) -> None:
+    """What the chaos soak found: PostgreSQL restarted while a worker sent an invitation; the
+    worker exited recording the result, the task was retried and the mail went out twice."""
+    with postgres_server() as pg:
+        env = _env(tmp_path, pg.url)
+        env.update(SENDING=str(tmp_path / "sending"), SENT_LOG=str(tmp_path / "sent.log"))
+        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
+                       check=True, timeout=300)
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [PYTHON, "-c", SLOW_MAIL_WORKER, "--no-startup-delay", "--interval", "0.2",
+                 "--no-reload"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _python(env, ENQUEUE, "invite", "1")
+            _wait(lambda: (tmp_path / "sending").exists())
+            pg.stop()  # while the mail is with the mail server: recording its result fails
+            _wait(lambda: "database unavailable" in log.read_text(errors="replace"), 30)
+            pg.start()
+            _wait(lambda: json.loads(_python(env, STATE))["tasks"] == ["SUCCESSFUL"], 60)
+            assert worker.poll() is None, log.read_text()[-3000:]
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=15)
+        text = log.read_text(errors="replace")
+        assert (tmp_path / "sent.log").read_text().splitlines() == ["outage-invite-0"]
+        assert "1 interrupted task(s) retried" in text, text[-3000:]
+        assert "was sent by an earlier attempt: not sent again" in text
+        assert "Traceback" not in text
 
 
 transactional = pytest.mark.django_db(transaction=True)
