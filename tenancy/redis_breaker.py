@@ -12,7 +12,8 @@ django-redis's ``IGNORE_EXCEPTIONS`` turns into a cache miss, so requests are se
 database as when Redis is down. After ``REDIS_BREAKER_MIN`` seconds one command is let through
 (half-open): if it is answered the breaker closes, else it opens again for twice as long, up to
 ``REDIS_BREAKER_MAX``. Opening and closing are logged once each (``tenancy.cache``), and
-``/healthz`` shows the state (:func:`state`).
+``/healthz`` shows the state (:func:`state`), and so do the metrics
+``smarter_cache_circuit_open`` and ``smarter_cache_circuit_openings_total``.
 
 pybreaker holds its lock while a command runs, so a process sends one command at a time: the
 web processes are single-threaded (gunicorn's sync workers), and while Redis hangs only one
@@ -31,6 +32,8 @@ import pybreaker
 import redis
 from django.conf import settings
 from redis.client import Pipeline
+
+from . import metrics
 
 logger = logging.getLogger("tenancy.cache")
 T = TypeVar("T")
@@ -72,10 +75,13 @@ class _Breaker(pybreaker.CircuitBreakerListener):
                 return
             cb.reset_timeout = settings.REDIS_BREAKER_MIN
             self.down_since = now
+            metrics.CACHE_CIRCUIT_OPEN.set(1)
+            metrics.CACHE_CIRCUIT_OPENINGS.inc()
             logger.warning("Redis did not answer (%s): not asked again for %.1f s (then for "
                            "growing intervals up to %.0f s until it answers); serving from the "
                            "database", self.last_error, cb.reset_timeout, settings.REDIS_BREAKER_MAX)
         elif new_state.name == pybreaker.STATE_CLOSED and old == pybreaker.STATE_HALF_OPEN:
+            metrics.CACHE_CIRCUIT_OPEN.set(0)
             logger.warning("Redis answers again after %.1f s: cache in use", now - self.down_since)
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -129,6 +135,7 @@ def reset() -> None:
     """Close the breaker (tests; a changed ``CACHES``)."""
     if _breaker.breaker.current_state != pybreaker.STATE_CLOSED:
         _breaker.breaker.close()
+        metrics.CACHE_CIRCUIT_OPEN.set(0)
     _breaker.breaker.reset_timeout = settings.REDIS_BREAKER_MIN
 
 

@@ -25,7 +25,7 @@ from django.test import override_settings
 
 from operations.health import report
 from smarter.env import redis_cache
-from tenancy import redis_breaker
+from tenancy import metrics, redis_breaker
 from tenancy.cache import TwoLevelCache, tenant_cache
 from tests.conftest import host_client
 from tests.services import RedisServer, redis_server
@@ -89,6 +89,7 @@ def test_a_redis_that_never_answers_costs_a_timeout_per_interval_not_per_call(
             assert response.status_code == 200, response.status_code
         elapsed = time.monotonic() - started
         health, code = report()
+        circuit_open = metrics.CACHE_CIRCUIT_OPEN._value.get()  # type: ignore[attr-defined]
     timeouts = len(silent.connections)  # each timed-out command drops its connection
     slow = [d for d in durations if d >= 0.45]  # a socket timeout is 0.5 s
     # one trial per breaker interval (1, 2, 4, 4 ... s), however many cache calls were made
@@ -99,6 +100,7 @@ def test_a_redis_that_never_answers_costs_a_timeout_per_interval_not_per_call(
     assert health["cache"] == "unavailable" and code == 200
     assert health["cache_circuit"]["state"] in {"open", "half-open"}
     assert "TimeoutError" in health["cache_circuit"]["error"]
+    assert circuit_open == 1
     print(f"\nhung redis: {len(durations)} requests in {elapsed:.2f} s, {timeouts} socket "
           f"timeouts, {len(slow)} slow requests, median {sorted(durations)[20] * 1000:.0f} ms")
 
@@ -158,6 +160,7 @@ def test_after_a_frozen_redis_thaws_nothing_changed_meanwhile_is_served_stale(
 
     wait_for(fresh, timeout=15)
     assert redis_breaker.closed() and not tenant_cache._pending
+    assert metrics.CACHE_CIRCUIT_OPEN._value.get() == 0  # type: ignore[attr-defined]
     assert len(_messages(caplog, "Redis did not answer")) == 1
     assert len(_messages(caplog, "Redis answers again")) == 1
     assert len(_messages(caplog, "replaying 1 invalidation(s)")) == 1
