@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0015_member_search_index'),
+        ('accounts', '0016_phone_numbers'),
         ('django_tasks_database', '0021_conditional_partial_index_ordering'),
     ]
 
