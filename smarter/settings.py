@@ -261,6 +261,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # missing setting costs an AttributeError on every request (keep pooled connections open).
 DJANGO_REDIS_CLOSE_CONNECTION = False
 DJANGO_REDIS_LOGGER = "tenancy.cache"
+# after a Redis timeout a process does not ask Redis for MIN s, then (while it still
+# does not answer) for twice as long each time, up to MAX s (tenancy/redis_breaker.py)
+REDIS_BREAKER_MIN = env_float("REDIS_BREAKER_MIN", 1)
+REDIS_BREAKER_MAX = env_float("REDIS_BREAKER_MAX", 10)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Host-only cookies unless an operator shares them across subdomains on purpose.
@@ -604,6 +608,9 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 WORKER_HEARTBEAT_INTERVAL = env_float("WORKER_HEARTBEAT_INTERVAL", 10)
 WORKER_HEARTBEAT_MAX_AGE = env_float("WORKER_HEARTBEAT_MAX_AGE", 60)
 TASKS_QUEUE_MAX_AGE = env_float("TASKS_QUEUE_MAX_AGE", 300)
+# db_worker waits out a database outage, retrying after a pause that doubles from MIN to MAX s
+WORKER_RECONNECT_MIN = env_float("WORKER_RECONNECT_MIN", 0.5)
+WORKER_RECONNECT_MAX = env_float("WORKER_RECONNECT_MAX", 15)
 # Per-account daily usage is counted in memory and written (one upsert per account) at most
 # this often per process, and when the process exits.
 USAGE_FLUSH_INTERVAL = env_float("USAGE_FLUSH_INTERVAL", 10)
