@@ -359,7 +359,9 @@ class Importer:
                                    first_name=str(row.get("user__first_name") or "")[:150],
                                    last_name=str(row.get("user__last_name") or "")[:150],
                                    is_active=active)
-            user.set_unusable_password()
+            # what set_unusable_password stores (the prefix and 40 random characters), drawn in
+            # one call instead of one per character: a tenth of the import's time otherwise
+            user.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
             try:  # usernames were checked in bulk above
                 user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
             except (ValidationError, TypeError, ValueError) as exc:
