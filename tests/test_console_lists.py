@@ -98,15 +98,17 @@ def test_workspaces_search_by_name(tenant_a, admin):
 
 def explain(sql: str, params: tuple) -> list[str]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a big account: the tests'
+        cursor.execute("SET LOCAL enable_sort = off")  # few rows make a scan and a sort cheap
         cursor.execute(f"EXPLAIN {sql}", params)
         return [row[0] for row in cursor.fetchall()]
 
 
 def test_pages_and_searches_read_an_index_that_starts_with_the_account(tenant_a):
     """The contacts page in its order (accounts 0016) and the workspaces page by name (the
-    unique constraint's index) read the account's rows in page order, searched or not: no
-    sort of the account's rows, no scan of other accounts' rows."""
+    unique constraint's index) can read a page of the account's rows in page order without a
+    sort (a Sort in the plan would mean no index matches the order); a search reads only the
+    account's rows (an index condition on the account)."""
     if connection.vendor != "postgresql":
         pytest.skip("the plans are PostgreSQL's")
     from console.views.contacts import ORDER
@@ -115,9 +117,9 @@ def test_pages_and_searches_read_an_index_that_starts_with_the_account(tenant_a)
 
     contacts = AccountContact.objects.filter(account=tenant_a.account).order_by(*ORDER)
     spaces = Workspace.objects.filter(account=tenant_a.account).order_by("name")
-    for rows, index in ((contacts, "accounts_contact_page"), (spaces, "workspaces_unique_name_per_account"),
-                        (search(contacts, "grace hopper", CONTACT_TEXT), "accounts_contact_page"),
-                        (search(spaces, "team", WORKSPACE_TEXT), "workspaces_unique_name_per_account")):
+    for rows, index in ((contacts, "accounts_contact_page"), (spaces, "workspaces_unique_name_per_account")):
         plan = "\n".join(explain(*rows[:PAGE_SIZE].query.sql_with_params()))
         assert f"Index Scan using {index}" in plan and "Sort" not in plan, plan
-        assert f"account_id = {tenant_a.account.pk}" in plan, plan
+    for rows in (search(contacts, "grace hopper", CONTACT_TEXT), search(spaces, "team", WORKSPACE_TEXT)):
+        plan = "\n".join(explain(*rows[:PAGE_SIZE].query.sql_with_params()))
+        assert "Seq Scan" not in plan and f"(account_id = {tenant_a.account.pk})" in plan, plan
