@@ -105,7 +105,7 @@ def explain(sql: str, params: tuple) -> list[str]:
 
 
 def test_pages_and_searches_read_an_index_that_starts_with_the_account(tenant_a):
-    """The contacts page in its order (accounts 0016) and the workspaces page by name (the
+    """The contacts page in its order (accounts 0017) and the workspaces page by name (the
     unique constraint's index) can read a page of the account's rows in page order without a
     sort (a Sort in the plan would mean no index matches the order); a search reads only the
     account's rows (an index condition on the account)."""

@@ -18,9 +18,9 @@ from ..forms import ContactForm
 from ..paging import SearchText, paged_list
 
 # A contact's email, first and last name: what the search reads (the account's contacts, in
-# page order: no trigram index serves a table behind the wall, accounts migration 0016).
+# page order: no trigram index serves a table behind the wall, accounts migration 0017).
 SEARCH_TEXT = SearchText(F("email"), F("first_name"), F("last_name"))
-# The page's order (the primary first, then by address): accounts migration 0016's index.
+# The page's order (the primary first, then by address): accounts migration 0017's index.
 ORDER = ("-is_primary", "email")
 
 

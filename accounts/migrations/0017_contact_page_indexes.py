@@ -15,7 +15,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0015_member_search_index"),
+        ("accounts", "0016_phone_numbers"),
         ("account", "0009_emailaddress_unique_primary_email"),
     ]
 
