@@ -15,7 +15,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0016_phone_numbers"),
+        ("accounts", "0017_sentmail"),
         ("account", "0009_emailaddress_unique_primary_email"),
     ]
 
