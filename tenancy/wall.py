@@ -21,8 +21,8 @@ force *at that statement*: psycopg's client-side binding cursor sends both as on
 query, which PostgreSQL runs as one transaction in autocommit mode, and inside ``atomic()``
 each statement re-states the mode. So no extra round trip, and nothing can outlive a
 transaction on a pooled (PgBouncer transaction mode) server connection. A request that runs no
-query pays nothing. One ``SELECT`` of four ``set_config`` calls cost the server less than four
-``SET LOCAL`` statements (each a statement of its own) in ``bench/wall_cost.py --statements``;
+query pays nothing. Four ``SET LOCAL`` statements (each a statement of its own) measured no
+cheaper than one ``SELECT`` of four ``set_config`` calls (``bench/wall_cost.py --statements``);
 Citus, which propagates ``SET LOCAL`` and not ``set_config``, would change :func:`_prefix`
 and ``PREFIX_STATEMENTS`` alone.
 """
