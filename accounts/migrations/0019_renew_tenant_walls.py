@@ -9,6 +9,6 @@ from tenancy.wall_policy import RenewTenantWalls
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0015_member_search_index")]
+    dependencies = [("accounts", "0018_contact_page_indexes")]
 
     operations = [RenewTenantWalls()]
