@@ -9,15 +9,26 @@ Build the message where it is decided (subject, bodies, recipients), then::
 as sign-up). With the database backend the task row is written in the caller's transaction, so
 a mail about a change that rolls back is never sent; the worker retries nothing by itself
 (a failed send is recorded on the task result and logged).
+
+A task whose worker died (or lost its database) mid-task is run again (``tenancy.stale_tasks``).
+A message it had already handed to the mail server must not go out twice, so a stored task
+records a sent-marker (:class:`accounts.models.SentMail`, keyed by the task's id) and commits it
+*before* sending; the retry finds it and sends nothing. If the send itself fails, the marker
+is removed, so a retry sends. A worker killed between the marker and the hand-over loses that
+one message (at most once, never twice).
 """
 
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 
-from tenancy.tasks import tenant_task
+from tenancy.tasks import current_task_id, tenant_task
+
+from .models import SentMail
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +51,26 @@ def send_email(
     message = EmailMultiAlternatives(subject, text_body, from_email, list(recipients))
     if html_body:
         message.attach_alternative(html_body, "text/html")
-    sent = message.send()
+    task_id = current_task_id(stored=True)
+    if task_id is not None and not _claim(task_id):
+        logger.warning("mail %r of task %s was sent by an earlier attempt: not sent again",
+                       subject, task_id)
+        return 0
+    try:
+        sent = message.send()
+    except BaseException:
+        if task_id is not None:  # not handed over: a retry may send it
+            SentMail.objects.filter(pk=UUID(task_id)).delete()
+        raise
     logger.info("sent mail %r to %d recipient(s) for account %s", subject, len(recipients), account_id)
     return sent
+
+
+def _claim(task_id: str) -> bool:
+    """Record (committed) that task ``task_id`` is sending its mail; False if it already was."""
+    try:
+        with transaction.atomic():
+            SentMail.objects.create(task_id=UUID(task_id))
+    except IntegrityError:
+        return False
+    return True

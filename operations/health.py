@@ -1,7 +1,8 @@
 """``/healthz``: each dependency's state, and the overall verdict.
 
 ok: everything answers. degraded (still 200: the site serves): the cache is down, the task
-worker is missing, or the oldest queued task is older than ``TASKS_QUEUE_MAX_AGE``.
+worker is missing or waiting for its database, or the oldest queued task is older than
+``TASKS_QUEUE_MAX_AGE``.
 down (503): the database does not answer.
 """
 
@@ -15,9 +16,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
+from tenancy import redis_breaker
 from tenancy.cache import tenant_cache
 
-from .heartbeat import live_workers
+from .heartbeat import worker_states
 from .queue import queue_stats, uses_worker
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ def _database() -> str:
 
 
 def _cache() -> str:
+    if settings.REDIS_URL and redis_breaker.state()["state"] == "open":
+        return "unavailable"  # not asked: it did not answer a moment ago (see "cache_circuit")
     try:
         probe = uuid.uuid4().hex
         cache.set("healthz:probe", probe, 10)
@@ -56,22 +60,28 @@ def _push() -> str:
 def report() -> tuple[dict[str, Any], int]:
     """The health document and its HTTP status."""
     status: dict[str, Any] = {"database": _database(), "cache": _cache(), "push": _push()}
+    if settings.REDIS_URL:
+        # "open": this process does not ask Redis for a while (it did not answer)
+        status["cache_circuit"] = redis_breaker.state()
     # push down is reported, not a problem: every read then checks Redis (slower, still exact)
     problems = ["cache"] if status["cache"] == "unavailable" else []
     if status["database"] == "ok" and uses_worker():
         try:
-            workers, stats = live_workers(), queue_stats()
+            states, stats = worker_states(), queue_stats()
         except DatabaseError as exc:
             logger.warning("healthz: task tables unreadable (%s)", exc.__class__.__name__)
             status["worker"] = "unknown"
             problems.append("worker")
         else:
-            status["worker"] = "ok" if workers else "missing"
+            workers = sum(states.values())
+            # degraded: a live worker waiting for its database (its heartbeat says so)
+            status["worker"] = "missing" if not workers else "degraded" if states.get("degraded") \
+                else "ok"
             status["workers"] = workers
             status["queue"] = {"queued": stats.queued, "running": stats.running,
                                "failed": stats.failed,
                                "oldest_age_seconds": round(stats.oldest_queued_age or 0.0, 1)}
-            if not workers:
+            if status["worker"] != "ok":
                 problems.append("worker")
             if (stats.oldest_queued_age or 0) > settings.TASKS_QUEUE_MAX_AGE:
                 problems.append("queue")

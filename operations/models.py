@@ -13,6 +13,9 @@ class WorkerHeartbeat(models.Model):
     pid = models.IntegerField()
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField(db_index=True)
+    # "ok", or "degraded" while the worker waits for its database (``reason`` says why)
+    state = models.CharField(max_length=16, default="ok")
+    reason = models.CharField(max_length=200, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.worker_id} ({self.hostname}:{self.pid})"

@@ -67,6 +67,8 @@ def redis_cache(url: str) -> dict[str, Any]:
         "KEY_PREFIX": "smarter",
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # every command behind a per-process circuit breaker (a hung Redis: one timeout)
+            "REDIS_CLIENT_CLASS": "tenancy.redis_breaker.BreakerRedis",
             "CONNECTION_POOL_KWARGS": pool_kwargs,
             "SOCKET_CONNECT_TIMEOUT": 0.5,
             "SOCKET_TIMEOUT": 0.5,

@@ -32,13 +32,15 @@ from django.core.cache import cache as django_cache
 from django.core.signals import setting_changed
 from django.db import transaction
 
-from . import metrics
+from . import metrics, redis_breaker
 from .push import PushChannel
 from .wall import crossing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 KEY_PREFIX = "tenancy:v1:"
+EVERYTHING = "*"  # a pushed "key" that clears level 1 (never a real key)
+PENDING_MAX = 10_000  # invalidations kept for a replay (then: drop every token instead)
 
 
 def _token_ttl() -> int:
@@ -93,6 +95,9 @@ class TwoLevelCache:
         self._miss_keys: set[str] = set()
         self._lock = threading.Lock()  # cachetools maps are not thread-safe
         self._seq = 0  # bumped by every local eviction, pushed or not
+        # invalidations that may not have reached Redis, written again once it answers
+        self._pending: set[str] = set()
+        self._pending_everything = False
         self.push = PushChannel(self)
 
     @staticmethod
@@ -119,6 +124,8 @@ class TwoLevelCache:
         """
         if invalidate:
             self.invalidate(key)
+        elif self._pending and redis_breaker.closed():
+            self._replay_pending()
         pushed = self.push.active()
         seq = self._seq  # before any read: an eviction from now on voids trust
         with self._lock:  # [] not .get(): TTLCache.get costs two lookups
@@ -222,14 +229,57 @@ class TwoLevelCache:
         self.evict_local(list(keys))
         if not keys:
             return
+        if self._pending:
+            self._replay_pending()
+        self._write_invalidation(list(keys))
+
+    def _write_invalidation(self, keys: list[str], everything: bool = False) -> None:
+        """New tokens and dropped values in level 2, and the keys pushed to the other
+        processes (``everything``: every token dropped, every process's level 1 cleared).
+
+        Redis errors are ignored by django-redis (``IGNORE_EXCEPTIONS``), and the breaker
+        may not even ask Redis: if any command failed meanwhile, the keys are kept and
+        written again once Redis answers (:meth:`_replay_pending`), so a change made while
+        this process could not reach Redis is not served stale by the others afterwards."""
+        failures = redis_breaker.failures()
         try:
-            django_cache.set_many(
-                {self._keys(k)[0]: secrets.token_hex(8) for k in keys}, timeout=_token_ttl()
-            )
-            django_cache.delete_many([self._keys(k)[1] for k in keys])
+            if everything:
+                django_cache.delete_pattern(f"{KEY_PREFIX}ver:*")  # type: ignore[attr-defined]
+            else:
+                django_cache.set_many(
+                    {self._keys(k)[0]: secrets.token_hex(8) for k in keys}, timeout=_token_ttl()
+                )
+                django_cache.delete_many([self._keys(k)[1] for k in keys])
         except Exception:  # noqa: BLE001
-            logger.warning("cache unavailable invalidating %s", ", ".join(keys))
-        self.push.publish(list(keys))
+            logger.warning("cache unavailable invalidating %s", ", ".join(keys[:10]))
+            self._keep_pending(keys, everything)
+            return
+        self.push.publish([EVERYTHING] if everything else keys)
+        if redis_breaker.failures() != failures:
+            self._keep_pending(keys, everything)
+
+    def _keep_pending(self, keys: list[str], everything: bool = False) -> None:
+        """Remember invalidations that may not have reached Redis (bounded: past
+        ``PENDING_MAX`` keys, the replay drops every token instead)."""
+        with self._lock:
+            if everything or len(self._pending) + len(keys) > PENDING_MAX:
+                self._pending_everything = True
+                self._pending.clear()
+            if not self._pending_everything:
+                self._pending.update(keys)
+            else:
+                self._pending.add(EVERYTHING)
+
+    def _replay_pending(self) -> None:
+        """Write the invalidations kept by :meth:`_write_invalidation` again (once Redis
+        answers; they are kept again if it still does not)."""
+        with self._lock:
+            keys, everything = sorted(self._pending - {EVERYTHING}), self._pending_everything
+            self._pending, self._pending_everything = set(), False
+        if keys or everything:
+            logger.warning("replaying %s invalidation(s) that could not reach Redis",
+                           "every" if everything else len(keys))
+            self._write_invalidation(keys, everything)
 
     def stamp(self) -> int | None:
         """A mark of this process's level 1 as it is now, for values *derived* from several
@@ -237,7 +287,7 @@ class TwoLevelCache:
 
         Take it before the lookups; the derived value may be kept while
         :meth:`unchanged_since` holds: push still active and nothing evicted since (pushed,
-        local, or every entry distrusted on resubscription), so each of those lookups would
+        local, or level 1 dropped on resubscription), so each of those lookups would
         answer the same. Only lookups through this cache may go into such a value.
         """
         return self._seq if self.push.active() else None
@@ -249,6 +299,9 @@ class TwoLevelCache:
     def evict_local(self, keys: list[str]) -> None:
         """Drop ``keys`` from this process's level 1 (a pushed or local invalidation). Any
         call, even with no keys, voids the trust of loads in flight."""
+        if EVERYTHING in keys:
+            self.clear_local()
+            return
         with self._lock:
             self._seq += 1
             for key in keys:
@@ -256,16 +309,6 @@ class TwoLevelCache:
                 self.misses.pop(key, None)
                 if key in self._miss_keys:  # every miss of that family is stale
                     self.misses.clear()
-
-    def distrust_local(self) -> None:
-        """Make every level-1 entry pass its version-token check again before it is served
-        without one (on (re)subscription: pushes sent meanwhile were lost). Cheaper than
-        clearing: unchanged entries are confirmed by one token read, not reloaded."""
-        with self._lock:
-            self._seq += 1
-            for entries in (self.l1, self.misses):
-                for entry in entries.values():
-                    entry.trusted = False
 
     def clear_local(self) -> None:
         """Drop this process's level-1 entries (level 2 is left alone)."""
@@ -283,6 +326,8 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in {"CACHES", "TENANCY_PUSH_INVALIDATION"}:
         tenant_cache.push.reset()
         tenant_cache.clear_local()
+        tenant_cache._pending, tenant_cache._pending_everything = set(), False
+        redis_breaker.reset()
 
 
 setting_changed.connect(_settings_changed)
@@ -317,6 +362,8 @@ class CacheOutageLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != "Exception ignored" or not record.exc_info:
             return True
+        if not redis_breaker.closed():
+            return False  # the breaker opened on this error, or refused the call: said so
         now = time.monotonic()
         with self._lock:
             if now < self._quiet_until:

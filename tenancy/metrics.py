@@ -57,6 +57,14 @@ PUSH_SUBSCRIBED = Gauge(
 PUSH_RECONNECTS = Counter(
     "smarter_cache_push_reconnects_total", "Cache-invalidation subscriptions lost and re-made"
 )
+CACHE_CIRCUIT_OPEN = Gauge(
+    "smarter_cache_circuit_open",
+    "Processes not asking Redis for a while because it did not answer (circuit breaker)",
+    multiprocess_mode="livesum",
+)
+CACHE_CIRCUIT_OPENINGS = Counter(
+    "smarter_cache_circuit_openings_total", "Times a process stopped asking Redis (a timeout)"
+)
 SIGNIN_FAILURES = Counter(
     "smarter_signin_failures_total", "Failed sign-ins (password) and API-key authentications",
     ["kind"],

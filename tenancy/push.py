@@ -13,9 +13,11 @@ killed connection or restarted server, makes it readable), the thread is not in 
 of applying messages, and its heartbeat (a PING answered on the subscribed connection every
 ``heartbeat`` seconds) is recent, which also catches a stalled thread and a silently dead
 link. Whenever it is false the cache falls back to checking each key's version token in
-level 2. On every (re)subscription, before ``active`` turns true, the listener's level 1
-is distrusted: messages published while unsubscribed were lost, so each entry must pass
-its version-token check once more (as if level 1 were cleared, without the reloads).
+level 2. A connection that answers no PING for ``HUNG_AFTER`` heartbeats (a frozen server,
+a partition) is given up and replaced. On every (re)subscription, before ``active`` turns
+true, the listener's level 1 is dropped: messages published while unsubscribed were lost,
+and an invalidation that could not reach Redis at all left no new token to check against,
+so each entry is loaded again (from level 2, or the database for misses).
 
 Chosen over Redis client-side caching (``CLIENT TRACKING``): tracking needs RESP3 and
 redis-py's cache support, which only work with Redis >= 7.4 (Debian 12 ships 7.0) and
@@ -41,6 +43,7 @@ from . import metrics
 logger = logging.getLogger(__name__)
 
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 1.0  # seconds between reconnection attempts
+HUNG_AFTER = 3.0  # heartbeats without a PONG after which the connection is given up
 CLIENT_NAME = "tenancy-invalidations"  # shown in CLIENT LIST; CLIENT KILL can target it
 
 
@@ -49,7 +52,7 @@ class Listener(Protocol):
 
     def evict_local(self, keys: list[str]) -> None: ...
 
-    def distrust_local(self) -> None: ...
+    def clear_local(self) -> None: ...
 
 
 class Subscription:
@@ -213,9 +216,9 @@ class PushChannel:
         poller = select.poll()
         poller.register(sub.sock, select.POLLIN)
         sub.poller = poller
-        # Messages published while we were not subscribed are lost: no level-1 entry from
-        # before this point is served again without its version-token check.
-        self.listener.distrust_local()
+        # Messages published while we were not subscribed are lost: level 1 is dropped (a
+        # miss or value kept from before is loaded again, from level 2 or the database).
+        self.listener.clear_local()
         sub.last_pong = time.monotonic()
         sub.healthy = True
 
@@ -234,7 +237,12 @@ class PushChannel:
                             break
                 finally:
                     sub.busy = False
-            if time.monotonic() >= next_ping:
+            now = time.monotonic()
+            if now - sub.last_pong > HUNG_AFTER * self.heartbeat:
+                # no PONG: a frozen server or a partition; a fresh connection (and a new
+                # subscription, which drops level 1) rather than waiting on this one
+                raise ConnectionError(f"no answer to PING for {now - sub.last_pong:.1f} s")
+            if now >= next_ping:
                 conn.send_command("PING")
                 next_ping = time.monotonic() + self.heartbeat
 

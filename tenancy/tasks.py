@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django_tasks import task
+from django_tasks.signals import task_finished, task_started
 
 from .context import tenant_context
 from .operation import operation
@@ -55,3 +57,31 @@ def platform_task(function: Callable[..., R]) -> Any:
             return function(*args, **kwargs)
 
     return task(run)
+
+
+_running_task: ContextVar[tuple[str, bool] | None] = ContextVar("running_task", default=None)
+
+
+def current_task_id(stored: bool = False) -> str | None:
+    """The id of the task this thread is running (None outside a task). With ``stored=True``,
+    only a task kept in the database (``django_tasks_db``, which may run it again after its
+    worker died); None for one the immediate backend runs in-process."""
+    running = _running_task.get()
+    if running is None or (stored and not running[1]):
+        return None
+    return running[0]
+
+
+def _task_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    from django_tasks_db.backend import DatabaseBackend
+
+    backend = sender if isinstance(sender, type) else type(sender)  # a class or an instance
+    _running_task.set((str(task_result.id), issubclass(backend, DatabaseBackend)))
+
+
+def _task_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    _running_task.set(None)
+
+
+task_started.connect(_task_started, dispatch_uid="tenancy.tasks.started")
+task_finished.connect(_task_finished, dispatch_uid="tenancy.tasks.finished")

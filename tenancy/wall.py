@@ -21,7 +21,10 @@ force *at that statement*: psycopg's client-side binding cursor sends both as on
 query, which PostgreSQL runs as one transaction in autocommit mode, and inside ``atomic()``
 each statement re-states the mode. So no extra round trip, and nothing can outlive a
 transaction on a pooled (PgBouncer transaction mode) server connection. A request that runs no
-query pays nothing.
+query pays nothing. Four ``SET LOCAL`` statements (each a statement of its own) measured no
+cheaper than one ``SELECT`` of four ``set_config`` calls (``bench/wall_cost.py --statements``);
+Citus, which propagates ``SET LOCAL`` and not ``set_config``, would change :func:`_prefix`
+and ``PREFIX_STATEMENTS`` alone.
 """
 
 from __future__ import annotations
@@ -54,8 +57,14 @@ _NON_TRANSACTIONAL = ("CREATE DATABASE", "DROP DATABASE", "ALTER DATABASE", "ALT
                       "CREATE TABLESPACE", "DROP TABLESPACE")
 
 
+#: How many statements the prefix of every mode holds (each has a result to skip).
+PREFIX_STATEMENTS = 1
+_PREFIX_START = f"SELECT set_config('{PLATFORM_SETTING}', "
+
+
 def _prefix(platform: bool, account_id: int | None, shared: tuple[int, int] | None) -> str:
-    """The ``SELECT set_config(...)`` statement of a mode (ids are ints: nothing to quote)."""
+    """The statement that states a mode, every setting stated, so that nothing a session set
+    before decides (ids are ints: nothing to quote)."""
     values = (
         (PLATFORM_SETTING, "on" if platform else ""),
         (ACCOUNT_SETTING, "" if account_id is None else str(int(account_id))),
@@ -187,8 +196,8 @@ def shared_owner() -> tuple[int, int] | None:
 def unprefixed(sql: str) -> str:
     """``sql`` without the wall's settings statement: for execute wrappers added after the
     wall's (they run inside it and see what is sent: the prefix and the statement)."""
-    if sql.startswith("SELECT set_config('" + PLATFORM_SETTING):
-        return sql.split("; ", 1)[1]
+    if sql.startswith(_PREFIX_START):
+        return sql.split("; ", PREFIX_STATEMENTS)[PREFIX_STATEMENTS]
     return sql
 
 
@@ -212,7 +221,8 @@ def execute_wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bo
             cursor.connection.execute(prefix)
             return execute(sql, params, many, context)
     result = execute(prefix + sql, params, many, context)
-    cursor.nextset()  # past set_config's row, to the statement's own result
+    for _ in range(PREFIX_STATEMENTS):
+        cursor.nextset()  # past the prefix's result, to the statement's own
     return result
 
 

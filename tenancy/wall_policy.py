@@ -10,16 +10,21 @@ owner, the one role a Heroku app connects as, is bound too) and creates:
 
 - ``tenant_wall`` (all commands): the row's ``account_id`` is the transaction's tenant, or
   the transaction is in platform mode; the same check for rows written;
-- ``tenant_wall_shared`` (SELECT only, when ``shared_owner_column`` is given): the rows of
+- ``tenant_shared_wall`` (SELECT only, when ``shared_owner_column`` is given): the rows of
   the platform account owned by its admin, which the seed's read rule lets every tenant read.
 
-The settings are read with ``current_setting(name, true)``: unset or empty means no tenant,
-so a transaction that set nothing sees no rows. On other databases the operation does nothing
-(SQLite keeps the contract in the ORM, ``tenancy.wall_managers``).
+PostgreSQL ORs permissive policies: a row passes if one of them lets it. The settings are read
+with ``current_setting(name, true)``; the tenant's once per statement (see
+:func:`tenant_predicate`). Unset or empty means no tenant, so a transaction that set nothing
+sees no rows. On
+other databases the operation does nothing (SQLite keeps the contract in the ORM,
+``tenancy.wall_scoping``). A change of the predicates reaches existing databases through
+:class:`RenewTenantWalls`, added to a new migration of each app with tenant tables.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core import checks
@@ -30,17 +35,29 @@ from .wall import ACCOUNT_SETTING, PLATFORM_SETTING, SHARED_ACCOUNT_SETTING, SHA
 from .wall_scoping import TenantWallManager
 
 POLICY = "tenant_wall"
-SHARED_POLICY = "tenant_wall_shared"
+SHARED_POLICY = "tenant_shared_wall"
+#: Names earlier versions of the operation gave policies, dropped when the policies are renewed.
+_FORMER_POLICIES = ("tenant_wall_shared",)
+
+
+def _setting(name: str) -> str:
+    return f"current_setting('{name}', true)"
 
 
 def _int_setting(name: str) -> str:
-    return f"NULLIF(current_setting('{name}', true), '')::bigint"
+    return f"NULLIF({_setting(name)}, '')::bigint"
 
 
 def tenant_predicate(column: str = "account_id") -> str:
-    """The rows a transaction may see and write: its tenant's, or all in platform mode."""
-    return (f"(current_setting('{PLATFORM_SETTING}', true) = 'on' "
-            f"OR {column} = {_int_setting(ACCOUNT_SETTING)})")
+    """The rows a transaction may see and write: its tenant's, or all in platform mode.
+
+    The tenant's id is read in a scalar sub-select, which PostgreSQL evaluates once per
+    statement (an InitPlan): per row, a tenant's statement pays one comparison with a
+    parameter, and the OR stops there for every row of the tenant. The platform setting is read
+    per row only when that comparison fails (platform mode, or a row the ORM did not filter
+    out); a sub-select for it too would cost every statement an InitPlan more."""
+    return (f"({column} = (SELECT {_int_setting(ACCOUNT_SETTING)}) "
+            f"OR {_setting(PLATFORM_SETTING)} = 'on')")
 
 
 def shared_predicate(owner_column: str, column: str = "account_id") -> str:
@@ -51,14 +68,17 @@ def shared_predicate(owner_column: str, column: str = "account_id") -> str:
 
 def policy_sql(table: str, shared_owner_column: str | None = None,
                column: str = "account_id") -> list[str]:
-    """The statements that put ``table`` behind the wall (idempotent)."""
+    """The statements that put ``table`` behind the wall (idempotent).
+
+    PostgreSQL ORs permissive policies in the reverse order of their names, so
+    ``tenant_wall`` (which sorts after ``tenant_shared_wall``) is tested first: the cheap
+    tenant comparison decides most rows. Only the cost depends on that order, not the rows."""
     sql = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"DROP POLICY IF EXISTS {POLICY} ON {table}",
+        *drop_policies_sql(table),
         f"CREATE POLICY {POLICY} ON {table} USING {tenant_predicate(column)} "
         f"WITH CHECK {tenant_predicate(column)}",
-        f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {table}",
     ]
     if shared_owner_column:
         sql.append(f"CREATE POLICY {SHARED_POLICY} ON {table} FOR SELECT "
@@ -66,9 +86,13 @@ def policy_sql(table: str, shared_owner_column: str | None = None,
     return sql
 
 
+def drop_policies_sql(table: str) -> list[str]:
+    return [f"DROP POLICY IF EXISTS {name} ON {table}"
+            for name in (*_FORMER_POLICIES, SHARED_POLICY, POLICY)]
+
+
 def drop_sql(table: str) -> list[str]:
-    return [f"DROP POLICY IF EXISTS {SHARED_POLICY} ON {table}",
-            f"DROP POLICY IF EXISTS {POLICY} ON {table}",
+    return [*drop_policies_sql(table),
             f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
             f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"]
 
@@ -118,6 +142,52 @@ class TenantWall(Operation):
         return f"wall_{self.model_name.lower()}"
 
 
+class RenewTenantWalls(Operation):
+    """Migration operation: re-create the policies of every table of this app that a
+    :class:`TenantWall` of its migrations walls (and that is walled in the database), with the
+    current predicates. One operation for all of an app's tenant tables, so a change of the
+    predicates is one migration per app, not a copy of each ``TenantWall``.
+
+    Backwards it does nothing: the renewed policies read the same settings and admit the same
+    rows as the ones they replace, so older code runs unchanged on them.
+    """
+
+    reduces_to_sql = True
+    reversible = True
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return "tenancy.wall_policy.RenewTenantWalls", [], {}
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any,
+                          to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_policies WHERE policyname = %s", [POLICY])
+            walled = {row[0] for row in cursor.fetchall()}
+        for (label, model_name), op in sorted(migrated_walls().items()):
+            if label != app_label or (label, model_name) not in to_state.models:
+                continue
+            table = to_state.apps.get_model(label, model_name)._meta.db_table
+            if table in walled:
+                for statement in policy_sql(table, op.shared_owner_column):
+                    schema_editor.execute(statement)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any,
+                           to_state: Any) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "Renew the row-level security policies (the database wall) of this app's tables"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return "renew_tenant_walls"
+
+
 def shared_owner_column(model: type[models.Model]) -> str | None:
     """The owner column of ``model``'s rows the read rule shares from the platform, from its
     ``permission_owner_field`` (None for models without the permission querysets)."""
@@ -140,6 +210,12 @@ def tenant_tables() -> list[type[models.Model]]:
 
 def migrated_walls() -> dict[tuple[str, str], TenantWall]:
     """(app label, lower-case model name) -> the TenantWall operation in its migrations."""
+    return dict(_disk_walls())
+
+
+@functools.cache
+def _disk_walls() -> dict[tuple[str, str], TenantWall]:
+    """The migration files' TenantWall operations, read once per process."""
     from django.db.migrations.loader import MigrationLoader
 
     found: dict[tuple[str, str], TenantWall] = {}

@@ -34,3 +34,6 @@ if REDIS_URL and XDIST_WORKER:
     _db = int(_url.path.lstrip("/") or 0) + int(XDIST_WORKER.removeprefix("gw"))
     REDIS_URL = _url._replace(path=f"/{_db}").geturl()
     CACHES = {"default": redis_cache(REDIS_URL)}
+
+# Every error mails ADMINS (no rate limit): one test's mail must not silence another's.
+ERROR_MAIL_INTERVAL = 0.0

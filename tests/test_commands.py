@@ -336,3 +336,19 @@ def test_manage_py_runs_any_command_in_platform_mode(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "command", "shell"]
+
+
+def test_create_user_records_the_address_the_operator_vouches_for(tenant_a, monkeypatch):
+    from allauth.account.models import EmailAddress
+
+    monkeypatch.setenv("NEW_USER_PASSWORD", "Very-Secret-Password-99")
+    number = tenant_a.account.account_number
+    run("create_user", "dora", account=number, email="Dora@Alpha.test")
+    (address,) = EmailAddress.objects.filter(user__username="dora")
+    assert (address.email, address.verified, address.primary) == ("Dora@Alpha.test", True, True)
+    # another user may not take it, whatever its case; nothing is created then
+    with pytest.raises(CommandError, match="belongs to another user"):
+        run("create_user", "eve", account=number, email="dora@alpha.test")
+    assert not User.objects.filter(username="eve").exists()
+    run("create_user", "fred", account=number)  # no --email: no address
+    assert not EmailAddress.objects.filter(user__username="fred").exists()

@@ -34,6 +34,7 @@ from tenancy import wall
 from tenancy.context import tenant_context
 from tenancy.tasks import tenant_task
 from tenancy.wall_policy import (
+    RenewTenantWalls,
     TenantWall,
     check_wall_policies,
     citus_policy_sql,
@@ -333,6 +334,73 @@ def test_the_wall_rides_in_each_statement_no_round_trip_of_its_own(world):
     assert all(sql.startswith(prefix) for sql in sent), sent
 
 
+def _plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _tenant_checked_first(plan: str) -> bool:
+    """Whether the plan reads the tenant's id once (an InitPlan) and every policy filter tests
+    the row against it before calling ``current_setting`` for a row."""
+    def tenant_first(line: str) -> bool:
+        call = line.find("current_setting")
+        return "account_id = $" in line and (call == -1 or line.index("account_id = $") < call)
+
+    filters = [line for line in plan.splitlines() if "Filter" in line]
+    return "InitPlan" in plan and bool(filters) and all(tenant_first(line) for line in filters)
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", TABLES, ids=_label)
+def test_the_policies_read_the_tenant_once_per_statement_not_per_row(world, model):
+    """Per row a tenant's statement compares ``account_id`` with a parameter first (a
+    ``current_setting`` call per row is what made pages of many rows slow)."""
+    a, _, _ = world
+    table = model._meta.db_table
+    with tenant_context(a.account.pk):
+        select = _plan(f"SELECT * FROM {table} WHERE account_id = {int(a.account.pk)}")  # noqa: S608
+        update = _plan(f"UPDATE {table} SET account_id = account_id")  # noqa: S608
+    assert _tenant_checked_first(select), select
+    assert _tenant_checked_first(update), update
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_renewing_the_walls_replaces_per_row_predicates_and_keeps_the_rows(world):
+    """A database migrated with older policies gets the current ones from RenewTenantWalls
+    (the migration each app with tenant tables carries), and sees the same rows."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    a, b, platform = world
+    table = Workspace._meta.db_table
+    setting = "NULLIF(current_setting('smarter.{}', true), '')::bigint".format
+    per_row = f"current_setting('smarter.platform', true) = 'on' OR account_id = {setting('account_id')}"
+    shared = f"account_id = {setting('shared_account_id')} AND user_profile_id = {setting('shared_owner_id')}"
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the fixture's rows: ALTER TABLE waits
+        cursor.execute(f"DROP POLICY tenant_shared_wall ON {table}")
+        cursor.execute(f"DROP POLICY tenant_wall ON {table}")
+        cursor.execute(f"CREATE POLICY tenant_wall ON {table} USING ({per_row}) "
+                       f"WITH CHECK ({per_row})")
+        cursor.execute(f"CREATE POLICY tenant_wall_shared ON {table} FOR SELECT USING ({shared})")
+    with tenant_context(a.account.pk):
+        before = _raw_account_ids(Workspace)
+        assert not _tenant_checked_first(_plan(f"SELECT * FROM {table}"))  # noqa: S608
+    state = MigrationExecutor(connection).loader.project_state()
+    with connection.schema_editor(atomic=False) as editor:
+        RenewTenantWalls().database_forwards("workspaces", editor, state, state)
+    with tenant_context(a.account.pk):
+        after = _raw_account_ids(Workspace)
+        plan = _plan(f"SELECT * FROM {table}")  # noqa: S608
+    assert before == after == {a.account.pk, platform.account.pk}
+    assert _tenant_checked_first(plan), plan
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT policyname FROM pg_policies WHERE tablename = %s", [table])
+        assert {row[0] for row in cursor.fetchall()} == {"tenant_wall", "tenant_shared_wall"}
+
+
 # --- a deliberately leaky view ------------------------------------------------------------------
 
 def _with_view(route: str, view: Any, run: Any) -> Any:
@@ -406,7 +474,8 @@ def test_a_pooled_server_connection_never_shows_a_rows_to_b(committed_world):
         def seen(conn: psycopg.Connection, account_id: int | None) -> set[int]:
             prefix = wall.NO_MODE_SQL if account_id is None else wall.Wall(account_id, False).sql
             cursor = conn.execute(prefix + "SELECT account_id FROM workspaces_workspace")
-            cursor.nextset()
+            for _ in range(wall.PREFIX_STATEMENTS):
+                cursor.nextset()
             return {row[0] for row in cursor.fetchall()}
 
         ids = {"a": a.account.pk, "b": b.account.pk}
@@ -481,7 +550,7 @@ def test_policies_for_citus_cover_every_tenant_table():
         table = model._meta.db_table
         assert f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;" in sql
         assert f"CREATE POLICY tenant_wall ON {table} " in sql
-    assert "CREATE POLICY tenant_wall_shared ON accounts_userprofile FOR SELECT" in sql
+    assert "CREATE POLICY tenant_shared_wall ON accounts_userprofile FOR SELECT" in sql
 
 
 @postgres_only

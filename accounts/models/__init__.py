@@ -6,6 +6,7 @@ from .contact import AccountContact
 from .handoff import HandoffToken
 from .invitation import AlreadyInvited, Invitation
 from .ownership import MetaDataWithOwnershipModel
+from .sent_mail import SentMail
 from .usage import DailyActiveMember, DailyUsage
 from .user_profile import (
     SmarterBaseModelManager,
@@ -23,6 +24,7 @@ __all__ = [
     "HandoffToken",
     "Invitation",
     "MetaDataWithOwnershipModel",
+    "SentMail",
     "SmarterBaseModelManager",
     "SmarterBaseQuerySetWithPermissions",
     "UserProfile",

@@ -36,6 +36,8 @@ class AccountContact(models.Model):
 
     class Meta:
         ordering = ["-is_primary", "email"]
+        # the console's page of contacts, in this order, for one account
+        indexes = [models.Index(fields=["account", "-is_primary", "email"], name="accounts_contact_page")]
         constraints = [
             models.UniqueConstraint(
                 F("account"), Lower("email"), name="accounts_contact_unique_email",

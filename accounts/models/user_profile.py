@@ -34,6 +34,8 @@ from ..signals import user_profile_created
 from .account import Account
 from .contact import AccountContact
 
+INVALIDATION_CHUNK = 2000  # members whose cache keys one invalidation writes and pushes
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -260,13 +262,25 @@ class UserProfile(MetaDataModel):
     @classmethod
     def portable_imported(cls, account_id: int) -> None:
         """Members were imported into the account: their users' memberships, the profiles and
-        the account's admin are stale in the caches (matched users may have cached them)."""
-        from tenancy.cache import invalidate_with_commit
+        the account's admin are stale in the caches (matched users may have cached them).
+        Invalidated now and again once the import commits, a chunk of members at a time
+        (read again each time), so that memory does not grow with the account's members."""
+        from tenancy.cache import tenant_cache
+        from tenancy.context import tenant_context
 
-        keys = {admin_key(account_id)}
-        for pk, user_id in cls.objects.filter(account_id=account_id).values_list("pk", "user_id"):
-            keys |= {memberships_key(user_id), profile_key(user_id, account_id), profile_pk_key(pk)}
-        invalidate_with_commit(*sorted(keys))
+        def invalidate() -> None:
+            tenant_cache.invalidate(admin_key(account_id))
+            last = 0
+            with tenant_context(account_id):
+                while chunk := list(cls.objects.filter(account_id=account_id, pk__gt=last).order_by("pk")
+                                    .values_list("pk", "user_id")[:INVALIDATION_CHUNK]):
+                    tenant_cache.invalidate(*[key for pk, user_id in chunk for key in (
+                        memberships_key(user_id), profile_key(user_id, account_id), profile_pk_key(pk))])
+                    last = chunk[-1][0]
+
+        invalidate()
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(invalidate)
 
     @classmethod
     def admin_for_account(cls, account: Account) -> User:

@@ -3,20 +3,15 @@ deactivate, remove (confirmed on its own page, with hand-over)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlencode
 
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import F, Func, QuerySet, TextField
-from django.db.models.lookups import IRegex
+from django.db.models import F, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from accounts.actions import members as members_actions
@@ -26,40 +21,12 @@ from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
 
 from ..forms import InviteForm, RoleForm
+from ..paging import COUNT_CAP, PAGE_SIZE, SEARCH_COUNT_CAP, SearchText, paged_list
 from .invitations import send_invitation
-
-PAGE_SIZE = 50
-SEARCH_TERMS = 5  # words of a search, at most (each must match a name, the email or username)
-SEARCH_LENGTH = 100
 
 
 def _members(request: TenantRequest) -> QuerySet[UserProfile]:
     return UserProfile.objects.filter(account=request.account).select_related("user")
-
-
-COUNT_CAP = 1000  # the list counts its members up to this; past it, "more than"
-SEARCH_COUNT_CAP = 200  # a search counts its matches up to this
-
-
-class CappedPaginator(Paginator):
-    """Counts at most ``cap`` + 1 rows (``count`` says ``capped``): counting 100,000
-    members, or the 12,000 who match a common name, costs a scan of them all, and nobody
-    pages past 20 pages of 50 (they search). A search's cap is lower than the list's: each
-    match counted is a trigram recheck and a membership lookup (~10 us), where the list's
-    are index entries; a search matching more asks for another word."""
-
-    capped = False
-
-    def __init__(self, object_list: QuerySet, per_page: int, cap: int) -> None:
-        super().__init__(object_list, per_page)
-        self.cap = cap
-
-    @cached_property
-    def count(self) -> int:
-        rows: QuerySet[UserProfile] = self.object_list  # type: ignore[assignment]
-        found = rows.order_by().values("pk")[:self.cap + 1].count()
-        self.capped = found > self.cap
-        return min(found, self.cap)
 
 
 @dataclass(slots=True)
@@ -94,30 +61,10 @@ def mark_two_factor(members: Iterable[UserProfile | MemberRow]) -> None:
         member.has_2fa = member.user_id in on  # type: ignore[union-attr]
 
 
-class SearchText(Func):
-    """A member's username, email, first and last name, space-separated: the expression of
-    the trigram index of accounts migration 0015, which serves every word of a search in one
-    index scan. A word (no spaces) cannot match across two of the fields."""
-
-    template = "(%(expressions)s)"
-    arg_joiner = " || ' ' || "
-    output_field = TextField()
-
-
+# A member's username, email, first and last name: the expression of the trigram index of
+# accounts migration 0015.
 SEARCH_TEXT = SearchText(F("user__username"), F("user__email"), F("user__first_name"),
                          F("user__last_name"))
-
-
-def search_members(members: QuerySet[UserProfile], query: str) -> QuerySet[UserProfile]:
-    """``members`` whose user matches every word of ``query`` in their username, email, first
-    or last name (case-insensitive), by username.
-
-    A case-insensitive regular expression of the escaped word rather than ``icontains``: on
-    PostgreSQL ``~*`` is served by the trigram index (``SearchText``), where ``UPPER(x) LIKE``
-    is not."""
-    for term in query[:SEARCH_LENGTH].split()[:SEARCH_TERMS]:
-        members = members.filter(IRegex(SEARCH_TEXT, re.escape(term)))
-    return members.order_by("user__username")
 
 
 @account_admin_required
@@ -131,17 +78,13 @@ def members(request: TenantRequest) -> HttpResponse:
         sent = send_invitation(request, form, "members")
         if sent is not None:
             return sent
-    query = request.GET.get("q", "").strip()[:SEARCH_LENGTH]
-    paginator = CappedPaginator(
-        search_members(_members(request), query).values_list(*ROW_FIELDS), PAGE_SIZE,
-        cap=SEARCH_COUNT_CAP if query else COUNT_CAP)
-    page = paginator.get_page(request.GET.get("page"))
+    listing = paged_list(request, _members(request).order_by("user__username").values_list(*ROW_FIELDS),
+                         SEARCH_TEXT, per_page=PAGE_SIZE, cap=COUNT_CAP, search_cap=SEARCH_COUNT_CAP)
+    page = listing["page"]
     page.object_list = [MemberRow(*values) for values in page.object_list]
     mark_two_factor(page.object_list)
     return render(request, "console/members.html", {
-        "page": page, "capped": paginator.capped, "q": query,
-        "query": urlencode({"q": query}) if query else "",
-        "form": form, "roles": UserProfile.ROLE_CHOICES,
+        **listing, "form": form, "roles": UserProfile.ROLE_CHOICES,
     })
 
 

@@ -1,9 +1,11 @@
-"""The console's workspaces: create, rename, describe, delete."""
+"""The console's workspaces: list (searched and paged on the server), create, rename,
+describe, delete."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -13,6 +15,12 @@ from accounts.requests import TenantRequest
 from workspaces.forms import WorkspaceForm
 from workspaces.models import Workspace
 
+from ..paging import SearchText, paged_list
+
+# A workspace's name: what the search reads. The page's order, by name, is the index of the
+# unique constraint on (account, name); the search filters the account's workspaces in it.
+SEARCH_TEXT = SearchText(F("name"))
+
 
 def _workspaces(request: TenantRequest):  # type: ignore[no-untyped-def]
     return Workspace.objects.filter(account=request.account)
@@ -20,6 +28,8 @@ def _workspaces(request: TenantRequest):  # type: ignore[no-untyped-def]
 
 @account_admin_required
 def workspace_list(request: TenantRequest) -> HttpResponse:
+    """A page of the workspaces by name (two queries whatever their number: the capped count
+    and the page), searched by name, and creating one."""
     form = WorkspaceForm(request.POST or None, account_id=request.account.pk)
     if request.method == "POST" and form.is_valid():
         workspace = form.save(commit=False)
@@ -28,7 +38,7 @@ def workspace_list(request: TenantRequest) -> HttpResponse:
             messages.success(request, f"Workspace {workspace.name} created.")
             return redirect("workspaces")
     return render(request, "console/workspaces.html", {
-        "workspaces": _workspaces(request).order_by("name"), "form": form,
+        **paged_list(request, _workspaces(request).order_by("name"), SEARCH_TEXT), "form": form,
         "account_number": request.account.account_number,
     })
 

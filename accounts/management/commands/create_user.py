@@ -4,6 +4,10 @@ An existing user (same username, any case) is refused unless ``--existing`` says
 operator means them: the command then adds them to the account and keeps their password,
 which it changes only with ``--reset-password`` (audited as ``user.password_reset``). A user
 who already is a member, with nothing to change, is reported and the command fails.
+
+``--email`` on a new user records the address as their primary, verified allauth address: the
+operator vouches for it, as an invitation's link would (sign-in by address, ``import_account``
+and invitations match verified addresses only). An address another user holds is refused.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -66,6 +71,9 @@ class Command(PlatformCommand):
         if existing is None:
             if options["reset_password"]:
                 raise CommandError("--reset-password applies to an existing user only.")
+            if options["email"] and EmailAddress.objects.filter(
+                    email__iexact=options["email"]).exists():
+                raise CommandError(f"the address {options['email']!r} belongs to another user.")
         else:
             username = existing.username
             self.check_existing(existing, account, password, options)
@@ -73,6 +81,9 @@ class Command(PlatformCommand):
             profile, created = add_member(
                 account, username, email=options["email"], password=password, admin=options["admin"]
             )
+            if created and options["email"]:
+                EmailAddress.objects.create(user=profile.user, email=options["email"],
+                                            verified=True, primary=True)
             if existing is not None and password:
                 record("user.password_reset", account_id=account.pk, target_kind="auth.user",
                        target_id=existing.pk, target_repr=username)
