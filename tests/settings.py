@@ -20,3 +20,6 @@ TASKS = {"default": {**TASKS["default"], "BACKEND": TASK_BACKEND_CLASSES["immedi
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 # Test databases are rolled back: usage counters are flushed only when a test asks.
 USAGE_FLUSH_INTERVAL = 3600.0
+# Outbound fetches a tenant steers (tenancy.egress) refuse loopback and http: a test that runs an
+# identity provider on loopback adds that one origin (http://127.0.0.1:<port>) for its duration.
+EGRESS_ALLOWED_TEST_ORIGINS: list[str] = []

@@ -20,6 +20,7 @@ from identity.sso.adapter import TenantSocialAccountAdapter
 from identity.sso.models import IdentityProvider
 from tests.conftest import PASSWORD, host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.oidc_support import fake_idp  # noqa: F401 - fixture
 from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
 
 pytestmark = pytest.mark.django_db
@@ -33,10 +34,10 @@ def oidc(account: Account, name: str = "Okta",
     return provider
 
 
-def test_the_admin_adds_providers_and_sees_what_to_paste(tenant_a):
+def test_the_admin_adds_providers_and_sees_what_to_paste(tenant_a, fake_idp):  # noqa: F811
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     resp = admin.post("/console/security/sso/add/oidc/", {
-        "name": "Okta", "issuer": "https://acme.okta.test", "client_id": "abc",
+        "name": "Okta", "issuer": fake_idp.issuer, "client_id": "abc",
         "client_secret": "top-secret-1", "default_role": "member", "groups_attribute": "groups",
         "admin_group": ""})
     assert resp.status_code == 302

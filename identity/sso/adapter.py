@@ -10,7 +10,9 @@ from allauth.core import context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
 
-from . import signin
+from tenancy.egress import EgressSession
+
+from . import roles, signin
 from .caching import account_providers, provider_by_slug
 from .socialapps import social_app
 
@@ -28,8 +30,15 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
             apps = [a for a in apps if a.client_id == client_id]
         return apps
 
+    def get_requests_session(self) -> EgressSession:
+        """allauth's token and userinfo requests go to URLs a tenant chose: the egress rules."""
+        return EgressSession()
+
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         signin.pre_social_login(request, sociallogin)
+        config = signin.provider_for(request, sociallogin)
+        roles.after_sign_in(request, sociallogin, config,
+                            signin.groups_of(sociallogin.account.extra_data or {}, config.groups_attribute))
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         """A first sign-in through one of the host's account's providers creates the member
