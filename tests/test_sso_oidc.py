@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from django.utils import timezone
 
 from accounts.models import UserProfile
 from audit.models import AuditEvent
@@ -102,32 +104,78 @@ def test_a_sign_in_uses_the_stored_discovery_and_creates_the_member(tenant_a, id
     assert profile.role == UserProfile.ROLE_MEMBER
 
 
-def test_ssrf_anonymous_sign_in_start_never_fetches_the_issuer(tenant_a):
-    """A provider row whose issuer points inside (saved before the checks, or by an admin
-    bypassing the form) is served from its stored document: without one, members get a clear
-    page, and the server opens no connection, however often it is asked."""
-    import socket
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
-    slugs = []
-    for issuer in (f"http://127.0.0.1:{port}/o", "http://10.0.0.7/o", "http://169.254.169.254/latest"):
-        p = IdentityProvider(account=tenant_a.account, kind="oidc", name=issuer, issuer=issuer,
-                             client_id="c", enabled=True)
+class Listener:
+    """A TCP listener on loopback that counts the connections it receives."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+    def connections(self) -> int:
+        count = 0
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return count
+            conn.close()
+            count += 1
+
+
+def test_ssrf_anonymous_sign_in_never_fetches_inside(tenant_a):
+    """Providers whose issuer and endpoints point inside (loopback, a private address, the cloud
+    metadata address): an anonymous sign-in start fetches nothing (the authorization endpoint
+    is only where the browser is sent) and the callback's token request is refused before
+    connecting. A provider without a stored discovery document answers a clear page."""
+    listener = Listener()
+    verify_email_domain(tenant_a.account, "alpha.test")
+    inside = [f"http://127.0.0.1:{listener.port}/o", "http://10.0.0.7/o", "http://169.254.169.254/latest"]
+    providers = []
+    for issuer in inside:
+        discovery = {"issuer": issuer, "authorization_endpoint": f"{issuer}/authorize",
+                     "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks"}
+        p = IdentityProvider(account=tenant_a.account, kind="oidc", name=issuer, issuer=issuer, client_id="c",
+                             enabled=True, metadata_checked_at=timezone.now(), oidc_jwks={"keys": []},
+                             oidc_discovery=discovery)
         p.set_client_secret("s")
         p.save()
-        slugs.append(p.slug)
-    anonymous = host_client(tenant_a.host)
-    for slug in slugs:
+        providers.append(p)
+    for p in providers:
+        client = host_client(tenant_a.host)
         started = time.monotonic()
-        resp = anonymous.post(f"/accounts/oidc/{slug}/login/", {"process": "login"})
-        assert time.monotonic() - started < 1
-        assert resp.status_code == 503 and b"not ready" in resp.content
-    with pytest.raises(BlockingIOError):
-        listener.accept()
-    listener.close()
+        resp = client.post(f"/accounts/oidc/{p.slug}/login/", {"process": "login"})
+        assert resp.status_code == 302
+        assert resp["Location"].startswith(p.oidc_discovery["authorization_endpoint"])
+        state = parse_qs(urlsplit(resp["Location"]).query)["state"][0]
+        resp = client.get(f"/accounts/oidc/{p.slug}/login/callback/", {"code": "c", "state": state})
+        assert resp.status_code == 401 and not signed_in(client)
+        assert time.monotonic() - started < 3
+    legacy = providers[0]
+    legacy.oidc_discovery = {}
+    legacy.save()
+    resp = host_client(tenant_a.host).post(f"/accounts/oidc/{legacy.slug}/login/", {"process": "login"})
+    assert resp.status_code == 503 and b"not ready" in resp.content
+    assert listener.connections() == 0
+    listener.sock.close()
+
+
+def test_an_unchecked_provider_cannot_be_enabled(tenant_a):
+    from django.db import IntegrityError, transaction
+
+    p = IdentityProvider(account=tenant_a.account, kind="oidc", name="x", issuer="https://idp.test/o",
+                         client_id="c", enabled=False)
+    p.save()
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    resp = admin.post(f"/console/security/sso/{p.pk}/enable/", {"enabled": "1"}, follow=True)
+    assert "Test its connection first" in resp.content.decode()
+    p.refresh_from_db()
+    assert not p.enabled
+    p.enabled = True
+    with pytest.raises(IntegrityError), transaction.atomic():  # the database keeps the rule too
+        p.save()
 
 
 @pytest.mark.parametrize("issuer, message", [

@@ -11,6 +11,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Account, Invitation, UserProfile
 from identity.emaildomains.lookup import is_trusted_email
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.django_db
 
 def oidc(account: Account, name: str = "Okta",
          issuer: str = "https://idp.example.test/o") -> IdentityProvider:
-    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=issuer, client_id="client-1")
+    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=issuer, client_id="client-1",
+                                metadata_checked_at=timezone.now())
     provider.set_client_secret("s3cret-value")
     provider.save()
     return provider

@@ -88,6 +88,10 @@ def add_saml(request: TenantRequest) -> HttpResponse:
 def provider_enable(request: TenantRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(_providers(request), pk=pk)
     provider.enabled = request.POST.get("enabled") == "1"
+    if provider.enabled and provider.metadata_checked_at is None and (
+            provider.kind == IdentityProvider.OIDC or provider.idp_metadata_url):
+        messages.error(request, f"{provider.name} cannot be enabled yet: Test its connection first.")
+        return redirect("sso")
     provider.save(update_fields=["enabled", "updated_at"])
     messages.success(request, f"{provider.name} {'enabled' if provider.enabled else 'disabled'}.")
     return redirect("sso")

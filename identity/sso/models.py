@@ -69,6 +69,12 @@ class IdentityProvider(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "number"], name="sso_provider_number_per_account"),
             models.CheckConstraint(condition=Q(kind__in=["oidc", "saml"]), name="sso_provider_kind_valid"),
+            # Only a provider whose published configuration was fetched and checked signs people
+            # in (a SAML IdP given by certificate has nothing to fetch).
+            models.CheckConstraint(
+                condition=Q(enabled=False) | Q(kind="saml", idp_metadata_url="")
+                | Q(metadata_checked_at__isnull=False),
+                name="sso_provider_enabled_only_checked"),
         ]
 
     def __str__(self) -> str:
