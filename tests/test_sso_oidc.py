@@ -245,6 +245,8 @@ def refused(client: Any, provider: IdentityProvider, idp: FakeIdp) -> None:
 def test_a_bad_signature_is_refused(tenant_a, idp, provider):
     idp.sign_with = SigningKey("key-1")  # same key id, another key
     refused(host_client(tenant_a.host), provider, idp)
+    event = AuditEvent.objects.get(account=tenant_a.account, action="sso.refused")
+    assert "Signature verification failed" in event.changes["reason"]
 
 
 @pytest.mark.parametrize("claims", [

@@ -34,6 +34,22 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         """allauth's token and userinfo requests go to URLs a tenant chose: the egress rules."""
         return EgressSession()
 
+    def on_authentication_error(self, request: HttpRequest, provider: Any, error: Any = None,
+                                exception: Any = None, extra_context: Any = None) -> None:
+        """A refused sign-in (bad ID token, unreachable endpoint...) is in the account's audit
+        log with the reason, for the admin setting the provider up; the member sees allauth's
+        sign-in error page."""
+        from audit.recorder import record
+
+        account = getattr(request, "account", None)
+        if account is not None:
+            record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,
+                   target_repr=str(getattr(getattr(provider, "app", None), "name", "") or ""),
+                   changes={"reason": str(exception or error or "")[:200],
+                            "provider": str(getattr(provider, "sub_id", ""))})
+        super().on_authentication_error(request, provider, error=error, exception=exception,
+                                        extra_context=extra_context)
+
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         signin.pre_social_login(request, sociallogin)
         config = signin.provider_for(request, sociallogin)
