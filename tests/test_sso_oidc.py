@@ -93,8 +93,12 @@ def test_a_sign_in_uses_the_stored_discovery_and_creates_the_member(tenant_a, id
     fetched_at_save = list(idp.server.hits)
     assert fetched_at_save == ["/o/.well-known/openid-configuration", "/o/jwks/"]
     client = host_client(tenant_a.host)
+    page = client.get("/login/")
+    assert "Sign in with Alpha IdP" in page.content.decode()
+    form_action = next(d for d in page["Content-Security-Policy"].split(";") if "form-action" in d)
+    assert idp.server.origin in form_action  # the authorization endpoint's origin
     state = start(client, provider, idp)
-    assert idp.server.hits == fetched_at_save  # the sign-in start fetched nothing
+    assert idp.server.hits == fetched_at_save  # neither the page nor the sign-in start fetched
     resp = finish(client, provider, state)
     assert resp.status_code == 302 and signed_in(client), resp.content.decode()[:2000]
     assert idp.server.hits[len(fetched_at_save):] == ["/o/token/", "/o/userinfo/"]
