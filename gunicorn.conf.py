@@ -16,6 +16,20 @@ import tempfile
 from smarter.gunicorn_logging import logconfig_dict as _logconfig_dict
 
 logger_class = "smarter.gunicorn_logging.Logger"
+
+
+def _trusted_proxies() -> int:
+    try:
+        return int(os.environ.get("TRUSTED_PROXIES", "0").strip() or 0)
+    except ValueError:
+        return 0  # smarter/settings.py refuses the value with its name
+
+
+# gunicorn takes the scheme from X-Forwarded-Proto only when the peer is one of these: only
+# behind a proxy the app trusts (TRUSTED_PROXIES, read as smarter/settings.py reads it; the
+# platform's router has no fixed address, hence any peer then). Otherwise a direct client's
+# header would make its plain-HTTP request "https" (Django falls back to gunicorn's scheme).
+forwarded_allow_ips = "*" if _trusted_proxies() > 0 else ""
 # read like smarter/settings.py reads it (plain by default); not through Django's settings,
 # which the arbiter must not load before it forks the workers
 logconfig_dict = _logconfig_dict(os.environ.get("LOG_FORMAT", "plain"))

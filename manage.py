@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+"""Django's command-line utility for administrative tasks. Every command runs in the
+database wall's platform mode (``tenancy.commands``): it is about no one tenant."""
 
 import os
 import sys
@@ -7,9 +8,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarter.settings")
-    from django.core.management import execute_from_command_line
+    from tenancy.commands import run_command_line
 
-    execute_from_command_line(sys.argv)
+    run_command_line(sys.argv)
 
 
 if __name__ == "__main__":

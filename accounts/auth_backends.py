@@ -15,9 +15,10 @@ from typing import Any
 from allauth.account import app_settings
 from allauth.account.app_settings import LoginMethod
 from allauth.account.auth_backends import AuthenticationBackend
-from allauth.account.internal.userkit import filter_users_by_email, get_user_by_username
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+
+from .allauth_compat import filter_users_by_email, get_user_by_username
 
 
 class SingleCheckAuthenticationBackend(AuthenticationBackend):

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from tenancy.hosts import tenant_url
 
 from .emails import send_mail
-from .membership import AmbiguousEmail, user_for_email
+from .membership import members_with_address
 from .models import Account, Invitation, UserProfile
 
 
@@ -32,11 +32,9 @@ def accept_url(request: HttpRequest, account: Account, raw: str) -> str:
 
 
 def is_member(account: Account, email: str) -> bool:
-    try:
-        user = user_for_email(email)
-    except AmbiguousEmail:
-        return False
-    return user is not None and UserProfile.objects.filter(account=account, user=user).exists()
+    """Whether the address already belongs to a member of the account, verified or not (within
+    its own account the address is the account's: :func:`membership.members_with_address`)."""
+    return bool(members_with_address(account, email))
 
 
 def _check_send_limit(request: HttpRequest, email: str) -> None:

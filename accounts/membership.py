@@ -37,3 +37,23 @@ def user_for_email(email: str) -> Any | None:
     if len(ids) > 1:
         raise AmbiguousEmail(email)
     return get_user_model().objects.get(pk=ids.pop()) if ids else None
+
+
+def members_with_address(account: Account, email: str) -> list[Any]:
+    """The users with a membership (active or not) of ``account`` who use ``email``: as their
+    ``User.email`` or as any of their addresses, verified or not.
+
+    Within its own account an address is vouched for by the account (its admins, its IdP and
+    SCIM made these members), so this match is for that account's purposes only: "already a
+    member" for an invitation, the member an SSO sign-in of the account's IdP is. Never a
+    match across accounts (that needs :func:`user_for_email`, a *verified* address)."""
+    from allauth.account.models import EmailAddress
+    from django.db.models import Q
+
+    email = email.strip()
+    if not email:
+        return []
+    owners = EmailAddress.objects.filter(email__iexact=email).values("user_id")
+    members = UserProfile.objects.filter(account=account).filter(
+        Q(user__email__iexact=email) | Q(user_id__in=owners)).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=members).order_by("pk")[:2])

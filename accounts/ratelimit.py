@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 
-from allauth.core.internal.ratelimit import get_cache_key, get_rates
 from allauth.core.ratelimit import consume
 from django import forms
 from django.conf import settings
@@ -25,6 +24,8 @@ from django.shortcuts import render
 from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
+
+from .allauth_compat import get_cache_key, get_rates
 
 RATE_LIMITED_CODES = frozenset({"rate_limited", "too_many_login_attempts"})
 MESSAGE = "Too many failed attempts. Wait a few minutes and try again."

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
-from django.http import Http404, JsonResponse
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -63,6 +63,27 @@ def error_body(status_code: int, message: str, fields: dict[str, Any] | None = N
                       "fields": fields or {}}}
 
 
+UNAVAILABLE = "The service is briefly unavailable. Try again in a few seconds."
+SERVER_ERROR = "Something went wrong on our side. We have been notified; try again soon."
+RETRY_AFTER = "5"  # seconds, as the pages' outage answer
+
+
+def unavailable() -> JsonResponse:
+    """A database outage: 503 with ``Retry-After``, logged once by whoever caught it."""
+    response = JsonResponse(error_body(503, UNAVAILABLE, code="unavailable"), status=503,
+                            headers={"Retry-After": RETRY_AFTER})
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def server_error(outage: HttpResponse | None) -> JsonResponse:
+    """The 500 handler's answer on ``/api/``: the envelope, 503 when ``outage`` (the pages'
+    outage answer for the exception being handled) says the database went away."""
+    if outage is not None:
+        return unavailable()
+    return JsonResponse(error_body(500, SERVER_ERROR, code="server_error"), status=500)
+
+
 def host_refused(request: Any) -> JsonResponse:
     """An API request to a host that serves no account (unknown, closed or deactivated):
     the API's JSON, not the HTML 404 page. A request with a key gets the answer of any bad key
@@ -91,6 +112,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, OperationalError | InterfaceError):  # the database went away
+        logger.error("database unavailable: %s", exc.__class__.__name__)
+        set_rollback()
+        response = Response(error_body(503, UNAVAILABLE, code="unavailable"), status=503,
+                            headers={"Retry-After": RETRY_AFTER})
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
     elif isinstance(exc, IntegrityError):
         logger.info("integrity error answered with 409: %s", exc.__class__.__name__)
         exc = Conflict()

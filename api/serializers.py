@@ -13,7 +13,7 @@ from rest_framework import serializers
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
 from domains.models import ALREADY_REGISTERED, Domain, hostname_taken
-from tenancy.validators import validate_single_line
+from tenancy.validators import CONTROL_CHARACTERS, validate_single_line
 from workspaces.models import Workspace, validate_workspace_name
 
 from .errors import Conflict
@@ -63,6 +63,16 @@ class StrictChoiceField(serializers.ChoiceField):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    """A related object by its name: a string with no NUL or other control character, checked
+    before the lookup (PostgreSQL refuses NUL in a query's text: it would be a 500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or CONTROL_CHARACTERS.search(data):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -238,7 +248,7 @@ class DomainSerializer(StrictModelSerializer):
     """A custom domain with the DNS records to create; the hostname is set once, on create."""
 
     hostname = StrictCharField(max_length=260)
-    workspace = serializers.SlugRelatedField(
+    workspace = StrictSlugRelatedField(
         slug_field="name", queryset=Workspace.objects.none(), required=False, allow_null=True,
         help_text="Name of the workspace served; null: the account's home page.",
     )

@@ -27,6 +27,10 @@ KINDS: dict[str, str] = {
     "domains.domain": "Domain",
     "lifecycle.dataexport": "Data export",
     "auth.user": "User",
+    "scim.scimtoken": "SCIM token",
+    "scim.scimuser": "Provisioned member",
+    "sso.identityprovider": "Identity provider",
+    "emaildomains.emaildomain": "Email domain",
 }
 #: What the console's "action" filter offers, worded.
 ACTIONS: dict[str, str] = {
@@ -41,6 +45,11 @@ ACTIONS: dict[str, str] = {
     "account.cloned": "Copy made",
     "account.clone_failed": "Copy failed",
     "user.password_reset": "Password reset",
+    "account.purged": "Account purged",
+    "account.imported": "Account imported",
+    "sso.signed_in": "Signed in with single sign-on",
+    "sso.identity_linked": "Single sign-on linked",
+    "sso.refused": "Single sign-on refused",
 }
 FIELD_NAMES = {
     "user_id": "user", "account_id": "account", "user_profile_id": "owner",
@@ -70,6 +79,10 @@ def actor_phrase(event: AuditEvent) -> str:
         return f"The operator's command {event.source_label}".strip()
     if event.source == "task":
         return "A background task"
+    if event.source == "scim":
+        return f"The identity provider ({event.source_label or 'SCIM'})"
+    if event.source == "sso":
+        return "Single sign-on"
     return "The platform"
 
 
@@ -147,9 +160,14 @@ def _member(e: AuditEvent, who: str, users: dict[int, str]) -> str:
     user_id = _profile_user_id(e)
     name = users.get(user_id or 0, f"user #{user_id}" if user_id else "someone")
     if e.action == "created":
+        role = _new(e, "role") or "member"
         if e.actor_user_id is not None and e.actor_user_id == user_id:
-            return f"{name} joined as {_new(e, 'role') or 'member'}"
-        return f"{who} added {name} as {_new(e, 'role') or 'member'}"
+            return f"{name} joined as {role}"
+        if e.actor_user_id is None and e.source == "web":  # accepting an invitation, signing up
+            return f"{name} joined as {role}"
+        if e.actor_user_id is None and e.source == "sso":
+            return f"{name} joined as {role} through single sign-on"
+        return f"{who} added {name} as {role}"
     if e.action == "deleted":
         return f"{who} removed {name} from the account"
     if _changed(e, "role"):
@@ -194,6 +212,47 @@ def _api_key(e: AuditEvent, who: str, users: dict[int, str]) -> str:
     if e.action == "updated" and _changed(e, "is_active") and not _new(e, "is_active"):
         return f"{who} revoked the API key {e.target_repr}"
     return _by_name("API key")(e, who, users)
+
+
+def _revocable(thing: str) -> Rule:
+    """Secrets shown once (SCIM tokens): created, revoked, deleted."""
+    by_name = _by_name(thing)
+
+    def tell(e: AuditEvent, who: str, users: dict[int, str]) -> str:
+        if e.action == "updated" and _new(e, "revoked_at"):
+            return f"{who} revoked the {thing} {e.target_repr}"
+        return by_name(e, who, users)
+
+    return tell
+
+
+def _identity_provider(e: AuditEvent, who: str, users: dict[int, str]) -> str:
+    if e.action == "updated" and _changed(e, "enabled") and len(e.changes) == 1:
+        verb = "turned on" if _new(e, "enabled") else "turned off"
+        return f"{who} {verb} single sign-on with {e.target_repr}"
+    return _by_name("identity provider")(e, who, users)
+
+
+def _email_domain(e: AuditEvent, who: str, users: dict[int, str]) -> str:
+    name = e.target_repr
+    if e.action == "created":
+        return f"{who} added the email domain {name}"
+    if e.action == "deleted":
+        return f"{who} removed the email domain {name}"
+    if _new(e, "verified_at"):
+        return f"The email domain {name} was verified"
+    if _changed(e, "verified_at"):
+        return f"The email domain {name} is no longer verified"
+    return f"{who} changed the email domain {name} ({_fields(e)})"
+
+
+def _provisioned(e: AuditEvent, who: str, users: dict[int, str]) -> str:
+    name = e.target_repr or f"#{e.target_id}"
+    if e.action == "created":
+        return f"{who} provisioned {name}"
+    if e.action == "deleted":
+        return f"{who} stopped provisioning {name}"
+    return f"{who} updated the provisioned member {name} ({_fields(e)})"
 
 
 def _contact(e: AuditEvent, who: str, users: dict[int, str]) -> str:
@@ -249,6 +308,10 @@ KIND_RULES: dict[str, Rule] = {
     "workspaces.workspace": _by_name("workspace"),
     "domains.domain": _domain,
     "accounts.account": _account,
+    "scim.scimtoken": _revocable("SCIM token"),
+    "scim.scimuser": _provisioned,
+    "sso.identityprovider": _identity_provider,
+    "emaildomains.emaildomain": _email_domain,
 }
 ACTION_SENTENCES: dict[str, str] = {
     "export.requested": "{who} requested a data export",
@@ -259,6 +322,9 @@ ACTION_SENTENCES: dict[str, str] = {
     "account.purged": "{who} purged the account {repr}",
     "account.imported": "{who} imported the account {repr}",
     "user.password_reset": "{who} reset the password of {repr}",
+    "sso.signed_in": "{repr} signed in with single sign-on",
+    "sso.identity_linked": "{repr}'s sign-in was linked to the account's identity provider",
+    "sso.refused": "A single sign-on was refused: {repr}",
 }
 
 
@@ -271,8 +337,8 @@ def sentence(event: AuditEvent, users: dict[int, str]) -> str:
     rule = KIND_RULES.get(event.target_kind)
     if rule is not None:
         return rule(event, who, users)
-    kind = KINDS.get(event.target_kind, event.target_kind).lower()
-    return f"{who}: {ACTIONS.get(event.action, event.action).lower()} {kind} {event.target_repr}".strip()
+    kind = KINDS.get(event.target_kind, "record").lower()
+    return f"{who}: {ACTIONS.get(event.action, 'changed').lower()} {kind} {event.target_repr}".strip()
 
 
 def _user_names(events: Sequence[AuditEvent]) -> dict[int, str]:

@@ -1,6 +1,6 @@
 """The export's manifest: its format version, and the upgrades of older versions.
 
-Version 2 (written since issue 27)::
+Version 2 (the version written now)::
 
     {"format": "smarter.account-export", "version": 2,
      "account_number": "NNNN-NNNN-NNNN", "account_id": 42, "exported_at": "...",

@@ -13,7 +13,7 @@ from tenancy.wall_scoping import TenantWallManager
 
 class DataExport(models.Model):
     """One export. It is downloaded through the console by an admin of its account, whose
-    session is the only credential (no secret in a link: issue 22)."""
+    session is the only credential (no secret in a link)."""
 
     PENDING, READY, FAILED, EXPIRED = "pending", "ready", "failed", "expired"
     STATUS_CHOICES = [(s, s) for s in (PENDING, READY, FAILED, EXPIRED)]

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 
-from smarter.log_filters import redact
+from smarter.redaction import redact
 from tenancy import metrics
 from tenancy.client_ip import client_ip
 

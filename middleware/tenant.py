@@ -68,7 +68,7 @@ _lazy_origin = lazy(client_origin, str)
 _routes: dict[str, Memo] = {}
 
 
-#: settings.TENANCY_EXEMPT_PATHS, read once per process (a settings access is ~0.2 us)
+#: settings.TENANCY_EXEMPT_PATHS, read once per process (not a settings access per request)
 _exempt_paths: list[tuple[str, ...]] = []
 
 

@@ -1,12 +1,22 @@
-"""Logging filters for records that are client mistakes, not server faults."""
+"""Logging: filters for records that are client mistakes, not server faults; the formatters
+(plain and JSON), which redact every line they write; the error report (the ``ADMINS`` mail)
+redacted, and mailed at most once per distinct error. The redaction rule itself is
+:mod:`smarter.redaction`."""
 
 from __future__ import annotations
 
 import logging
-import re
+import threading
+import time
+import traceback
+from typing import Any
 
+from django.conf import settings
+from django.utils.log import AdminEmailHandler
 from django.utils.safestring import SafeString, mark_safe
-from django.views.debug import ExceptionReporter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+
+from smarter.redaction import SECRET_NAME, redact
 
 
 class ClientErrorLogFilter(logging.Filter):
@@ -39,30 +49,6 @@ class ClientErrorTracebackFilter(logging.Filter):
         return True
 
 
-# Secrets that reach URLs: single-use tokens in paths (invitations, the sign-up hand-off,
-# email confirmation, password reset keys), any query parameter named like a credential
-# (the export download's ?token=), and API keys (sk_<prefix>.<secret>: the prefix is kept).
-_SECRET_PATH = re.compile(
-    r"(/(?:invitations|accounts/handoff|accounts/confirm-email|accounts/password/reset/key)/)"
-    r"[^/\s?#\"']+"
-)
-_SECRET_QUERY = re.compile(
-    r"([?&;](?:[\w.-]*(?:token|key|secret|password|signature|code|sig|auth)[\w.-]*)=)[^&;\s#\"']*",
-    re.IGNORECASE,
-)
-_API_KEY = re.compile(r"\b(sk_[A-Za-z0-9]+)\.[A-Za-z0-9_\-]+")
-REDACTED = "[redacted]"
-
-
-def redact(text: str) -> str:
-    """``text`` with the secrets above replaced by ``[redacted]``."""
-    if "/" not in text and "=" not in text and "sk_" not in text:
-        return text
-    text = _SECRET_PATH.sub(rf"\1{REDACTED}", text)
-    text = _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
-    return _API_KEY.sub(rf"\1.{REDACTED}", text)
-
-
 #: Record attributes the JSON lines carry besides time, level, logger and message.
 JSON_FIELDS = (
     "request_id", "account", "workspace", "method", "host_kind", "path", "view", "status",
@@ -70,12 +56,23 @@ JSON_FIELDS = (
 )
 
 
+class RedactingFormatter(logging.Formatter):
+    """The plain format (``LOG_FORMAT=plain``), redacted: message, arguments and traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object per line (``LOG_FORMAT=json``), rendered by structlog from the
-    stdlib's records: every library's log lines come out in the same shape."""
+    stdlib's records: every library's log lines come out in the same shape, redacted."""
     import structlog
 
-    return structlog.stdlib.ProcessorFormatter(
+    class RedactingProcessorFormatter(structlog.stdlib.ProcessorFormatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
+    return RedactingProcessorFormatter(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.JSONRenderer(),
@@ -88,6 +85,32 @@ def json_formatter() -> logging.Formatter:
             structlog.processors.format_exc_info,
         ],
     )
+
+
+class RedactingReporterFilter(SafeExceptionReporterFilter):
+    """Django's report filter with the project's rule: settings, frame variables and POST
+    fields named like a secret are hidden, and every other setting's value is redacted (a
+    ``DATABASE_URL`` keeps its host, not its password)."""
+
+    hidden_settings = SECRET_NAME
+
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        cleansed = super().cleanse_setting(key, value)
+        return redact(cleansed) if isinstance(cleansed, str) else cleansed
+
+    def get_post_parameters(self, request: Any) -> Any:
+        params = super().get_post_parameters(request)
+        if not params:
+            return params
+        params = params.copy()
+        for key in params:
+            if SECRET_NAME.search(key):
+                params[key] = self.cleansed_substitute
+        return params
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        return [(name, self.cleansed_substitute if SECRET_NAME.search(name) else value)
+                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
 
 
 class RedactingExceptionReporter(ExceptionReporter):
@@ -114,3 +137,44 @@ class RedactingExceptionReporter(ExceptionReporter):
 
     def get_traceback_html(self) -> SafeString:
         return mark_safe(redact(super().get_traceback_html()))  # noqa: S308
+
+
+class AdminMailHandler(AdminEmailHandler):
+    """Django's ``ADMINS`` mail, redacted, and at most once per distinct error per
+    ``ERROR_MAIL_INTERVAL`` seconds in each process: an outage must not send one mail per
+    request or health probe. (With Sentry, which groups errors itself, leave ``ADMINS`` unset.)
+
+    A distinct error is the logger, the message's template and, with an exception, its type
+    and the line that raised it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_sent: dict[tuple, float] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def error_key(record: logging.LogRecord) -> tuple:
+        """What makes two records the same error."""
+        key: tuple = (record.name, str(record.msg))
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            where: tuple = ()
+            for frame, line in traceback.walk_tb(exc.__traceback__):  # to the raising line
+                where = (frame.f_code.co_filename, line)
+            key += (type(exc).__module__, type(exc).__qualname__, *where)
+        return key
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key, now = self.error_key(record), time.monotonic()
+        with self._lock:
+            last = self._last_sent.get(key)
+            if last is not None and now - last < settings.ERROR_MAIL_INTERVAL:
+                return
+            if len(self._last_sent) >= 1000:  # bounded: forget the oldest
+                del self._last_sent[min(self._last_sent, key=self._last_sent.__getitem__)]
+            self._last_sent[key] = now
+        super().emit(record)
+
+    def format_subject(self, subject: str) -> str:
+        return redact(super().format_subject(subject))

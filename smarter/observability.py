@@ -12,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from middleware.request_id import current_request, host_kind, request_fields
-from smarter.log_filters import redact
+from smarter.redaction import scrub
 
 
 def setup() -> None:
@@ -31,6 +32,7 @@ def init_sentry(dsn: str, event_filter: Any = None) -> None:
     module's ``before_send``, which tags them with the request's tenant and redacts them)."""
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
     sentry_sdk.init(
         dsn=dsn,
@@ -38,7 +40,12 @@ def init_sentry(dsn: str, event_filter: Any = None) -> None:
         environment=settings.SENTRY_ENVIRONMENT,
         send_default_pii=settings.SENTRY_SEND_PII,
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        # the SDK's own scrubber, into nested variables too; then the project's rule
+        event_scrubber=EventScrubber(recursive=True, denylist=[
+            *DEFAULT_DENYLIST, "conninfo", "dsn", "database_url", "redis_url", "email_url"]),
         before_send=event_filter or before_send,  # type: ignore[arg-type]
+        before_send_transaction=before_send_transaction,  # type: ignore[arg-type]
+        before_breadcrumb=before_breadcrumb,  # type: ignore[arg-type]
     )
 
 
@@ -61,19 +68,17 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
             if settings.SENTRY_SEND_PII:
                 member.update(username=user.get_username(), email=user.email)
             event["user"] = member
-    return _redacted(event)  # type: ignore[no-any-return]
+    return scrub(event)  # type: ignore[no-any-return]
 
 
-def _redacted(value: Any) -> Any:
-    """Every string of the event through :func:`redact`: URLs, query strings, and the reprs
-    of requests in stack frames' variables (``<WSGIRequest: GET '/?token=…'>``)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item) for item in value]
-    return value
+def before_send_transaction(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """A performance trace (``SENTRY_TRACES_SAMPLE_RATE``), through the redaction rule."""
+    return scrub(event)  # type: ignore[no-any-return]
+
+
+def before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """A breadcrumb (a log line, an SQL query and its parameters), through the redaction rule."""
+    return scrub(crumb)  # type: ignore[no-any-return]
 
 
 # --- traces: OpenTelemetry --------------------------------------------------------------------
@@ -102,13 +107,46 @@ def init_tracing(exporter: Any = None) -> Any:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/") + "/v1/traces"
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        provider.add_span_processor(BatchSpanProcessor(
+            RedactingSpanExporter(OTLPSpanExporter(endpoint=endpoint))))
     else:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(exporter)))
     DjangoInstrumentor().instrument(tracer_provider=provider, response_hook=response_hook)
     PsycopgInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
     RedisInstrumentor().instrument(tracer_provider=provider)
     return provider
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Hands ``inner`` copies of the spans whose attributes, events (a recorded exception's
+    message and stack trace) and status description went through the redaction rule."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def export(self, spans: Any) -> Any:  # type: ignore[override]
+        from opentelemetry.sdk.trace import Event, ReadableSpan
+        from opentelemetry.trace import Status
+
+        def clean(span: ReadableSpan) -> ReadableSpan:
+            status = span.status
+            if status.description:
+                status = Status(status.status_code, scrub(status.description))
+            return ReadableSpan(
+                name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+                attributes=scrub(dict(span.attributes or {})),
+                events=[Event(e.name, scrub(dict(e.attributes or {})), e.timestamp)
+                        for e in span.events],
+                links=span.links, kind=span.kind, status=status, start_time=span.start_time,
+                end_time=span.end_time, instrumentation_scope=span.instrumentation_scope)
+
+        return self.inner.export([clean(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
 
 
 def stop_tracing() -> None:

@@ -61,7 +61,7 @@ API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # requests per API key
 API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
 API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)  # seconds
 
-# SCIM 2.0 provisioning (scim/, issue 26) through django-scim2: every hook is the account-scoped
+# SCIM 2.0 provisioning (identity/scim/) through django-scim2: every hook is the account-scoped
 # one of scim/; tokens are per account (console), rate-limited with API_RATE_LIMIT per token and
 # API_AUTH_FAILURE_* per client address.
 SCIM_SERVICE_PROVIDER = {
@@ -237,6 +237,9 @@ if DATABASE_POOL:
         raise ImproperlyConfigured("DATABASE_POOL=pgbouncer needs a postgres:// DATABASE_URL.")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"].update(prepare_threshold=None, server_side_binding=False)
+# The two-role layout (operations/runtime_role.py): web and worker connect with this URL (a
+# role with row access only) when set; the release phase keeps DATABASE_URL (the owner).
+RUNTIME_DATABASE_URL = env_str("RUNTIME_DATABASE_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache: REDIS_URL (redis:// or rediss:// with a self-signed certificate) or in-process
@@ -492,8 +495,10 @@ MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Smarter")
 # form makes a new one on every GET, so a reload would invalidate the code on screen).
 MFA_FORMS = {"activate_totp": "identity.frontdoor.forms.PendingSecretActivateTOTPForm"}
 
-# --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set
+# --- email: printed to the terminal unless EMAIL_URL (smtp://, smtps://) is set. With DEBUG
+# off that needs EMAIL_TO_LOG=true (operations/checks.py): the log would carry live links.
 EMAIL_URL = env_str("EMAIL_URL", "")
+EMAIL_TO_LOG = env_bool("EMAIL_TO_LOG", False)
 
 
 if EMAIL_URL:
@@ -541,13 +546,17 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
-# ADMINS="Name <a@example.com>, b@example.com": mailed on every 500 (DEBUG off), by Django's
-# default "django" logger; the report's URLs and query strings are redacted (log_filters).
+# ADMINS="Name <a@example.com>, b@example.com": mailed a 500 (DEBUG off) by the "django"
+# logger, redacted, once per distinct error per ERROR_MAIL_INTERVAL.
 ADMINS = [
     (address.split("<")[0].strip() or address, address.split("<")[-1].rstrip(">").strip())
     for address in env_list("ADMINS")
 ]
 DEFAULT_EXCEPTION_REPORTER = "smarter.log_filters.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "smarter.log_filters.RedactingReporterFilter"
+# One ADMINS mail per distinct error per this many seconds in each process
+# (smarter.log_filters.AdminMailHandler).
+ERROR_MAIL_INTERVAL = env_float("ERROR_MAIL_INTERVAL", 600)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -560,9 +569,11 @@ LOGGING = {
         "client_error": {"()": "smarter.log_filters.ClientErrorLogFilter"},
         # 4xx answers (a refused permission) without a traceback
         "client_error_traceback": {"()": "smarter.log_filters.ClientErrorTracebackFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {"()": "smarter.log_filters.RedactingFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "smarter.log_filters.json_formatter"},
     },
     "handlers": {
@@ -571,13 +582,19 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "smarter.log_filters.AdminMailHandler",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "tenancy.cache": {"filters": ["cache_outage"]},
         "django.security.DisallowedHost": {"filters": ["client_error"]},
-        # Django's own "django" logger mails ADMINS every 500 (with DEBUG off)
+        # Django's "django" logger mails ADMINS its errors (DEBUG off), redacted and rate-limited
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.request": {"filters": ["client_error_traceback"]},
     },
 }

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from api.errors import host_refused
+from api.errors import server_error as api_server_error
 from middleware.outage import outage_response_for_current_exception
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     outage = outage_response_for_current_exception()  # the database went away: 503, not 500
+    if request.path_info.startswith(API_PATH):
+        return api_server_error(outage)  # the API's JSON envelope, a 500 included
     if outage is not None:
         return outage
     return _error(request, 500, "Something went wrong", "We have been notified. Try again soon.")

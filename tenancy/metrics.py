@@ -34,8 +34,8 @@ if settings.PROMETHEUS_MULTIPROC_DIR:  # any process with it set (a command too)
     values.ValueClass = values.MultiProcessValue(process_identifier=process_id)
 
 #: Requests and their latency in one histogram: its ``_count`` is the requests answered by
-#: host kind, view, method and status class (a separate counter was a third memory-mapped
-#: write per request, ~2 us of a ~110 us trivial request: docs/BENCHMARKS.md, issue 25).
+#: host kind, view, method and status class (one memory-mapped write per request fewer than
+#: a separate counter: docs/BENCHMARKS.md).
 REQUESTS = Histogram(
     "smarter_http_request_duration_seconds",
     "Time to answer a request inside the app, by host kind, view, method and status class "

@@ -1,5 +1,7 @@
 """Single-line text: names and addresses carry no control characters (CR and LF in a company
-name end up in the headers of every mail that names it)."""
+name end up in the headers of every mail that names it) and no text-direction overrides (a
+name shown to other people must read as what it is: U+202E turns "alice\u202egnp.exe" into
+"aliceexe.png")."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-#: C0 and C1 control characters (CR, LF, TAB, NUL, ESC, ...) and the Unicode line separators.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: C0 and C1 control characters (CR, LF, TAB, NUL, ESC, ...), the Unicode line separators and
+#: the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @deconstructible
@@ -18,7 +21,7 @@ class SingleLineValidator:
     """Refuse control characters. (Not a RegexValidator with ``inverse_match``: OpenAPI
     generators would publish its pattern as one the value must match.)"""
 
-    message = "Control characters (such as line breaks or tabs) are not allowed here."
+    message = "Control characters (such as line breaks, tabs or text-direction marks) are not allowed here."
     code = "control_characters"
 
     def __call__(self, value: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
@@ -26,10 +27,23 @@ PASSWORD = "correct-horse-battery-staple"
 # their tenant's mode; threads a test starts begin with no mode (no tenant rows).
 wall.enter_platform("test process")
 
-# pytest-django exported the suite's settings module (tests.settings) to the environment.
-# Processes a test starts (gunicorn, workers, commands) run on the project's real settings, as
-# an operator's would; one that wants the suite's overrides names tests.settings itself.
-os.environ["DJANGO_SETTINGS_MODULE"] = "smarter.settings"
+
+@pytest.fixture(scope="session", autouse=True)
+def _child_process_environment() -> None:
+    """What the processes a test starts (gunicorn, workers, commands) find in the environment.
+    They run on the project's real settings, as an operator's would (pytest-django exported
+    tests.settings; one that wants the suite's overrides names it itself). Under pytest-xdist
+    what a test names after the run's database (``<name>_race``, a fresh
+    ``<name>_deploy_test``...) and the Redis database are this worker's own. Set in the
+    processes that run tests only: xdist's workers inherit the environment of the process
+    that starts them."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "smarter.settings"
+    database_url = os.environ.get("DATABASE_URL", "")
+    if settings.XDIST_WORKER and database_url.startswith("postgres"):
+        url = urlparse(database_url)
+        os.environ["DATABASE_URL"] = url._replace(path=f"{url.path}_{settings.XDIST_WORKER}").geturl()
+    if settings.REDIS_URL:
+        os.environ["REDIS_URL"] = settings.REDIS_URL
 
 
 @pytest.fixture(scope="session")

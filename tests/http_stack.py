@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.services import free_port, stop_process
+from tests.services import free_port, owner_role_url, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -151,12 +151,14 @@ class Browser:
 
 
 def production_env(tmp: Path, database_url: str, redis_url: str) -> dict[str, str]:
-    """The environment an operator sets (DEBUG off), on the given services."""
+    """The environment an operator sets (DEBUG off), on the given services: the database as
+    a role row-level security binds (production refuses a superuser), mail printed to the log
+    by the operator's explicit choice (``EMAIL_TO_LOG``)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_POOL", "REDIS_URL"}}
     env.update(
         DEBUG="false", SECRET_KEY="stack-test-" + "k" * 50, ROOT_DOMAIN=ROOT_DOMAIN,
         STATIC_ROOT=str(tmp / "static"), DJANGO_SETTINGS_MODULE="smarter.settings",
-        DATABASE_URL=database_url, REDIS_URL=redis_url,
+        DATABASE_URL=owner_role_url(database_url), REDIS_URL=redis_url, EMAIL_TO_LOG="true",
         NEW_USER_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
         PLATFORM_ADMIN_PASSWORD="platform-" + PASSWORD,
     )

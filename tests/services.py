@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -353,6 +354,31 @@ def use_unprivileged_role(settings_dict: dict[str, Any], role: str = WALL_ROLE) 
     settings_dict["USER"] = role
     settings_dict["PASSWORD"] = ""
     return True
+
+
+def owner_role_url(url: str, role: str = WALL_ROLE) -> str:
+    """``url`` (a superuser's, on a database made for one test) rewritten to connect as
+    ``role``, which then owns that database and its ``public`` schema: the layout of an app's
+    role on Heroku (it runs the migrations; row-level security binds it). ``url`` itself when its
+    role is already bound by row-level security."""
+    import psycopg
+
+    parsed = urlparse(url)
+    dbname = parsed.path.lstrip("/") or "postgres"
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+        exempt = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles "
+                              "WHERE rolname = current_user").fetchone()
+        if not (exempt and exempt[0]):
+            return url
+        if parsed.port in SHARED_PORTS and dbname == "postgres":
+            raise ValueError("refusing to hand the shared server's postgres database to a role")
+        try:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS')
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass
+        conn.execute(f'ALTER DATABASE "{dbname}" OWNER TO "{role}"')
+        conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
+    return parsed._replace(netloc=f"{role}@{parsed.hostname}:{parsed.port or 5432}").geturl()
 
 
 # --- PgBouncer -----------------------------------------------------------------------------

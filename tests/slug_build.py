@@ -48,7 +48,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from tests.services import free_port, throwaway_postgres, throwaway_redis
+from tests.services import free_port, owner_role_url, throwaway_postgres, throwaway_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 # The add-ons app.json may name, and the config vars each one sets on the app.
@@ -411,7 +411,9 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
         build, env_build)
 
     with throwaway_postgres() as database_url, throwaway_redis() as redis_url:
-        urls = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        # the add-on's credential owns the database and is no superuser (as on Heroku):
+        # production refuses a role that row-level security does not bind
+        urls = {"DATABASE_URL": owner_role_url(database_url), "REDIS_URL": redis_url}
         runtime = {**base, **env_app, **addon_vars(app, urls)}
         step(f"release: {processes['release']}")
         run("Procfile release", processes["release"], build, {**runtime, "DYNO": "release.1"},

@@ -30,7 +30,8 @@ def test_list_is_paginated_and_scoped(tenant_a, tenant_b, settings):
 
 def test_create_retrieve_update_delete(tenant_a):
     api = api_for(tenant_a.admin)
-    response = api.post("contacts/", {"email": "Ops@Alpha.test", "first_name": "Op", "phone": "+1 555"})
+    response = api.post("contacts/", {"email": "Ops@Alpha.test", "first_name": "Op",
+                                      "phone": "+1 415 555 0100"})
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["email"] == "ops@alpha.test" and created["is_primary"] is False

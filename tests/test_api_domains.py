@@ -88,3 +88,16 @@ def test_members_read_admins_write_other_tenants_see_nothing(tenant_a, tenant_b)
     error = assert_error(api_for(tenant_a.admin).patch(f"domains/{pk}/", {"workspace": theirs.name}), 400)
     assert "workspace" in error["fields"]
     assert Domain.objects.filter(pk=pk, workspace=None).exists()
+
+
+@pytest.mark.parametrize("workspace", ["a\x00b", "team\x00", "\x00"])
+def test_a_workspace_name_with_a_nul_character_is_400_not_500(tenant_a, workspace):  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses NUL in text, so the name must be refused before it reaches a query
+    (schemathesis found the 500 on POST and PATCH)."""
+    api = api_for(tenant_a.admin)
+    error = assert_error(api.post("domains/", {"hostname": "nul.example.org", "workspace": workspace}), 400)
+    assert "workspace" in error["fields"]
+    created = api.post("domains/", {"hostname": "fine.example.org"})
+    assert created.status_code == 201, created.content
+    error = assert_error(api.patch(f"domains/{created.json()['id']}/", {"workspace": workspace}), 400)
+    assert "workspace" in error["fields"]

@@ -101,7 +101,8 @@ def test_api_rate_limit_never_lets_more_than_the_limit_through_concurrently(monk
     assert len(allowed) == 300 and sum(allowed) == 100
 
 
-@pytest.mark.parametrize("bad", ["Evil\r\nBcc: victim@example.org", "Tab\there", "Nul\x00", "Esc\x1b[31m"])
+@pytest.mark.parametrize("bad", ["Evil\r\nBcc: victim@example.org", "Tab\there", "Nul\x00", "Esc\x1b[31m",
+                                 "alice\u202egnp.exe", "Isolate\u2066x\u2069"])
 def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> None:  # type: ignore[no-untyped-def]
     from tests.api_support import api_for
 
@@ -122,6 +123,12 @@ def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> No
 
     form = NewMemberForm({"first_name": bad, "last_name": bad, "password1": "x"}, email="new@alpha.test")
     assert {"first_name", "last_name"} <= set(form.errors)
+    # the profile's name is shown to the other members of every account the person is in
+    named = host_client(tenant_a.host, tenant_a.member.user).post(
+        "/accounts/profile/", {"first_name": bad, "last_name": bad})
+    assert named.status_code == 400 and {"first_name", "last_name"} <= set(named.context["form"].errors)
+    tenant_a.member.user.refresh_from_db()
+    assert bad not in (tenant_a.member.user.first_name, tenant_a.member.user.last_name)
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     page = admin.post("/console/account/", {"company_name": bad, "language": "en", "timezone": "UTC",
                                             "currency": "USD"})
@@ -248,3 +255,30 @@ def test_a_long_company_name_is_truncated_in_the_header_with_the_full_name_in_it
     [(title, shown)] = re.findall(r'<a class="brand" href="/" title="([^"]*)">([^<]*)</a>', page)
     assert title == name[:255]
     assert len(shown) <= 40 and shown.endswith("…") and name.startswith(shown[:-1])
+
+
+@pytest.mark.parametrize("bad", ["📞 555 0100", "call me", "+1 555", "+1 415 555 0100 ☎", "555\u202e0100"])
+def test_phone_numbers_are_phone_numbers(tenant_a, bad) -> None:  # type: ignore[no-untyped-def]
+    """The account's and the contacts' numbers (API and console): international ones must be
+    possible for their country; others hold digits and separators only."""
+    from tests.api_support import api_for
+
+    api = api_for(tenant_a.admin)
+    for path, method, data in [("account/", "patch", {"phone_number": bad}),
+                               ("contacts/", "post", {"email": "p@alpha.test", "phone": bad})]:
+        response = getattr(api, method)(path, data)
+        assert response.status_code == 400, (path, response.status_code)
+        [field] = [k for k in data if k != "email"]
+        assert field in response.json()["error"]["fields"]
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    page = admin.post("/console/account/", {"company_name": "Alpha", "phone_number": bad, "language": "en",
+                                            "timezone": "UTC", "currency": "USD"})
+    assert page.status_code == 200 and "phone_number" in page.context["form"].errors
+
+
+@pytest.mark.parametrize("good", ["+1 415 555 0100", "+49 30 901820", "(415) 555-0100 x 12", "030 1234567"])
+def test_phone_numbers_people_write_are_kept(tenant_a, good) -> None:  # type: ignore[no-untyped-def]
+    from tests.api_support import api_for
+
+    response = api_for(tenant_a.admin).patch("account/", {"phone_number": good})
+    assert response.status_code == 200 and response.json()["phone_number"] == good

@@ -33,7 +33,7 @@ from accounts.utils import (
     get_cached_user_for_username,
 )
 from audit.guard import purging
-from smarter.settings import redis_cache
+from smarter.env import redis_cache
 from tenancy.cache import KEY_PREFIX, TwoLevelCache, tenant_cache
 from tests.conftest import host_client
 from tests.services import stop_process, throwaway_redis

@@ -309,3 +309,46 @@ def test_manage_py_exit_codes(tmp_path):
     assert "not an account number" in bad.stderr and "Traceback" not in bad.stderr
     empty = manage("create_account", "  ")
     assert empty.returncode != 0 and "must not be empty" in empty.stderr
+
+
+def test_every_project_command_opens_the_wall_itself():
+    """``call_command`` of a project command runs in platform mode and as its own operation,
+    whatever the caller's mode (the explicit base in tenancy.commands, not a patch)."""
+    from django.apps import apps
+    from django.core.management import get_commands, load_command_class
+
+    from tenancy.commands import PlatformCommandMixin
+
+    ours = {app.name for app in apps.get_app_configs() if (ROOT / app.name.replace(".", "/")).is_dir()}
+    commands = {name: app for name, app in get_commands().items() if app in ours}
+    assert {"create_account", "db_worker", "flush", "import_account"} <= set(commands)
+    for name, app in commands.items():
+        assert isinstance(load_command_class(app, name), PlatformCommandMixin), name
+
+
+def test_manage_py_runs_any_command_in_platform_mode(tmp_path):
+    """Django's own commands too (shell here): an operator's session sees every tenant's
+    rows, and says so."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_SETTINGS_MODULE="smarter.settings")
+    code = "from tenancy.wall import current_wall; w = current_wall(); print(w.platform, w.reason)"
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "command", "shell"]
+
+
+def test_create_user_records_the_address_the_operator_vouches_for(tenant_a, monkeypatch):
+    from allauth.account.models import EmailAddress
+
+    monkeypatch.setenv("NEW_USER_PASSWORD", "Very-Secret-Password-99")
+    number = tenant_a.account.account_number
+    run("create_user", "dora", account=number, email="Dora@Alpha.test")
+    (address,) = EmailAddress.objects.filter(user__username="dora")
+    assert (address.email, address.verified, address.primary) == ("Dora@Alpha.test", True, True)
+    # another user may not take it, whatever its case; nothing is created then
+    with pytest.raises(CommandError, match="belongs to another user"):
+        run("create_user", "eve", account=number, email="dora@alpha.test")
+    assert not User.objects.filter(username="eve").exists()
+    run("create_user", "fred", account=number)  # no --email: no address
+    assert not EmailAddress.objects.filter(user__username="fred").exists()

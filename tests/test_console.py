@@ -242,7 +242,7 @@ def test_superuser_creates_workspace_on_behalf_of_the_account(platform, tenant_a
 def test_edit_account_details(tenant_a, admin_client):
     number = tenant_a.account.account_number
     response = admin_client.post("/console/account/", {
-        "company_name": "Alpha Renamed", "phone_number": "+1 555 0100", "address1": "1 Main St",
+        "company_name": "Alpha Renamed", "phone_number": "+1 415 555 0100", "address1": "1 Main St",
         "city": "Springfield", "country": "US", "language": "en", "timezone": "UTC",
         "currency": "USD", "account_number": "0000-0000-0000", "is_default_account": "on",
     }, follow=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
@@ -11,14 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from smarter.settings import redis_cache
-from tests.services import free_port
+from smarter.env import redis_cache
+from tests.services import free_port, owner_role_url, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -52,8 +53,26 @@ def serving(argv: list[str], port: int, env: dict[str, str] | None = None) -> It
         proc.wait(timeout=10)
 
 
+_EMBEDDED_RUN_POSTGRES: list[str] = []  # one throwaway cluster per session, when needed
+
+
+def production_postgres_url() -> str:
+    """A superuser URL of a PostgreSQL for production-like processes: the run's own server,
+    or (on the embedded run, which has none) a throwaway one for the rest of the session.
+    Production refuses SQLite (operations/checks.py)."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        return database_url
+    if not _EMBEDDED_RUN_POSTGRES:
+        stack = ExitStack()
+        _EMBEDDED_RUN_POSTGRES.append(stack.enter_context(throwaway_postgres()))
+        atexit.register(stack.close)
+    return _EMBEDDED_RUN_POSTGRES[0]
+
+
 def production_env(tmp_path: Path) -> dict[str, str]:
-    """The environment an operator sets, with the database this run is testing against."""
+    """The environment an operator sets: a fresh PostgreSQL database owned by a role that
+    row-level security binds, mail printed to the log by explicit choice."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         DEBUG="false",
@@ -61,8 +80,12 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         ROOT_DOMAIN="example.com",
         STATIC_ROOT=str(tmp_path / "static"),
         DJANGO_SETTINGS_MODULE="smarter.settings",
+        EMAIL_TO_LOG="true",
+        TRUSTED_PROXIES="1",  # app.json's value: the requests below come as the router's
     )
-    env["DATABASE_URL"] = fresh_database_url(tmp_path, "deploy")
+    server = production_postgres_url()
+    base = urlparse(server).path.lstrip("/") or "smarter"
+    env["DATABASE_URL"] = owner_role_url(_fresh_postgres_database(server, f"{base}_deploy_test"))
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     return env
@@ -295,3 +318,23 @@ def test_procfile_worker_runs_queued_tasks_each_in_its_tenant(tmp_path: Path):
     assert sorted(v[0] for v in tasks.values()) == ["SUCCESSFUL"] * 4
     [(status, name)] = state["exports"]
     assert status == "ready" and (tmp_path / "media" / name).is_file()
+
+
+GUNICORN_SETTING = """
+import sys
+from gunicorn.app.wsgiapp import WSGIApplication
+sys.argv = ["gunicorn", "-c", "gunicorn.conf.py", "smarter.wsgi"]
+print(repr(WSGIApplication().cfg.forwarded_allow_ips))
+"""
+
+
+@pytest.mark.parametrize(("trusted", "allowed"), [("0", "[]"), ("", "[]"), ("1", "['*']")])
+def test_gunicorn_honours_forwarded_proto_only_behind_trusted_proxies(trusted, allowed):
+    """The Procfile no longer trusts every peer's X-Forwarded-Proto: gunicorn.conf.py follows
+    TRUSTED_PROXIES, as the app's own SECURE_PROXY_SSL_HEADER does."""
+    web = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    assert "forwarded-allow-ips" not in web["web"]
+    env = {**os.environ, "TRUSTED_PROXIES": trusted}
+    done = subprocess.run([PYTHON, "-c", GUNICORN_SETTING], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == allowed

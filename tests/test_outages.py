@@ -221,6 +221,12 @@ def test_postgres_outage_gives_503_without_internals_and_recovers(stack: Stack):
                                                   "status": "down"}
                     continue
                 assert reply.headers.get("Retry-After") == "5", (name, reply.headers)
+                for leak in LEAKS:
+                    assert leak not in reply.text, (name, leak)
+                if name == "api":  # the API's own JSON envelope, not the page
+                    assert reply.headers["Content-Type"].startswith("application/json"), name
+                    assert reply.json()["error"]["code"] == "unavailable", reply.text
+                    continue
                 assert reply.headers["Content-Type"].startswith("text/html"), name
                 assert "We&#x27;ll be right back" in reply.text or \
                     "We'll be right back" in reply.text, (name, reply.text[:300])

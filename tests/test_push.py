@@ -15,7 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from smarter.settings import redis_cache
+from smarter.env import redis_cache
 from tenancy.cache import TwoLevelCache, tenant_cache
 from tests.services import RedisServer, redis_server
 

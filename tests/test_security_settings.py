@@ -51,8 +51,10 @@ def test_production_cookies_and_csrf_origins(tmp_path: Path) -> None:
 
 
 def test_check_deploy_is_clean_with_production_env(tmp_path: Path) -> None:
-    proc = _run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                _env(tmp_path))
+    from tests.test_deploy import production_env
+
+    env = _env(tmp_path, DATABASE_URL=production_env(tmp_path)["DATABASE_URL"], EMAIL_TO_LOG="true")
+    proc = _run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no issues" in proc.stdout
 

@@ -179,31 +179,27 @@ def test_session_cookie_domain_only_when_configured(platform, tenant_a, settings
 
 
 @pytest.mark.parametrize("url,expected", [
-    ("smtp://mail.example.com", {"EMAIL_HOST": "mail.example.com", "EMAIL_PORT": 25,
-                                 "EMAIL_USE_SSL": False, "EMAIL_USE_TLS": False}),
-    ("smtp://u:p@mail.example.com:587?tls=1", {"EMAIL_PORT": 587, "EMAIL_USE_TLS": True,
-                                               "EMAIL_HOST_USER": "u", "EMAIL_HOST_PASSWORD": "p"}),
-    ("smtps://apikey:s%40cret%2F1@smtp.example.com", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True,
-                                                      "EMAIL_USE_TLS": False,
-                                                      "EMAIL_HOST_PASSWORD": "s@cret/1"}),
+    ("smtp://mail.example.com", {"host": "mail.example.com", "port": 25, "use_ssl": False, "use_tls": False}),
+    ("smtp://u:p@mail.example.com:587?tls=1", {"port": 587, "use_tls": True, "user": "u", "password": "p"}),
+    ("smtps://apikey:s%40cret%2F1@smtp.example.com", {"port": 465, "use_ssl": True, "use_tls": False,
+                                                      "password": "s@cret/1"}),
 ])
 def test_email_url(url, expected):
-    from smarter.settings import email_settings
+    from smarter.env import smtp_settings
 
-    parsed = email_settings(url)
-    assert parsed["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    parsed = smtp_settings(url)
     for key, value in expected.items():
-        assert parsed[key] == value, key
+        assert getattr(parsed, key) == value, key
 
 
 def test_email_url_rejects_other_schemes():
     from django.core.exceptions import ImproperlyConfigured
 
-    from smarter.settings import email_settings
+    from smarter.env import smtp_settings
 
     for bad in ("http://mail.example.com", "smtp://", "mailto:x@y"):
         with pytest.raises(ImproperlyConfigured):
-            email_settings(bad)
+            smtp_settings(bad)
 
 
 def test_demo_prints_where_signup_and_find_my_accounts_are(db, settings):

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import UserProfile
 from audit.models import AuditEvent
-from tests.conftest import host_client
+from tests.conftest import PASSWORD, host_client
 from tests.sso_support import (
     authn_request_id,
     make_key_pair,
@@ -104,19 +104,28 @@ def test_an_admin_group_makes_an_account_admin(tenant_a, saml_a, idp_keys):
     assert UserProfile.objects.get(user__email="dave@alpha.test").role == UserProfile.ROLE_ADMIN
 
 
-def test_an_existing_verified_user_is_linked_not_duplicated(tenant_a, tenant_b, saml_a, idp_keys):
+def test_an_existing_user_elsewhere_is_linked_only_with_their_password(tenant_a, tenant_b, saml_a, idp_keys):
+    """A member of B whose verified address is in A's domain: A's IdP does not link them; their
+    own password does (then the next SSO sign-in is theirs, never a duplicate)."""
     from allauth.account.models import EmailAddress
 
-    person = tenant_b.member.user  # a member of B whose verified address is in A's domain
+    person = tenant_b.member.user
     EmailAddress.objects.create(user=person, email="erin@alpha.test", verified=True, primary=False)
     client = host_client(tenant_a.host)
     saml = respond(idp_keys, tenant_a.host, saml_a.slug, start(client, saml_a.slug), email="erin@alpha.test")
-    assert post_response(client, saml_a.slug, saml).status_code == 302
-    assert signed_in_user_id(client) == person.pk
+    resp = post_response(client, saml_a.slug, saml)
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/sso/link/"
+    assert signed_in_user_id(client) is None
+    assert not UserProfile.objects.filter(user=person, account=tenant_a.account).exists()
+    assert client.post("/accounts/sso/link/", {"password": PASSWORD}).status_code == 302
     profile = UserProfile.objects.get(user=person, account=tenant_a.account)
     assert not profile.created_user  # the purge of A never takes B's person
     assert AuditEvent.objects.filter(account=tenant_a.account, source="sso", action="sso.identity_linked",
                                      target_id=str(person.pk)).exists()
+    again = host_client(tenant_a.host)
+    saml = respond(idp_keys, tenant_a.host, saml_a.slug, start(again, saml_a.slug), email="erin@alpha.test")
+    assert post_response(again, saml_a.slug, saml).status_code == 302
+    assert signed_in_user_id(again) == person.pk
 
 
 def _refused(client: Any, resp: Any, *, nobody_created: bool = True) -> None:

@@ -13,7 +13,7 @@ from django.db.models.functions import Length
 
 from tenancy.validators import validate_single_line
 
-from ..validators import validate_currency, validate_language, validate_timezone
+from ..validators import validate_currency, validate_language, validate_phone_number, validate_timezone
 
 ACCOUNT_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$"
 _ACCOUNT_NUMBER_RE = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")
@@ -54,7 +54,7 @@ class Account(models.Model):
         help_text="Shown at the top of every page and in the emails members get.",
     )
     phone_number = models.CharField("Phone number", max_length=32, blank=True, default="",
-                                    validators=[validate_single_line])
+                                    validators=[validate_phone_number])
     address1 = models.CharField("Address", max_length=255, blank=True, default="",
                                 validators=[validate_single_line])
     address2 = models.CharField("Address (second line)", max_length=255, blank=True, default="",

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from tenancy.validators import validate_single_line
 from tenancy.wall_scoping import TenantWallManager
 
+from ..validators import validate_phone_number
 from .account import Account
 
 
@@ -22,7 +23,7 @@ class AccountContact(models.Model):
                                  validators=[validate_single_line])
     email = models.EmailField("Email address", help_text="Where we write to this contact.")
     phone = models.CharField("Phone number", max_length=32, blank=True, default="",
-                             validators=[validate_single_line])
+                             validators=[validate_phone_number])
     is_primary = models.BooleanField(
         "Primary contact", default=False,
         help_text="The person we contact first about this account. There is one at most.",

@@ -1,8 +1,8 @@
 """``{% member_rows page.object_list user %}``: the members table's rows.
 
 Built in Python with ``format_html``, as Django's admin builds its change list's rows
-(``items_for_result``): at 50 rows a page, the template language's lookups and filters cost
-~90 us a row, a quarter of the page's time (docs/BENCHMARKS.md, issue 24)."""
+(``items_for_result``): at 50 rows a page the template language's lookups and filters were a
+quarter of the page's time (docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import emails
+from accounts.allauth_compat import authentication_records, clear_login
 from accounts.membership import may_sign_in
 from accounts.ratelimit import check_login_allowed, record_login_failure
 from tenancy.client_ip import client_ip
@@ -92,8 +93,6 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         if kwargs.get("signup") and is_platform_host(request):
             return super().pre_login(request, user, **kwargs)
         if user.is_active and not may_sign_in_here(request, user):
-            from allauth.account.internal.stagekit import clear_login
-
             clear_login(request)
             return not_a_member(request)
         from identity.sso.policy import refuse_password_sign_in  # required SSO (sso/)
@@ -110,14 +109,14 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         account, who stay on the bare domain's home page."""
         if not is_platform_host(request):
             return super().get_login_redirect_url(request)
-        from .handoff import handoff_url
+        from .handoff import entry_url
         from .switcher import is_default_member, places_of
 
         user = request.user
         places = places_of(user)
         stays = is_default_member(user) or user.is_superuser
         if len(places) == 1 and not stays and request.method == "POST":
-            return handoff_url(request, user, places[0].account, landing_path(places[0].is_admin))
+            return entry_url(request, user, places[0].account, places[0].is_admin)
         if places or not stays:
             return reverse("account-chooser")
         return super().get_login_redirect_url(request)
@@ -131,10 +130,9 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         import time
 
         from allauth.account import app_settings
-        from allauth.account.internal.flows.login import get_authentication_records
 
         request = self.request
-        records = get_authentication_records(request, request.user) if request is not None else []
+        records = authentication_records(request, request.user) if request is not None else []
         return not (records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT)
 
     def is_safe_url(self, url: str | None) -> bool:

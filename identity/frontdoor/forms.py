@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.forms import ResetPasswordForm, SignupForm
-from allauth.account.internal.userkit import filter_users_by_email
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm
-from allauth.mfa.totp.internal import auth
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
+from accounts.allauth_compat import filter_users_by_email, pending_totp_secret
 from accounts.ratelimit import check_login_allowed, record_login_failure
 from tenancy.validators import validate_single_line
 
@@ -67,7 +66,7 @@ class PendingSecretActivateTOTPForm(ActivateTOTPForm):
         # allauth's __init__ regenerates the secret for an unbound form: skip it, keep its fields.
         self.user = kwargs.pop("user")
         forms.Form.__init__(self, *args, **kwargs)
-        self.secret = auth.get_totp_secret(regenerate=False)
+        self.secret = pending_totp_secret()
 
 
 class NewMemberForm(forms.Form):

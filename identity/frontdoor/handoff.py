@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 
 from accounts.models import Account, HandoffToken, UserProfile
+from identity import trust
 from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 
@@ -39,6 +40,19 @@ def handoff_url(request: HttpRequest, user: Any, account: Account, next_path: st
     raw = HandoffToken.issue(user, account, tenant_host(account.account_number))
     query = "" if next_path == "/console/" else "?" + urlencode({"next": next_path})
     return f"{tenant_url(request, account.account_number)}accounts/handoff/{raw}/{query}"
+
+
+def entry_url(request: HttpRequest, user: Any, account: Account, is_admin: bool) -> str:
+    """Where the chooser, the switcher and a bare-domain sign-in send a person into one of
+    their accounts: a hand-off when this session may hand over there
+    (:func:`identity.trust.may_hand_off`), else that account's own sign-in page (its SSO,
+    or password and second factor)."""
+    from .adapter import landing_path
+
+    next_path = landing_path(is_admin)
+    if trust.may_hand_off(request, user, account, is_admin=is_admin):
+        return handoff_url(request, user, account, next_path)
+    return trust.sign_in_url(request, account, next_path)
 
 
 def handoff_url_after_signup(request: HttpRequest, user: Any) -> str | None:

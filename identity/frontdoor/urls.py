@@ -4,6 +4,8 @@ tenant rules of ``frontdoor.adapter``; /login/ stays)."""
 from allauth.account import views as allauth_views
 from django.urls import include, path, re_path
 
+from identity.sso import linking as sso_linking
+
 from . import views
 
 urlpatterns = [
@@ -17,6 +19,7 @@ urlpatterns = [
     path("accounts/find/sent/", views.find_accounts_sent, name="find-accounts-sent"),
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", views.confirm_email,
             name="account_confirm_email"),
+    path("accounts/sso/link/", sso_linking.confirm_link, name="sso-link"),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", views.accept, name="invitation-accept"),
 ]

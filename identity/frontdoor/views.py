@@ -9,9 +9,6 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.internal.decorators import login_not_required
-from allauth.account.internal.flows.login import perform_login, record_authentication
-from allauth.account.internal.flows.signup import complete_signup
 from allauth.account.models import EmailAddress, Login
 from allauth.account.views import SignupView
 from allauth.account.views import confirm_email as allauth_confirm_email
@@ -22,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
@@ -33,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import invitations as service
+from accounts.allauth_compat import complete_signup, perform_login, record_authentication
 from accounts.emails import send_mail
 from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import HandoffToken, Invitation, UserProfile
@@ -43,9 +42,9 @@ from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
 from workspaces.views import home, visible_workspaces
 
-from .adapter import is_platform_host, landing_path, may_sign_in_here, not_a_member
+from .adapter import is_platform_host, may_sign_in_here, not_a_member
 from .forms import ExistingMemberForm, FindAccountsForm, NewMemberForm, SwitchForm
-from .handoff import handoff_url, remember_signup
+from .handoff import entry_url, remember_signup
 from .switcher import place_named, places_of
 
 # The address confirmation form posts on the bare domain and is redirected to the new
@@ -116,7 +115,9 @@ def choose(request: HttpRequest) -> HttpResponse:
 def switch(request: HttpRequest) -> HttpResponse:
     """Move the person signed in on this host into another of their accounts, signed in
     there: a POST from their own session (CSRF), to an account where they are an active
-    member now (404 for any other number), rate limited per address and per person."""
+    member now (404 for any other number), rate limited per address and per person. A
+    session an account's IdP made, or an account that requires its SSO, gets that account's
+    own sign-in page instead of a hand-off (:func:`handoff.entry_url`)."""
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account-chooser"))
     form = SwitchForm(request.POST)
@@ -129,7 +130,7 @@ def switch(request: HttpRequest) -> HttpResponse:
     place = place_named(request.user, form.cleaned_data["account"])
     if place is None:
         raise Http404("You are not a member of that account.")
-    return redirect(handoff_url(request, request.user, place.account, landing_path(place.is_admin)))
+    return redirect(entry_url(request, request.user, place.account, place.is_admin))
 
 
 def handoff(request: HttpRequest, token: str) -> HttpResponse:
@@ -248,6 +249,12 @@ def accept(request: TenantRequest, token: str) -> HttpResponse:
         raise Http404("No such invitation on this host.")
     if not invitation.is_usable:
         return _gone(request, invitation)
+    if service.is_member(request.account, invitation.email):
+        # a member has the address already (SCIM or SSO made them meanwhile, say): never a
+        # second user with it in the account
+        return render(request, "error.html", {"status": 409, "title": "Already a member",
+                      "message": f"{invitation.email} is a member of {request.account.company_name} "
+                                 "already: sign in instead."}, status=409)
     if (not request.user.is_authenticated and invitation.role != UserProfile.ROLE_ADMIN
             and sso_required(request.account)):
         return sso_required_page(request)  # members join by signing in with the account's IdP

@@ -1,7 +1,9 @@
 """What an SSO sign-in does on the account's host: trust only addresses of the account's
-verified email domains, create or link the member (role from the provider's default or its
-admin group), refuse deactivated members, and record the sign-in (source ``sso``) with the
-session's SSO max age."""
+verified email domains (and, for OIDC, confirmed by the IdP), find the user as
+:mod:`identity.trust` says (the account's member, a new member, or a user elsewhere who must
+confirm with their own password first), make the membership (role from the provider's default
+or its admin group), refuse deactivated members, and record the sign-in (source ``sso``) with
+the session's SSO max age."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from accounts.membership import AmbiguousEmail, user_for_email
+from accounts.membership import AmbiguousEmail
 from accounts.models import Account, UserProfile
+from identity import trust
 from identity.emaildomains.lookup import is_trusted_email
 
 from .caching import ProviderConfig, provider_by_slug
@@ -70,9 +73,11 @@ def _email(sociallogin: Any) -> str:
     return str(getattr(sociallogin.user, "email", "") or "")
 
 
-def trust_address(request: HttpRequest, sociallogin: Any) -> str:
-    """The IdP's address, refused unless it lies in a verified domain of the account; it is then
-    recorded as verified (the account proved the domain)."""
+def trust_address(request: HttpRequest, sociallogin: Any, config: ProviderConfig) -> str:
+    """The IdP's address, refused unless it lies in a verified domain of the account, and, for
+    a subject not linked yet, unless the IdP confirmed it (OIDC ``email_verified``). It is
+    kept *unverified*: the account's domain vouches for it in that account only
+    (:mod:`identity.trust`), never as a globally verified address."""
     from allauth.account.models import EmailAddress
 
     account: Account = request.account  # type: ignore[attr-defined]
@@ -81,9 +86,14 @@ def trust_address(request: HttpRequest, sociallogin: Any) -> str:
         raise refuse(request, "Address not accepted",
                      f"{email or 'No address'} is not in a verified email domain of {account.company_name}. "
                      "Ask your account admin to verify the domain, or sign in with your password.")
-    if not sociallogin.is_existing:
-        sociallogin.email_addresses = [EmailAddress(email=email, verified=True, primary=True)]
-        sociallogin.user.email = email
+    if sociallogin.is_existing:
+        return email  # the subject is linked already: the address matches nobody
+    if not trust.idp_confirmed_address(config.kind, sociallogin, email):
+        raise refuse(request, "Address not confirmed",
+                     f"Your identity provider does not confirm {email} (email_verified). "
+                     "Ask your account admin to have the address verified there.")
+    sociallogin.email_addresses = [EmailAddress(email=email, verified=False, primary=True)]
+    sociallogin.user.email = email
     return email
 
 
@@ -101,28 +111,44 @@ def ensure_member(request: HttpRequest, user: Any, role: str, *, created_user: b
 
 
 def pre_social_login(request: HttpRequest, sociallogin: Any) -> None:
-    """Before allauth signs in, signs up or links: the address rule, then the member."""
+    """Before allauth signs in: the address rule, then the user this subject is
+    (:func:`identity.trust.match_sso_user`): a member of this account is linked, a new
+    person is created as this account's member, and a user who exists outside the account
+    confirms with their own password first (:mod:`identity.sso.linking`)."""
     config = provider_for(request, sociallogin)
-    email = trust_address(request, sociallogin)
+    email = trust_address(request, sociallogin, config)
     role = role_for(config, sociallogin.account.extra_data or {})
     if sociallogin.is_existing:
         ensure_member(request, sociallogin.user, role, created_user=False)
         return
+    account: Account = request.account  # type: ignore[attr-defined]
     try:
-        user = user_for_email(email)
+        match = trust.match_sso_user(account, email, (str(sociallogin.account.uid or ""),))
     except AmbiguousEmail:
         raise refuse(request, "Address not accepted",
                      "Several people use this address here; ask your account admin.") from None
-    if user is None:
+    if match.outcome == trust.CONFIRM:
+        from .linking import ask_for_proof
+
+        raise ImmediateHttpResponse(ask_for_proof(request, sociallogin, match.user, config, role))
+    if match.outcome == trust.NEW:
+        from allauth.socialaccount.adapter import get_adapter
+
         sociallogin.state["sso_role"] = role  # the new user's membership: save_user
+        get_adapter(request).save_user(request, sociallogin, form=None)
         return
-    ensure_member(request, user, role, created_user=False)
-    sociallogin.connect(request, user)
+    ensure_member(request, match.user, role, created_user=False)
+    sociallogin.connect(request, match.user)
+    linked(request, match.user, config, proof="member")
+
+
+def linked(request: HttpRequest, user: Any, config: ProviderConfig, proof: str) -> None:
+    """Audit a link of the account's IdP identity to a user, and how it was vouched for."""
     from audit.recorder import record
 
     record("sso.identity_linked", account_id=request.account.pk,  # type: ignore[attr-defined]
            target_kind="auth.user", target_id=user.pk, target_repr=user.get_username(),
-           changes={"provider": config.slug})
+           changes={"provider": config.slug, "proof": proof})
 
 
 def signed_in(request: HttpRequest, user: Any, sociallogin: Any) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.management.options import account_from_option
 from accounts.models import ApiKey, UserProfile
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Create an API key for an active member of an account. The key is shown only once."
 
     def add_arguments(self, parser: Any) -> None:

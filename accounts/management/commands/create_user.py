@@ -4,6 +4,10 @@ An existing user (same username, any case) is refused unless ``--existing`` says
 operator means them: the command then adds them to the account and keeps their password,
 which it changes only with ``--reset-password`` (audited as ``user.password_reset``). A user
 who already is a member, with nothing to change, is reported and the command fails.
+
+``--email`` on a new user records the address as their primary, verified allauth address: the
+operator vouches for it, as an invitation's link would (sign-in by address, ``import_account``
+and invitations match verified addresses only). An address another user holds is refused.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
@@ -22,9 +27,10 @@ from accounts.management.options import account_from_option
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
 from audit.recorder import record
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = (
         "Create a user in an account. The password is read from the environment variable "
         "named by --password-env (default NEW_USER_PASSWORD); it is never printed."
@@ -65,6 +71,9 @@ class Command(BaseCommand):
         if existing is None:
             if options["reset_password"]:
                 raise CommandError("--reset-password applies to an existing user only.")
+            if options["email"] and EmailAddress.objects.filter(
+                    email__iexact=options["email"]).exists():
+                raise CommandError(f"the address {options['email']!r} belongs to another user.")
         else:
             username = existing.username
             self.check_existing(existing, account, password, options)
@@ -72,6 +81,9 @@ class Command(BaseCommand):
             profile, created = add_member(
                 account, username, email=options["email"], password=password, admin=options["admin"]
             )
+            if created and options["email"]:
+                EmailAddress.objects.create(user=profile.user, email=options["email"],
+                                            verified=True, primary=True)
             if existing is not None and password:
                 record("user.password_reset", account_id=account.pk, target_kind="auth.user",
                        target_id=existing.pk, target_repr=username)

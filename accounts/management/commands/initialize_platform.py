@@ -9,12 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.provisioning import add_member, ensure_default_account
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = (
         "Create the default account and the platform admin (idempotent). The password "
         "comes from PLATFORM_ADMIN_PASSWORD or a prompt; it is never printed."

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache import cache
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenancy.cache import tenant_cache
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Clear Django's cache and this process's level-1 cache."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 from django.core.management.commands import flush
 
 from audit.guard import purging
+from tenancy.commands import PlatformCommandMixin
 
 
-class Command(flush.Command):
+class Command(PlatformCommandMixin, flush.Command):
     def handle(self, **options: Any) -> None:
         with purging(options["database"]):
             super().handle(**options)

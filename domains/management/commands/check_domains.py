@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 from django.db.models import Count
 from django.utils import timezone
@@ -14,9 +14,10 @@ from django.utils import timezone
 from domains.hostnames import normalize_custom_domain
 from domains.models import Domain
 from domains.verification import check_domain
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = (
         "Check the TXT record of every custom domain: pending ones become verified when it "
         "appears, verified ones are suspended (and their admins emailed) once it has been "

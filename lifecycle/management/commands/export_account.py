@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.management.options import account_from_option
 from lifecycle.export import write_export
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Write the export of account NUMBER (a zip with a versioned manifest) to OUTPUT."
 
     def add_arguments(self, parser: Any) -> None:

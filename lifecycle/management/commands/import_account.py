@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from lifecycle.importer import import_account
 from lifecycle.manifest import ImportRefused
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = ("Import EXPORT.zip (written by the console's export or export_account) as a new "
             "account (--new) or into an existing empty one (--into). One transaction: a refused "
             "or failed import writes nothing.")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.management.options import account_from_option
 from lifecycle.closure import ClosureError, restore_account
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Reopen a closed account (before it is purged)."
 
     def add_arguments(self, parser: Any) -> None:

@@ -13,15 +13,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 
 from accounts.models import Account
 from audit.tasks import purge_audit_events
 from lifecycle.closure import purge_due
 from lifecycle.tasks import delete_expired_exports, purge_closed_account
+from tenancy.commands import PlatformCommand
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Enqueue purges of closed accounts past retention, the audit retention purge and export cleanup."
 
     def handle(self, *args: Any, **options: Any) -> None:

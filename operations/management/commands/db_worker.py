@@ -19,8 +19,11 @@ from django.conf import settings
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as LibraryCommand
 
+from operations.checks import refuse_unsafe_production
 from operations.heartbeat import heartbeat
 from operations.observability import setup_worker
+from operations.runtime_role import use_runtime_role
+from tenancy.commands import PlatformCommandMixin
 from tenancy.stale_tasks import reap_stale_tasks
 from tenancy.wall import enter_platform
 
@@ -39,10 +42,12 @@ def _reap_forever(interval: float) -> None:
             connection.close()
 
 
-class Command(LibraryCommand):
+class Command(PlatformCommandMixin, LibraryCommand):
     help = "Run the task worker; retries or fails tasks whose worker died"
 
     def handle(self, *args: Any, **options: Any) -> None:
+        use_runtime_role()  # RUNTIME_DATABASE_URL, when set: the two-role layout
+        refuse_unsafe_production("worker")  # DEBUG off on an unsafe set-up: one line each, exit
         setup_worker()  # Sentry and traces, when configured (as in the web processes)
         reap_stale_tasks()
         if not options.get("batch"):

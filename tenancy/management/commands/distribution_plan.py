@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 
+from tenancy.commands import PlatformCommand
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan
 from tenancy.wall_policy import citus_policy_sql
 
@@ -17,7 +18,7 @@ HEADINGS = {
 }
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = ("List reference, distributed and local tables, the Citus statements that "
             "distribute the schema, and every violation (exit 1 if any).")
 

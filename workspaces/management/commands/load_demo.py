@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.models import Account
 from accounts.provisioning import add_member, ensure_default_account
+from tenancy.commands import PlatformCommand
 from tenancy.hosts import tenant_host
 from workspaces.models import Workspace
 
@@ -17,7 +18,7 @@ DEMO_ACCOUNT_NUMBER = "3141-5926-5359"
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - local demo only, refused without DEBUG
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Create the demo: default account, tenant 3141-5926-5359 with an admin, a member, workspaces."
 
     def handle(self, *args: Any, **options: Any) -> None:
