@@ -7,7 +7,8 @@ reserved or otherwise not globally routed, and connects to the address it checke
 is still the host's), so a DNS answer that changes between check and connect cannot redirect
 the request (no DNS rebinding). This module adds what it leaves out:
 
-- https only, unless ``DEBUG`` (a developer's IdP on http://localhost);
+- https only, unless ``DEBUG`` (the address rules still hold: a developer's IdP on loopback
+  needs its origin in ``EGRESS_ALLOWED_TEST_ORIGINS``);
 - proxies from the environment are ignored (the proxy, not this check, would resolve the host);
 - short timeouts (:data:`CONNECT_TIMEOUT`, :data:`READ_TIMEOUT`), and the whole response must
   arrive within :data:`TOTAL_DEADLINE` (checked between reads, so a trickling server is cut
