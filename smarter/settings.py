@@ -486,6 +486,10 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons are forms (POST)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# OIDC held to the book (stored discovery, nonce, ID token always verified): identity/sso/oidc/.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"provider_class": "identity.sso.oidc.provider.TenantOIDCProvider"},
+}
 # Keys encrypting the providers' secrets at rest: the first encrypts, all decrypt (rotation).
 # Unset: one derived from SECRET_KEY (set it explicitly to rotate SECRET_KEY independently).
 SSO_ENCRYPTION_KEYS = env_list("SSO_ENCRYPTION_KEYS") or [f"sso-secrets:{SECRET_KEY}"]

@@ -37,3 +37,7 @@ if REDIS_URL and XDIST_WORKER:
 
 # Every error mails ADMINS (no rate limit): one test's mail must not silence another's.
 ERROR_MAIL_INTERVAL = 0.0
+
+# Outbound fetches a tenant steers (tenancy.egress) refuse loopback and http: a test that runs an
+# identity provider on loopback adds that one origin (http://127.0.0.1:<port>) for its duration.
+EGRESS_ALLOWED_TEST_ORIGINS: list[str] = []

@@ -114,6 +114,7 @@ def seed_sso_rows(account: Account, tag: str) -> None:
     """One row of each SSO tenant table (for tests that must cover every tenant table)."""
     EmailDomain.objects.create(account=account, domain=f"{tag}-mail.test")
     provider = IdentityProvider(account=account, kind=IdentityProvider.OIDC, name=f"{tag} IdP",
-                                issuer=f"https://{tag}-idp.test/o", client_id=tag)
+                                issuer=f"https://{tag}-idp.test/o", client_id=tag,
+                                metadata_checked_at=timezone.now())
     provider.set_client_secret(f"{tag}-secret")
     provider.save()

@@ -73,7 +73,7 @@ def oidc_idp(tmp_path: Path, redirect_uri: str, group: str = "") -> Iterator[str
 
 
 def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, live_server, tenant_a, tenant_b,
-                                                            tmp_path):
+                                                            tmp_path, settings):
     port = urlsplit(live_server.url).port
     base, base_b = f"http://{tenant_a.host}:{port}", f"http://{tenant_b.host}:{port}"
     slug = provider_slug(tenant_a.account.account_number, 1)
@@ -81,6 +81,7 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
     verify_email_domain(tenant_a.account, "alpha.test")
     ARTIFACTS.mkdir(exist_ok=True)
     with oidc_idp(tmp_path, redirect_uri, group="alpha-admins") as issuer, chromium_page() as page:
+        settings.EGRESS_ALLOWED_TEST_ORIGINS = [issuer.removesuffix("/o")]  # this IdP only
         # The admin adds the provider in the console; the page shows the redirect URI.
         sign_in(page, base, tenant_a.admin.user.username)
         page.goto(f"{base}/console/security/sso/add/oidc/")
@@ -94,6 +95,10 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
         console = page.locator("main").inner_text()
         assert redirect_uri in console and CLIENT_SECRET not in page.content()
         page.screenshot(path=str(ARTIFACTS / "e2e-sso-console.png"), full_page=True)
+        # Saved after a connection test, but disabled until the admin enables it.
+        assert "Connection tested" in console and "disabled" in console
+        page.get_by_role("button", name="Enable").click()
+        page.wait_for_url(f"{base}/console/security/sso/")
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url(f"{base}/")
         # Another account's host lists no such button and does not serve the provider.

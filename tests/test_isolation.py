@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.models import Account, AccountContact, HandoffToken, Invitation, UserProfile
 from audit.models import AuditEvent
@@ -201,7 +202,7 @@ def world(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
         verify_email_domain(t.account, f"{tag}.test")
         saml_provider(t.account, make_key_pair(), entity_id=f"https://{tag}.test/", name=f"{tag} SAML")
         IdentityProvider(account=t.account, kind="oidc", name=f"{tag} OIDC", issuer=f"https://{tag}.test/o",
-                         client_id=f"{tag}-client").save()
+                         client_id=f"{tag}-client", metadata_checked_at=timezone.now()).save()
     keys = {}
     for t, slug in ((tenant_a, "a"), (tenant_b, "b")):
         _, keys[f"scim-{slug}"] = ScimToken.create(t.account, f"iso-{slug}", t.admin)

@@ -11,6 +11,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Account, Invitation, UserProfile
 from identity.emaildomains.lookup import is_trusted_email
@@ -20,6 +21,7 @@ from identity.sso.adapter import TenantSocialAccountAdapter
 from identity.sso.models import IdentityProvider
 from tests.conftest import PASSWORD, host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.oidc_support import fake_idp  # noqa: F401 - fixture
 from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +29,17 @@ pytestmark = pytest.mark.django_db
 
 def oidc(account: Account, name: str = "Okta",
          issuer: str = "https://idp.example.test/o") -> IdentityProvider:
-    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=issuer, client_id="client-1")
+    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=issuer, client_id="client-1",
+                                metadata_checked_at=timezone.now())
     provider.set_client_secret("s3cret-value")
     provider.save()
     return provider
 
 
-def test_the_admin_adds_providers_and_sees_what_to_paste(tenant_a):
+def test_the_admin_adds_providers_and_sees_what_to_paste(tenant_a, fake_idp):  # noqa: F811
     admin = host_client(tenant_a.host, tenant_a.admin.user)
     resp = admin.post("/console/security/sso/add/oidc/", {
-        "name": "Okta", "issuer": "https://acme.okta.test", "client_id": "abc",
+        "name": "Okta", "issuer": fake_idp.issuer, "client_id": "abc",
         "client_secret": "top-secret-1", "default_role": "member", "groups_attribute": "groups",
         "admin_group": ""})
     assert resp.status_code == 302

@@ -1,25 +1,36 @@
-"""Helpers of the trust tests: an OpenID Connect sign-in through allauth's real views with the
-IdP's three network answers (discovery, token, userinfo) stood in by the test, so the claims
-(``email_verified`` above all) are the test's; and SAML sign-ins with tests.sso_support."""
+"""Helpers of the trust tests: an OpenID Connect sign-in through the real views with the IdP's
+network answers (token with a signed ID token, userinfo) stood in by the test, so the claims
+(``email_verified`` above all) are the test's; the provider row holds the discovery document
+and keys as a connection test stores them; and SAML sign-ins with tests.sso_support."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
-from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.utils import timezone
 
 from accounts.models import Account
 from identity.sso.models import IdentityProvider
+from identity.sso.oidc.adapter import TenantOIDCAdapter
+from tests.oidc_support import SigningKey
 from tests.sso_support import KeyPair, authn_request_id, saml_response
 
 ISSUER = "https://idp.trust.test"
 SAML_ENTITY = "https://saml.trust.test/"
+DISCOVERY = {"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize",
+             "token_endpoint": f"{ISSUER}/token", "userinfo_endpoint": f"{ISSUER}/userinfo",
+             "jwks_uri": f"{ISSUER}/jwks"}
+SIGNING_KEY = SigningKey("trust-key")
 
 
 def oidc_provider(account: Account, name: str = "Trust IdP") -> IdentityProvider:
-    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=ISSUER, client_id="c1")
+    provider = IdentityProvider(account=account, kind="oidc", name=name, issuer=ISSUER, client_id="c1",
+                                oidc_discovery=DISCOVERY, oidc_jwks={"keys": [SIGNING_KEY.jwk()]},
+                                metadata_checked_at=timezone.now())
     provider.set_client_secret("s3cret")
     provider.save()
     return provider
@@ -30,14 +41,17 @@ class FakeOidc:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.claims: dict[str, Any] = {}
-        config = {"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize",
-                  "token_endpoint": f"{ISSUER}/token", "userinfo_endpoint": f"{ISSUER}/userinfo",
-                  "jwks_uri": f"{ISSUER}/jwks"}
-        monkeypatch.setattr(OpenIDConnectOAuth2Adapter, "openid_config", config)
-        monkeypatch.setattr(OpenIDConnectOAuth2Adapter, "get_access_token_data",
-                            lambda *a, **k: {"access_token": "at", "token_type": "Bearer"})
-        monkeypatch.setattr(OpenIDConnectOAuth2Adapter, "_fetch_user_info",
-                            lambda adapter, token: dict(self.claims))
+        monkeypatch.setattr(TenantOIDCAdapter, "get_access_token_data",
+                            lambda adapter, *args, **kwargs: self._token(adapter))
+        monkeypatch.setattr(TenantOIDCAdapter, "_fetch_user_info", lambda adapter, token: dict(self.claims))
+
+    def _token(self, adapter: TenantOIDCAdapter) -> dict[str, Any]:
+        """The token endpoint's answer: an ID token for this sign-in (its nonce), signed."""
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": "c1", "sub": self.claims.get("sub"), "iat": now, "exp": now + 300,
+                  "nonce": adapter.expected_nonce}
+        id_token = jwt.encode(claims, SIGNING_KEY.key, algorithm="RS256", headers={"kid": SIGNING_KEY.kid})
+        return {"access_token": "at", "token_type": "Bearer", "id_token": id_token}
 
     def sign_in(self, client: Any, slug: str, **claims: Any) -> Any:
         """Start on the account's host, 'authenticate' at the IdP, come back: the callback's answer."""

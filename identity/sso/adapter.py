@@ -10,7 +10,9 @@ from allauth.core import context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
 
-from . import signin
+from tenancy.egress import EgressSession
+
+from . import roles, signin
 from .caching import account_providers, provider_by_slug
 from .socialapps import social_app
 
@@ -28,8 +30,31 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
             apps = [a for a in apps if a.client_id == client_id]
         return apps
 
+    def get_requests_session(self) -> EgressSession:
+        """allauth's token and userinfo requests go to URLs a tenant chose: the egress rules."""
+        return EgressSession()
+
+    def on_authentication_error(self, request: HttpRequest, provider: Any, error: Any = None,
+                                exception: Any = None, extra_context: Any = None) -> None:
+        """A refused sign-in (bad ID token, unreachable endpoint...) is in the account's audit
+        log with the reason, for the admin setting the provider up; the member sees allauth's
+        sign-in error page."""
+        from audit.recorder import record
+
+        account = getattr(request, "account", None)
+        if account is not None:
+            record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,
+                   target_repr=str(getattr(getattr(provider, "app", None), "name", "") or ""),
+                   changes={"reason": str(exception or error or "")[:200],
+                            "provider": str(getattr(provider, "sub_id", ""))})
+        super().on_authentication_error(request, provider, error=error, exception=exception,
+                                        extra_context=extra_context)
+
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         signin.pre_social_login(request, sociallogin)
+        config = signin.provider_for(request, sociallogin)
+        roles.after_sign_in(request, sociallogin, config,
+                            signin.groups_of(sociallogin.account.extra_data or {}, config.groups_attribute))
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         """A first sign-in through one of the host's account's providers creates the member

@@ -3,7 +3,8 @@ warm sign-in page); :mod:`sso.signals` invalidates the key on every change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from tenancy.cache import tenant_cache
 
@@ -31,6 +32,9 @@ class ProviderConfig:
     default_role: str
     groups_attribute: str
     admin_group: str
+    scopes: str = ""
+    oidc_discovery: dict[str, Any] = field(default_factory=dict)
+    oidc_jwks: dict[str, Any] = field(default_factory=dict)
 
 
 def _load(account_id: int) -> tuple[ProviderConfig, ...]:
@@ -42,7 +46,8 @@ def _load(account_id: int) -> tuple[ProviderConfig, ...]:
         client_id=p.client_id, client_secret_encrypted=p.client_secret_encrypted,
         idp_entity_id=p.idp_entity_id, idp_sso_url=p.idp_sso_url, idp_x509cert=p.idp_x509cert,
         idp_metadata_url=p.idp_metadata_url, default_role=p.default_role,
-        groups_attribute=p.groups_attribute, admin_group=p.admin_group,
+        groups_attribute=p.groups_attribute, admin_group=p.admin_group, scopes=p.scopes,
+        oidc_discovery=p.oidc_discovery or {}, oidc_jwks=p.oidc_jwks or {},
     ) for p in rows)
 
 

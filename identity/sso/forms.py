@@ -6,35 +6,50 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import Account
 
+from . import metadata
 from .models import IdentityProvider
 
 COMMON = ["name", "default_role", "groups_attribute", "admin_group"]
 
 
 class OidcProviderForm(forms.ModelForm):
+    """Saving is the connection test: the issuer's discovery document and keys are fetched and
+    checked (a failure is a form error) and stored; the new provider starts disabled."""
+
     issuer = forms.URLField(assume_scheme="https", max_length=200,
-                            help_text="Issuer URL (its /.well-known/openid-configuration is read)")
+                            help_text="Issuer URL, exactly as the provider publishes it "
+                                      "(its /.well-known/openid-configuration is read now)")
     client_secret = forms.CharField(widget=forms.PasswordInput(render_value=False), max_length=1024,
                                     help_text="Stored encrypted; never shown again.")
 
     class Meta:
         model = IdentityProvider
-        fields = ["name", "issuer", "client_id", "client_secret", *COMMON[1:]]
+        fields = ["name", "issuer", "client_id", "client_secret", "scopes", *COMMON[1:]]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         for field in ("issuer", "client_id"):
             if not data.get(field):
                 self.add_error(field, "Required for OpenID Connect.")
+        if data.get("issuer") and not self.errors:
+            try:
+                self.published = metadata.fetch_oidc(data["issuer"])
+            except metadata.ProviderCheckFailed as exc:
+                self.add_error("issuer", f"Connection test failed: {exc}")
         return data
 
     def save(self, commit: bool = True) -> IdentityProvider:
         provider = super().save(commit=False)
         provider.kind = IdentityProvider.OIDC
         provider.set_client_secret(self.cleaned_data["client_secret"])
+        provider.oidc_discovery, provider.oidc_jwks = self.published
+        provider.metadata_checked_at, provider.metadata_error = timezone.now(), ""
+        if provider._state.adding:
+            provider.enabled = False  # until the admin has tried a sign-in and enables it
         if commit:
             provider.save()
         return provider
@@ -56,11 +71,19 @@ class SamlProviderForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("idp_metadata_xml"):
-            data.update(_from_metadata(data["idp_metadata_xml"], data.get("idp_entity_id") or None))
+        try:
+            if data.get("idp_metadata_xml"):
+                data.update(metadata.parse_saml_metadata(data["idp_metadata_xml"],
+                                                         data.get("idp_entity_id") or None))
+            elif data.get("idp_metadata_url"):  # fetched now and stored: sign-in never fetches it
+                data.update(metadata.fetch_saml_metadata(data["idp_metadata_url"],
+                                                         data.get("idp_entity_id") or None))
+        except metadata.ProviderCheckFailed as exc:
+            field = "idp_metadata_xml" if data.get("idp_metadata_xml") else "idp_metadata_url"
+            raise ValidationError({field: str(exc)}) from None
         if not data.get("idp_entity_id"):
             self.add_error("idp_entity_id", "Required for SAML.")
-        if not data.get("idp_metadata_url") and not (data.get("idp_sso_url") and data.get("idp_x509cert")):
+        if not (data.get("idp_sso_url") and data.get("idp_x509cert")):
             raise ValidationError("Give the IdP's SSO URL and certificate, or its metadata URL.")
         cert = data.get("idp_x509cert") or ""
         if cert:
@@ -70,27 +93,12 @@ class SamlProviderForm(forms.ModelForm):
     def save(self, commit: bool = True) -> IdentityProvider:
         provider = super().save(commit=False)
         provider.kind = IdentityProvider.SAML
+        provider.metadata_checked_at, provider.metadata_error = timezone.now(), ""
+        if provider._state.adding:
+            provider.enabled = False  # until the admin has tried a sign-in and enables it
         if commit:
             provider.save()
         return provider
-
-
-def _from_metadata(xml: str, entity_id: str | None) -> dict[str, str]:
-    """Entity ID, SSO URL (HTTP-Redirect) and signing certificate from an IdP's metadata."""
-    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
-
-    try:
-        idp = OneLogin_Saml2_IdPMetadataParser.parse(xml, entity_id=entity_id).get("idp") or {}
-    except Exception:  # noqa: BLE001 - any parse failure is the admin's input: a form error
-        raise ValidationError({"idp_metadata_xml": "Not IdP metadata XML."}) from None
-    certs = idp.get("x509certMulti", {}).get("signing") or [idp.get("x509cert", "")]
-    found = {"idp_entity_id": idp.get("entityId", ""),
-             "idp_sso_url": idp.get("singleSignOnService", {}).get("url", ""),
-             "idp_x509cert": certs[0] if certs else ""}
-    if not all(found.values()):
-        raise ValidationError({"idp_metadata_xml": "The metadata lacks the IdP's entity ID, SSO URL or "
-                                                   "certificate."})
-    return found
 
 
 def _pem_body(cert: str) -> str:

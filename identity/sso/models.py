@@ -19,6 +19,9 @@ from tenancy.wall_scoping import TenantWallManager
 
 from . import crypto
 
+#: The scopes of an OIDC provider unless the admin sets others (``openid`` is always sent).
+DEFAULT_SCOPES = "openid profile email"
+
 
 class IdentityProvider(models.Model):
     OIDC, SAML = "oidc", "saml"
@@ -34,6 +37,16 @@ class IdentityProvider(models.Model):
                              help_text="Issuer URL (its /.well-known/openid-configuration is read)")
     client_id = models.CharField(max_length=255, blank=True, default="")
     client_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    scopes = models.CharField(max_length=500, blank=True, default=DEFAULT_SCOPES,
+                              help_text='Requested scopes, space separated (add "groups" for Okta, '
+                                        'Keycloak or Auth0 group claims)')
+    # What the provider published, fetched (through tenancy.egress) and checked when it is saved
+    # and by the refresh task: sign-in reads these and never fetches discovery or metadata.
+    oidc_discovery = models.JSONField(default=dict, blank=True, editable=False)
+    oidc_jwks = models.JSONField(default=dict, blank=True, editable=False)
+    metadata_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    metadata_error = models.CharField(max_length=500, blank=True, default="", editable=False,
+                                      help_text="Why the last fetch of discovery or metadata failed")
     # SAML
     idp_entity_id = models.CharField(max_length=1024, blank=True, default="")
     idp_sso_url = models.URLField(max_length=1024, blank=True, default="")
@@ -56,6 +69,12 @@ class IdentityProvider(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "number"], name="sso_provider_number_per_account"),
             models.CheckConstraint(condition=Q(kind__in=["oidc", "saml"]), name="sso_provider_kind_valid"),
+            # Only a provider whose published configuration was fetched and checked signs people
+            # in (a SAML IdP given by certificate has nothing to fetch).
+            models.CheckConstraint(
+                condition=Q(enabled=False) | Q(kind="saml", idp_metadata_url="")
+                | Q(metadata_checked_at__isnull=False),
+                name="sso_provider_enabled_only_checked"),
         ]
 
     def __str__(self) -> str:
@@ -71,6 +90,9 @@ class IdentityProvider(models.Model):
     @property
     def slug(self) -> str:
         return provider_slug(self.account.account_number, self.number)
+
+    def scope_list(self) -> list[str]:
+        return scope_list(self.scopes)
 
     def set_client_secret(self, plain: str) -> None:
         self.client_secret_encrypted = crypto.encrypt(plain)
@@ -93,3 +115,9 @@ class IdentityProvider(models.Model):
 def provider_slug(account_number: str, number: int) -> str:
     """``acct-<account number without dashes>-<n>``: allauth's provider id of the provider."""
     return f"acct-{account_number.replace('-', '')}-{int(number)}"
+
+
+def scope_list(scopes: str) -> list[str]:
+    """The scopes to request: ``openid`` first, then the configured ones, each once."""
+    words = ["openid", *scopes.split()]
+    return list(dict.fromkeys(words))

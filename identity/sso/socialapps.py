@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import crypto
 from .caching import ProviderConfig
+from .models import scope_list
 
 if TYPE_CHECKING:
     from allauth.socialaccount.models import SocialApp
@@ -25,12 +26,13 @@ SAML_ATTRIBUTES = {
 def _settings(config: ProviderConfig) -> dict[str, Any]:
     common = {"sso_provider_pk": config.pk, "sso_account_id": config.account_id}
     if config.kind == "oidc":
-        return {**common, "server_url": config.issuer, "oauth_pkce_enabled": True}
-    idp: dict[str, Any] = {"entity_id": config.idp_entity_id}
-    if config.idp_metadata_url:
-        idp["metadata_url"] = config.idp_metadata_url
-    else:
-        idp.update(sso_url=config.idp_sso_url, x509cert=config.idp_x509cert)
+        # sso.oidc reads the stored discovery document and keys: nothing is fetched to start.
+        return {**common, "server_url": config.issuer, "oauth_pkce_enabled": True,
+                "scope": scope_list(config.scopes),
+                "fetch_userinfo": bool(config.oidc_discovery.get("userinfo_endpoint"))}
+    # The metadata URL's content was fetched and stored (sso.metadata): allauth never fetches it.
+    idp: dict[str, Any] = {"entity_id": config.idp_entity_id, "sso_url": config.idp_sso_url,
+                           "x509cert": config.idp_x509cert}
     return {**common, "idp": idp, "attribute_mapping": SAML_ATTRIBUTES,
             "advanced": {"strict": True, "reject_idp_initiated_sso": True}}
 

@@ -24,8 +24,12 @@ def login_url(slug: str, kind: str) -> str:
 
 
 def idp_origin(config: ProviderConfig) -> str:
-    """Where the sign-in form's redirect goes: the issuer's (OIDC) or the SSO URL's origin."""
-    where = config.issuer if config.kind == "oidc" else (config.idp_sso_url or config.idp_metadata_url)
+    """Where the sign-in form's redirect goes: the authorization endpoint's origin (OIDC, from
+    the stored discovery document; the issuer's before it is checked) or the SSO URL's."""
+    if config.kind == "oidc":
+        where = str(config.oidc_discovery.get("authorization_endpoint") or config.issuer)
+    else:
+        where = config.idp_sso_url or config.idp_metadata_url
     url = urlsplit(where)
     return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
 
