@@ -9,6 +9,6 @@ from tenancy.wall_policy import RenewTenantWalls
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sso", "0001_initial")]
+    dependencies = [("sso", "0002_oidc_metadata_scopes")]
 
     operations = [RenewTenantWalls()]
