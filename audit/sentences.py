@@ -50,6 +50,8 @@ ACTIONS: dict[str, str] = {
     "sso.signed_in": "Signed in with single sign-on",
     "sso.identity_linked": "Single sign-on linked",
     "sso.refused": "Single sign-on refused",
+    "sso.role_changed": "Role set by single sign-on",
+    "sso.role_kept": "Role kept despite single sign-on",
 }
 FIELD_NAMES = {
     "user_id": "user", "account_id": "account", "user_profile_id": "owner",
@@ -325,6 +327,9 @@ ACTION_SENTENCES: dict[str, str] = {
     "sso.signed_in": "{repr} signed in with single sign-on",
     "sso.identity_linked": "{repr}'s sign-in was linked to the account's identity provider",
     "sso.refused": "A single sign-on was refused: {repr}",
+    "sso.role_changed": "{repr}'s role was set by the identity provider's groups",
+    "sso.role_kept": "{repr}'s role was kept: the change the identity provider's groups asked "
+                     "for would leave the account without an active admin",
 }
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
+from accounts.actions.members import MemberChangeRefused, do_change_member_role
 from accounts.models import UserProfile
 
 from .caching import ProviderConfig
@@ -26,27 +25,26 @@ def wanted_role(config: ProviderConfig, groups: list[str]) -> str | None:
 
 
 def sync_role(profile: UserProfile, config: ProviderConfig, groups: list[str]) -> None:
-    """Set the member's role from the provider's groups claim; audited."""
+    """Set the member's role from the provider's groups claim, through the one action every
+    surface uses (its rules: the account keeps an active admin); audited."""
     from audit.recorder import record
 
     role = wanted_role(config, groups)
     if role is None or role == profile.role or not profile.is_active:
         return
-    with transaction.atomic():
-        if role != UserProfile.ROLE_ADMIN and not (
-                UserProfile.objects.select_for_update()
-                .filter(account_id=profile.account_id, role=UserProfile.ROLE_ADMIN, is_active=True)
-                .exclude(pk=profile.pk).exists()):
-            record("sso.role_kept", account_id=profile.account_id, target_kind="accounts.userprofile",
-                   target_id=profile.pk, target_repr=str(profile.user),
-                   changes={"reason": "last active admin", "provider": config.slug})
-            return
-        before = profile.role
-        profile.role = role
-        profile.save(update_fields=["role", "updated_at"])
-        record("sso.role_changed", account_id=profile.account_id, target_kind="accounts.userprofile",
+    before = profile.role
+    try:
+        do_change_member_role(profile, role)
+    except MemberChangeRefused as refused:
+        if refused.code != MemberChangeRefused.LAST_ADMIN:
+            return  # the membership was removed meanwhile: nothing to keep
+        record("sso.role_kept", account_id=profile.account_id, target_kind="accounts.userprofile",
                target_id=profile.pk, target_repr=str(profile.user),
-               changes={"role": [before, role], "provider": config.slug})
+               changes={"reason": refused.message, "provider": config.slug})
+        return
+    record("sso.role_changed", account_id=profile.account_id, target_kind="accounts.userprofile",
+           target_id=profile.pk, target_repr=str(profile.user),
+           changes={"role": [before, role], "provider": config.slug})
 
 
 def after_sign_in(request: Any, sociallogin: Any, config: ProviderConfig, groups: list[str]) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db.models import Q
 
 from identity.sso.models import IdentityProvider
 from identity.sso.tasks import refresh_provider_metadata
+from tenancy.commands import PlatformCommand
 from tenancy.wall import platform_mode
 
 
-class Command(BaseCommand):
+class Command(PlatformCommand):
     help = "Enqueue a refresh of every identity provider's discovery document, keys or metadata."
 
     def handle(self, *args: Any, **options: Any) -> None:
