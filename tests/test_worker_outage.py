@@ -34,7 +34,7 @@ from accounts.tasks import send_email
 from operations.health import report
 from operations.models import WorkerHeartbeat
 from tenancy.stale_tasks import reap_stale_tasks
-from tests.services import postgres_server
+from tests.services import owner_role_url, postgres_server
 from tests.test_deploy import PYTHON, ROOT
 from tests.test_tasks import DB_TASKS
 
@@ -62,7 +62,8 @@ def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL"}}
     env.update(DEBUG="false", SECRET_KEY="worker-outage-" + "k" * 50, ROOT_DOMAIN="example.com",
                STATIC_ROOT=str(tmp_path / "static"), DJANGO_SETTINGS_MODULE="smarter.settings",
-               TESTING="false", DATABASE_URL=database_url, LOG_FORMAT="json", PYTHONUNBUFFERED="1",
+               DATABASE_URL=owner_role_url(database_url), EMAIL_TO_LOG="true", LOG_FORMAT="json",
+               PYTHONUNBUFFERED="1",
                WORKER_RECONNECT_MIN="0.2", WORKER_RECONNECT_MAX="1",
                WORKER_HEARTBEAT_INTERVAL="0.5", TASKS_REAP_INTERVAL="1")
     return env
