@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.http_stack import Browser, gunicorn, production_env, seed
-from tests.services import RedisServer, redis_server
+from tests.services import RedisServer, redis_server, throwaway_postgres
 from tests.test_cache import ROOT, Worker, shared_database_url
 from tests.test_push import one_clean_burst
 
@@ -137,7 +138,9 @@ def test_subscriber_thread_stalled(processes):
 
 def test_forked_gunicorn_workers_subscribe_and_see_pushes(tmp_path):
     """Gunicorn forks its workers after loading the app: each starts its own subscriber."""
-    with redis_server() as redis, shared_database_url(tmp_path) as database_url:
+    with redis_server() as redis, shared_database_url(tmp_path) as database_url, ExitStack() as stack:
+        if not database_url.startswith("postgres"):  # production refuses SQLite: a private server
+            database_url = stack.enter_context(throwaway_postgres())
         env = production_env(tmp_path, database_url, redis.url)
         (tenant,) = seed(env, ["Fork Inc"])
         a = Worker({**env, "DEBUG": "true", "LOG_LEVEL": "ERROR"}, tmp_path / "a.log")
