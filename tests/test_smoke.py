@@ -15,4 +15,5 @@ def test_healthz_reports_database_and_cache(db):
     assert response.status_code == 200
     health = response.json()
     assert health.pop("push") in {"off", "ok", "unavailable"}  # off on the embedded default
+    assert health.pop("cache_circuit", {"state": "closed"}) == {"state": "closed"}  # Redis only
     assert health == {"database": "ok", "cache": "ok", "worker": "in-process", "status": "ok"}
