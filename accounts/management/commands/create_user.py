@@ -21,7 +21,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.management.options import account_from_option
 from accounts.models import Account, UserProfile
@@ -82,8 +82,13 @@ class Command(PlatformCommand):
                 account, username, email=options["email"], password=password, admin=options["admin"]
             )
             if created and options["email"]:
-                EmailAddress.objects.create(user=profile.user, email=options["email"],
-                                            verified=True, primary=True)
+                try:
+                    with transaction.atomic():
+                        EmailAddress.objects.create(user=profile.user, email=options["email"],
+                                                    verified=True, primary=True)
+                except IntegrityError:  # another user took it meanwhile: nothing is created
+                    raise CommandError(f"the address {options['email']!r} belongs to another "
+                                       "user.") from None
             if existing is not None and password:
                 record("user.password_reset", account_id=account.pk, target_kind="auth.user",
                        target_id=existing.pk, target_repr=username)
