@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import os
 import pwd
 import re
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +68,22 @@ def require_binary(name: str, *fallback_globs: str) -> str:
         where = f" (nor in {', '.join(fallback_globs)})" if fallback_globs else ""
         pytest.fail(f"{name} is not installed{where}: run scripts/install-system binaries")
     return path
+
+
+def posted_body(handler: Any) -> bytes:
+    """The body a stand-in server's ``do_POST`` received (an ``http.server`` handler),
+    decompressed as its ``Content-Encoding`` says (Sentry's SDK and OTLP exporters compress)."""
+    body: bytes = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+    encoding = handler.headers.get("Content-Encoding", "")
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    if encoding == "br":
+        import brotli  # type: ignore[import-not-found]
+
+        return bytes(brotli.decompress(body))
+    return body
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:

@@ -8,7 +8,6 @@ OpenTelemetry's in-memory exporter collects the spans of a real request.
 
 from __future__ import annotations
 
-import gzip
 import http.server
 import json
 import signal
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,7 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http_stack import ROOT, ROOT_DOMAIN, Browser, Tenant, gunicorn, production_env, seed
-from tests.services import postgres_server, redis_server, stop_process
+from tests.services import posted_body, postgres_server, redis_server, stop_process
 
 
 @dataclass
@@ -187,17 +185,7 @@ class _Envelopes(http.server.BaseHTTPRequestHandler):
     received: list[bytes] = []
 
     def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        encoding = self.headers.get("Content-Encoding", "")
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
-        elif encoding == "br":
-            import brotli  # type: ignore[import-not-found]
-
-            body = brotli.decompress(body)
-        type(self).received.append(body)
+        type(self).received.append(posted_body(self))
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"{}")
@@ -319,11 +307,8 @@ class _Traces(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.headers.get("Content-Encoding", "") == "gzip":
-            body = gzip.decompress(body)
         request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
+        request.ParseFromString(posted_body(self))
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 type(self).spans.extend(scope_spans.spans)

@@ -16,7 +16,6 @@ credential by design); only the envelope's items (events, transactions) are sear
 from __future__ import annotations
 
 import email
-import gzip
 import http.server
 import json
 import os
@@ -24,14 +23,13 @@ import socketserver
 import subprocess
 import sys
 import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.services import free_port
+from tests.services import free_port, posted_body
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "3141-5926-5359.alpha.api.example.com"
@@ -58,12 +56,7 @@ class _Collector(http.server.BaseHTTPRequestHandler):
     received: Received
 
     def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        encoding = self.headers.get("Content-Encoding", "")
-        if encoding == "gzip":
-            body = gzip.decompress(body)
-        elif encoding == "deflate":
-            body = zlib.decompress(body)
+        body = posted_body(self)
         if self.path.startswith("/v1/traces"):
             self.received.spans.append(body)
         else:  # an envelope: a header line, then item header / payload lines
