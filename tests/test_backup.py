@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from tenancy.wall import PLATFORM_SETTING
 from tests.services import WALL_ROLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def _manage(url: str, *args: str, **extra: str) -> subprocess.CompletedProcess[s
 def _tables(url: str) -> dict[str, tuple[int, list[tuple]]]:
     """Every table's row count and first rows, read in the wall's platform mode."""
     out = {}
-    with psycopg.connect(url, options="-c smarter.platform=on") as conn:
+    with psycopg.connect(url, options=f"-c {PLATFORM_SETTING}=on") as conn:
         names = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         for name in sorted(names):
             count = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
