@@ -110,10 +110,18 @@ def test_unknown_numbers_are_cached_per_process_only():
 
 
 CLIENT = """
+import time
 from django.test import Client
+from tenancy.cache import tenant_cache
 from tenancy.hosts import tenant_host
 def status(number):
     return Client(HTTP_HOST=tenant_host(number)).get('/').status_code
+# A (re)subscription drops level 1 (misses included) before push turns active: wait for
+# it, or a miss cached before the subscription is confirmed is dropped and loaded again.
+deadline = time.monotonic() + 15
+while not tenant_cache.push.active():
+    assert time.monotonic() < deadline, 'push never became active'
+    time.sleep(0.01)
 """
 
 
