@@ -16,7 +16,10 @@ What the buildpack does with this repository, and what is checked here in the sa
    (``DATABASE_URL``, ``REDIS_URL``) and what the platform sets (``PORT``, ``DYNO``). Here the
    add-ons are a throwaway PostgreSQL and Redis (:mod:`tests.services`). The Procfile's
    ``release`` command runs (it must exit 0), then ``web`` must answer ``/healthz`` with 200 and
-   serve the collected static files, and ``worker`` must run one queued task.
+   serve the collected static files, and ``worker`` must run one queued task. Then the same
+   again in the two-role layout: the owner grants a runtime role row access
+   (``grant_runtime_role``), web and worker connect with ``RUNTIME_DATABASE_URL`` and are seen
+   connected as that role only.
 
 Procfile and ``app.json`` are read as the platform reads them: commands run through
 ``bash -c``, never restated here. Whatever the build lacks (a config var, a system library,
@@ -44,11 +47,19 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
+import psycopg
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from tests.services import free_port, owner_role_url, throwaway_postgres, throwaway_redis
+from tests.services import (
+    WALL_ROLE,
+    free_port,
+    owner_role_url,
+    throwaway_postgres,
+    throwaway_redis,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The add-ons app.json may name, and the config vars each one sets on the app.
@@ -418,18 +429,66 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
         step(f"release: {processes['release']}")
         run("Procfile release", processes["release"], build, {**runtime, "DYNO": "release.1"},
             timeout=300)
-        port = free_port()
-        step(f"web: {processes['web']} (PORT={port})")
         host = env_app.get("ROOT_DOMAIN", "localhost")
-        with process(processes["web"], build, {**runtime, "DYNO": "web.1", "PORT": str(port)},
-                     work / "web.log") as web:
-            print("   ", check_web(web, port, host, static, work / "web.log"), flush=True)
-            step(f"worker: {processes['worker']}")
-            with process(processes["worker"], build, {**runtime, "DYNO": "worker.1"},
-                         work / "worker.log") as worker:
-                print("   ", check_worker(worker, build, {**runtime, "DYNO": "run.1"},
-                                          work / "worker.log", probe_task), flush=True)
-                print("   ", check_health_with_worker(port, host, work / "web.log"), flush=True)
+        step("one role: web and worker as the owner")
+        serve(processes, build, work, runtime, host, static, probe_task)
+
+        # the two-role layout (docs/OPERATIONS.md, "Database roles"): a credential with row
+        # access only, as `heroku pg:credentials:create` makes, granted by the owner
+        runtime_url = runtime_role_url(database_url)
+        step(f"two roles: python manage.py grant_runtime_role {RUNTIME_ROLE} (as the owner)")
+        run("grant_runtime_role", ["python", "manage.py", "grant_runtime_role", RUNTIME_ROLE],
+            build, {**runtime, "DYNO": "run.2"})
+        step(f"two roles: web and worker as {RUNTIME_ROLE} (RUNTIME_DATABASE_URL)")
+        serve(processes, build, work, {**runtime, "RUNTIME_DATABASE_URL": runtime_url}, host,
+              static, probe_task, expect_role=(database_url, RUNTIME_ROLE))
+
+
+RUNTIME_ROLE = "smarter_runtime"
+
+
+def runtime_role_url(url: str) -> str:
+    """A login role with no privileges on ``url``'s database (made as its superuser, the
+    stand-in for the platform's credential service); its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            conn.execute(f'CREATE ROLE "{RUNTIME_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE')
+        except psycopg.errors.DuplicateObject:
+            pass
+    parsed = urlparse(url)
+    return parsed._replace(netloc=f"{RUNTIME_ROLE}@{parsed.hostname}:{parsed.port or 5432}").geturl()
+
+
+def roles_connected(url: str) -> set[str]:
+    """The roles holding connections to ``url``'s database, read as its superuser."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT DISTINCT usename FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return {name for (name,) in rows if name}
+
+
+def serve(processes: dict[str, str], build: Path, work: Path, env: dict[str, str], host: str,
+          static: str, probe_task: str, expect_role: tuple[str, str] | None = None) -> None:
+    """Run web, then worker beside it, and check each answers (``/healthz``, a static file, a
+    task); with ``expect_role`` (superuser URL, role), that web and worker connected as it."""
+    port = free_port()
+    step(f"web: {processes['web']} (PORT={port})")
+    with process(processes["web"], build, {**env, "DYNO": "web.1", "PORT": str(port)},
+                 work / "web.log") as web:
+        print("   ", check_web(web, port, host, static, work / "web.log"), flush=True)
+        step(f"worker: {processes['worker']}")
+        with process(processes["worker"], build, {**env, "DYNO": "worker.1"},
+                     work / "worker.log") as worker:
+            print("   ", check_worker(worker, build, {**env, "DYNO": "run.1"},
+                                      work / "worker.log", probe_task), flush=True)
+            print("   ", check_health_with_worker(port, host, work / "web.log"), flush=True)
+            if expect_role is not None:
+                superuser_url, role = expect_role
+                connected = roles_connected(superuser_url)
+                if role not in connected or WALL_ROLE in connected:
+                    raise BuildError(f"web and worker should connect as {role} only; connected: "
+                                     f"{sorted(connected)}")
+                print(f"    connected roles: {', '.join(sorted(connected))}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
