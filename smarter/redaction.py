@@ -86,14 +86,19 @@ def _collect(name: str, value: Any, found: set[str]) -> None:
             found.add(value)
 
 
-@functools.cache
 def known_secrets() -> tuple[str, ...]:
     """The values of this process's credentials (and their URL-quoted forms), longest first:
     every setting named like a secret, every password in a URL-valued setting (``DATABASES``,
     ``CACHES``' locations, ``EMAIL_URL``…) and the Sentry DSN's keys. Empty before the
-    settings are loaded (gunicorn's arbiter never loads them)."""
+    settings are loaded (gunicorn's arbiter never loads them), and not remembered then: a
+    line logged that early must not leave the process's workers without the list."""
     if not settings.configured:
         return ()
+    return _settings_secrets()
+
+
+@functools.cache
+def _settings_secrets() -> tuple[str, ...]:
     found: set[str] = set()
     for name in dir(settings):
         if name.isupper():
@@ -104,7 +109,7 @@ def known_secrets() -> tuple[str, ...]:
 
 @receiver(setting_changed)
 def _forget_known_secrets(**kwargs: Any) -> None:
-    known_secrets.cache_clear()
+    _settings_secrets.cache_clear()
 
 
 def redact(text: str) -> str:

@@ -257,6 +257,30 @@ def test_redact_knows_secrets_by_shape_and_by_value(settings):
     assert redact("smarter.access GET / 200 sessionid") == "smarter.access GET / 200 sessionid"
 
 
+EARLY_LINE_THEN_SECRET = """
+from django.conf import settings
+from smarter.redaction import redact
+assert not settings.configured
+redact("Starting gunicorn")  # gunicorn's arbiter logs before any setting is read
+import django
+django.setup()
+print(redact("the DSN key {key} and the database password {password}"))
+"""
+
+
+def test_a_line_logged_before_the_settings_load_does_not_blind_the_process():
+    """The arbiter's first lines go through the rule before Django is set up; the workers it
+    forks must still know this process's secrets by value."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarter.settings",
+           "SENTRY_DSN": f"http://{SENTRY_KEY}@127.0.0.1:9/1",
+           "DATABASE_URL": f"postgres://app:{DB_PASSWORD}@127.0.0.1:9/smarter"}
+    code = EARLY_LINE_THEN_SECRET.format(key=SENTRY_KEY, password=DB_PASSWORD)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "the DSN key [redacted] and the database password [redacted]"
+
+
 def test_scrub_hides_values_named_like_secrets_and_keeps_the_structure():
     from smarter.redaction import scrub
 
