@@ -10,6 +10,7 @@ as every surface does (``tests/test_member_actions.py`` compares them).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +27,7 @@ from workspaces.models import Workspace
 SCIM = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def _client(live_server, host: str, raw: str | None) -> httpx.Client:  # type: ignore[no-untyped-def]
@@ -196,11 +198,165 @@ def test_discovery_endpoints(scim) -> None:  # type: ignore[no-untyped-def]
     config = scim.get("/ServiceProviderConfig").json()
     assert config["patch"]["supported"] and config["filter"]["supported"]
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
-    types = {t["id"]: t for t in scim.get("/ResourceTypes").json()["Resources"]}
-    assert types["User"]["endpoint"] == "/scim/v2/Users" and "Group" in types
-    schemas = {s["id"] for s in scim.get("/Schemas").json()["Resources"]}
-    assert USER_SCHEMA in schemas
-    assert scim.get(f"/Schemas/{USER_SCHEMA}").status_code == 200
+    # ListResponses carry totalResults (RFC 7644 3.4.2); endpoints are relative (RFC 7643 6).
+    listed = scim.get("/ResourceTypes").json()
+    assert listed["totalResults"] == len(listed["Resources"]) == 2
+    types = {t["id"]: t for t in listed["Resources"]}
+    assert types["User"]["endpoint"] == "/Users" and types["Group"]["endpoint"] == "/Groups"
+    assert types["User"]["meta"]["location"].endswith("/scim/v2/ResourceTypes/User")
+    schemas = scim.get("/Schemas").json()
+    assert schemas["totalResults"] == len(schemas["Resources"]) == 2
+    assert USER_SCHEMA in {s["id"] for s in schemas["Resources"]}
+    user_schema = scim.get(f"/Schemas/{USER_SCHEMA}")
+    assert user_schema.status_code == 200
+    assert user_schema.json()["meta"]["location"].endswith(f"/scim/v2/Schemas/{USER_SCHEMA}")
+    # Unknown ids, paths and methods answer SCIM errors, whose status is a string (RFC 7644 3.12).
+    for path in ("/Schemas/urn:nope", "/ResourceTypes/Nope", "/Nope", "/Users/not-a-uuid"):
+        resp = scim.get(path)
+        assert resp.status_code == 404 and resp.headers["content-type"].startswith(SCIM), path
+        assert resp.json()["status"] == "404" and ERROR_SCHEMA in resp.json()["schemas"], path
+    resp = scim.post("/Schemas", json={})
+    assert resp.status_code == 405 and resp.json()["status"] == "405"
+    assert scim.get("/Users", params={"filter": "userName eq"}).json()["status"] == "400"
+
+
+def test_the_user_schema_advertises_only_what_is_stored(scim) -> None:  # type: ignore[no-untyped-def]
+    """Every readWrite attribute the published User schema names comes back as it was sent."""
+    schema = scim.get(f"/Schemas/{USER_SCHEMA}").json()
+    writable = {a["name"]: a for a in schema["attributes"] if a["mutability"] == "readWrite"}
+    assert not {"title", "phoneNumbers", "addresses", "nickName"} & {a["name"] for a in schema["attributes"]}
+
+    def sample(attribute: dict[str, Any]) -> Any:
+        if attribute["type"] == "complex":
+            value = {s["name"]: sample(s) for s in attribute["subAttributes"]
+                     if s["mutability"] == "readWrite"}
+        elif attribute["type"] == "boolean":
+            value = False
+        elif attribute["name"] in ("emails", "value"):
+            value = "sample@alpha.test"
+        else:
+            value = f"sample {attribute['name']}"
+        return [value] if attribute.get("multiValued") else value
+
+    body = {"schemas": [USER_SCHEMA], **{name: sample(a) for name, a in writable.items()}}
+    created = scim.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    stored = scim.get(f"/Users/{created.json()['id']}").json()
+    for name in writable:
+        assert stored.get(name) == body[name], name
+
+
+def test_display_name_formatted_name_and_external_id_are_kept_as_sent(scim) -> None:  # type: ignore[no-untyped-def]
+    body = _new_user("grace", "grace@alpha.test", displayName="Dr. Grace Hopper")
+    body["name"] = {"givenName": "Grace", "familyName": "Hopper", "formatted": "Rear Adm. Grace Hopper"}
+    grace = scim.post("/Users", json=body).json()
+    assert grace["displayName"] == "Dr. Grace Hopper"
+    assert grace["name"]["formatted"] == "Rear Adm. Grace Hopper"
+    # A PATCH of the parts keeps the formatted name; the attributes change independently.
+    resp = scim.patch(f"/Users/{grace['id']}", json=_patch(
+        {"op": "replace", "path": "name", "value": {"givenName": "G."}},
+        {"op": "replace", "path": "displayName", "value": "Amazing Grace"}))
+    assert resp.json()["name"] == {"givenName": "G.", "familyName": "Hopper",
+                                   "formatted": "Rear Adm. Grace Hopper"}
+    assert resp.json()["displayName"] == "Amazing Grace"
+    # Removing externalId (or displayName) leaves it unassigned: absent, not "".
+    resp = scim.patch(f"/Users/{grace['id']}", json=_patch(
+        {"op": "remove", "path": "externalId"}, {"op": "remove", "path": "displayName"}))
+    assert resp.status_code == 200, resp.text
+    assert "externalId" not in resp.json() and "displayName" not in resp.json()
+    assert ScimUser.objects.get(scim_id=grace["id"]).external_id == ""
+
+
+def test_attributes_and_excluded_attributes(scim) -> None:  # type: ignore[no-untyped-def]
+    carol = scim.post("/Users", json=_new_user("carol", "carol@alpha.test")).json()
+    only = scim.get(f"/Users/{carol['id']}", params={"attributes": "userName,name.givenName"}).json()
+    assert only == {"schemas": [USER_SCHEMA], "id": carol["id"], "userName": "carol",
+                    "name": {"givenName": "Carol"}}
+    urn = scim.get(f"/Users/{carol['id']}", params={"attributes": f"{USER_SCHEMA}:emails"}).json()
+    assert set(urn) == {"schemas", "id", "emails"}
+    without = scim.get(f"/Users/{carol['id']}",
+                       params={"excludedAttributes": "emails,name.familyName,id"}).json()
+    assert "emails" not in without and without["name"] == {"givenName": "Carol"}
+    assert without["id"] == carol["id"] and without["userName"] == "carol"  # id is returned always
+    listed = scim.get("/Users", params={"attributes": "userName"}).json()
+    assert listed["totalResults"] == 1 and set(listed["Resources"][0]) == {"schemas", "id", "userName"}
+    found = scim.post("/Users/.search", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName eq "carol"', "excludedAttributes": ["groups", "meta"]}).json()
+    assert found["totalResults"] == 1 and not {"groups", "meta"} & set(found["Resources"][0])
+    patched = scim.patch(f"/Users/{carol['id']}", params={"attributes": "active"},
+                         json=_patch({"op": "replace", "path": "active", "value": False}))
+    assert patched.json() == {"schemas": [USER_SCHEMA], "id": carol["id"], "active": False}
+    group = scim.get("/Groups/member", params={"excludedAttributes": "members"}).json()
+    assert "members" not in group and group["displayName"] == "Members"
+    both = scim.get("/Users", params={"attributes": "userName", "excludedAttributes": "emails"})
+    assert both.status_code == 400 and both.json()["scimType"] == "invalidSyntax"
+
+
+def test_deep_filters_and_deep_bodies_are_400(scim) -> None:  # type: ignore[no-untyped-def]
+    carol = scim.post("/Users", json=_new_user("carol", "carol@alpha.test")).json()
+    deep_filter = "(" * 5000 + 'userName eq "carol"' + ")" * 5000
+    resp = scim.get("/Users", params={"filter": deep_filter})
+    assert resp.status_code == 400 and resp.json()["status"] == "400"
+    resp = scim.post("/Users/.search", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": deep_filter})
+    assert resp.status_code == 400
+    deep_list = b"[" * 50_000 + b"]" * 50_000
+    deep_object = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
+    for body in (deep_list, deep_object):
+        for method, path in (("POST", "/Users"), ("PUT", f"/Users/{carol['id']}"),
+                             ("PATCH", f"/Users/{carol['id']}"), ("POST", "/Users/.search"),
+                             ("PATCH", "/Groups/admin"), ("PUT", "/Groups/admin")):
+            resp = scim.request(method, path, content=body)
+            assert resp.status_code == 400, (method, path, resp.status_code)
+            assert resp.json()["scimType"] == "invalidSyntax"
+
+
+def _role(tenant, email: str) -> str:  # type: ignore[no-untyped-def]
+    return UserProfile.objects.get(account=tenant.account, user__email=email).role
+
+
+def test_a_member_of_both_groups_is_an_admin_whatever_the_push_order(scim, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    dave = scim.post("/Users", json=_new_user("dave", "dave@alpha.test")).json()
+    erin = scim.post("/Users", json=_new_user("erin", "erin@alpha.test")).json()
+    add = {"op": "add", "path": "members", "value": [{"value": dave["id"]}, {"value": erin["id"]}]}
+    members = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+               "members": [{"value": dave["id"]}, {"value": erin["id"]}]}
+    # dave: members' group first, then admins'; erin: admins' first, then members' (PATCH and PUT).
+    assert scim.patch("/Groups/member", json=_patch(add)).status_code == 200
+    assert scim.patch("/Groups/admin", json=_patch(add)).status_code == 200
+    assert scim.patch("/Groups/member", json=_patch(add)).status_code == 200
+    assert scim.put("/Groups/member", json=members).status_code == 200
+    assert _role(tenant_a, "dave@alpha.test") == _role(tenant_a, "erin@alpha.test") == "admin"
+    groups = scim.get(f"/Users/{dave['id']}").json()["groups"]
+    assert {g["value"] for g in groups} == {"admin", "member"}
+    listed = {m["value"] for m in scim.get("/Groups/member").json()["members"]}
+    assert {dave["id"], erin["id"]} <= listed
+    # Leaving the members' group changes no role; leaving the admins' group demotes.
+    scim.patch("/Groups/member", json=_patch({"op": "remove", "path": f'members[value eq "{dave["id"]}"]'}))
+    assert _role(tenant_a, "dave@alpha.test") == "admin"
+    scim.patch("/Groups/admin", json=_patch({"op": "remove", "path": f'members[value eq "{dave["id"]}"]'}))
+    assert _role(tenant_a, "dave@alpha.test") == "member"
+
+
+def test_put_admins_group_keeps_admins_scim_never_made(scim, tenant_a) -> None:  # type: ignore[no-untyped-def]
+    # The account's own admin, linked by SCIM (same email): an admin SCIM did not make.
+    linked = scim.post("/Users", json=_new_user("alpha-admin", "admin@alpha.test")).json()
+    dave = scim.post("/Users", json=_new_user("dave", "dave@alpha.test")).json()
+    erin = scim.post("/Users", json=_new_user("erin", "erin@alpha.test")).json()
+    scim.patch("/Groups/admin",
+               json=_patch({"op": "add", "path": "members", "value": [{"value": dave["id"]}]}))
+    resp = scim.put("/Groups/admin", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                           "members": [{"value": erin["id"]}]})
+    assert resp.status_code == 200, resp.text
+    assert _role(tenant_a, "admin@alpha.test") == "admin"  # kept: the account made them admin
+    assert _role(tenant_a, "dave@alpha.test") == "member"  # SCIM made them admin, and unmade them
+    assert _role(tenant_a, "erin@alpha.test") == "admin"
+    assert {m["value"] for m in resp.json()["members"]} == {linked["id"], erin["id"]}
+    # Every role change went through the member actions, into the audit log.
+    changes = AuditEvent.objects.filter(account=tenant_a.account, source="scim",
+                                        target_kind="accounts.userprofile", action="updated")
+    assert changes.count() >= 3
 
 
 def test_tokens_are_per_account(transactional_db, live_server, tenant_a, tenant_b) -> None:  # type: ignore[no-untyped-def]

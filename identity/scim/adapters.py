@@ -93,6 +93,8 @@ def _operations(operations: Any) -> Iterator[tuple[str, Any, Any]]:
         yield op, operation.get("path"), operation.get("value")
 
 
+_NAME_PARTS = {"name.givenname": "given_name", "name.familyname": "family_name",
+               "name.formatted": "formatted_name"}
 _EMAIL_PATH = re.compile(r'^emails(\[[^\]]*\])?(\.value)?$')
 
 
@@ -109,26 +111,34 @@ class ScimUserAdapter(SCIMUser):
 
     @property
     def display_name(self) -> str:
+        """What a member list shows: the displayName sent, else the user's name, else userName."""
         user = self.obj.user_profile.user
-        return f"{user.first_name} {user.last_name}".strip() or self.obj.user_name
+        return (self.obj.display_name or f"{user.first_name} {user.last_name}".strip()
+                or self.obj.user_name)
 
     @property
     def groups(self) -> list[dict[str, Any]]:
-        group = RoleGroupAdapter(RoleGroup(self.obj.user_profile.role), self.request)
-        return [{"value": group.id, "$ref": group.location, "display": group.display_name}]
+        """Every member is in the members' group; admins are in the admins' group too."""
+        out = []
+        for group in RoleGroup.of(self.obj.user_profile.role):
+            adapter = RoleGroupAdapter(group, self.request)
+            out.append({"value": adapter.id, "$ref": adapter.location, "display": adapter.display_name})
+        return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The resource; an attribute without a value is absent (RFC 7643 2.5), never ``""``."""
         profile = self.obj.user_profile
         user = profile.user
-        return {
+        name = {"givenName": user.first_name, "familyName": user.last_name,
+                "formatted": self.obj.formatted_name}
+        d: dict[str, Any] = {
             "schemas": [constants.SchemaURI.USER],
             "id": self.id,
             "externalId": self.obj.external_id,
             "userName": self.obj.user_name,
-            "name": {"givenName": user.first_name, "familyName": user.last_name,
-                     "formatted": self.display_name},
-            "displayName": self.display_name,
-            "emails": [{"value": user.email, "primary": True}] if user.email else [],
+            "name": {key: value for key, value in name.items() if value},
+            "displayName": self.obj.display_name,
+            "emails": [{"value": user.email}] if user.email else [],
             "active": profile.is_active,
             "groups": self.groups,
             "meta": {
@@ -138,6 +148,7 @@ class ScimUserAdapter(SCIMUser):
                 "location": self.location,
             },
         }
+        return {key: value for key, value in d.items() if value not in ("", [], {}, None)}
 
     def validate_dict(self, d: Any) -> None:
         if not isinstance(d, dict):
@@ -153,6 +164,8 @@ class ScimUserAdapter(SCIMUser):
             "external_id": _text(d.get("externalId"), "externalId"),
             "given_name": _text(name.get("givenName"), "name.givenName", 150),
             "family_name": _text(name.get("familyName"), "name.familyName", 150),
+            "formatted_name": _text(name.get("formatted"), "name.formatted"),
+            "display_name": _text(d.get("displayName"), "displayName"),
             "email": _email(d.get("emails")),
             "active": _bool(d.get("active", True), "active"),
         }
@@ -194,13 +207,20 @@ class ScimUserAdapter(SCIMUser):
             self.changes["user_name"] = _text(value, "userName")
         elif key == "externalid":
             self.changes["external_id"] = _text(value, "externalId")
-        elif key in ("name.givenname", "name.familyname"):
-            field = "given_name" if key.endswith("givenname") else "family_name"
-            self.changes[field] = _text(value, path, 150)
+        elif key == "displayname":
+            self.changes["display_name"] = _text(value, "displayName")
+        elif key in _NAME_PARTS:
+            self.changes[_NAME_PARTS[key]] = _text(value, path, 150)
         elif key == "name":
-            parts = value if isinstance(value, dict) else {}
-            self.changes["given_name"] = _text(parts.get("givenName"), "name.givenName", 150)
-            self.changes["family_name"] = _text(parts.get("familyName"), "name.familyName", 150)
+            if value is None:  # remove: every part
+                self.changes.update(dict.fromkeys(_NAME_PARTS.values(), ""))
+            elif not isinstance(value, dict):
+                raise exceptions.BadRequestError("name must be an object.", scim_type="invalidValue")
+            else:  # add and replace set the sub-attributes given, and keep the others
+                for sub, item in value.items():
+                    field = _NAME_PARTS.get(f"name.{str(sub).lower()}")
+                    if field:
+                        self.changes[field] = _text(item, f"name.{sub}", 150)
         elif _EMAIL_PATH.match(key):
             self.changes["email"] = _email(value)
 
@@ -221,7 +241,9 @@ def _member_ids(value: Any, path: str) -> list[str]:
 
 
 class RoleGroupAdapter(SCIMGroup):
-    """A role as a SCIM Group; its members are the SCIM users with that role."""
+    """A role as a SCIM Group. ``admin``: the SCIM users who are admins; joining or leaving it
+    sets the role. ``member``: every SCIM user of the account; joining or leaving it changes
+    nobody's role (a person in both groups is an admin, whatever order they were pushed in)."""
 
     id_field = "scim_id"
     ATTR_MAP = RoleGroupFilter.attr_map
@@ -230,27 +252,34 @@ class RoleGroupAdapter(SCIMGroup):
     def display_name(self) -> str:
         return str(self.obj.display_name)
 
+    @property
+    def is_admins(self) -> bool:
+        return bool(self.obj.role == UserProfile.ROLE_ADMIN)
+
     def _scim_users(self) -> Any:
         return ScimUser.objects.filter(account_id=self.request.account.pk).select_related(
             "user_profile__user")
 
     @property
     def members(self) -> list[dict[str, Any]]:
-        users = self._scim_users().filter(user_profile__role=self.obj.role).order_by("scim_id")
+        users = self._scim_users()
+        if self.is_admins:
+            users = users.filter(user_profile__role=UserProfile.ROLE_ADMIN)
         out = []
-        for scim_user in users:
+        for scim_user in users.order_by("scim_id"):
             adapter = ScimUserAdapter(scim_user, self.request)
             out.append({"value": adapter.id, "$ref": adapter.location, "display": adapter.display_name})
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "schemas": [constants.SchemaURI.GROUP],
             "id": self.id,
             "displayName": self.display_name,
             "members": self.members,
             "meta": {"resourceType": self.resource_type, "location": self.location},
         }
+        return {key: value for key, value in d.items() if value != []}
 
     def _users(self, ids: list[str]) -> list[ScimUser]:
         valid = []
@@ -274,22 +303,21 @@ class RoleGroupAdapter(SCIMGroup):
         self._replace = self._users(_member_ids(d.get("members") or [], ""))
 
     def save(self) -> None:
+        """Apply a PUT (or a PATCH replace) of the members: in the admins' group, those listed
+        become admins and the admins SCIM made that are not listed become members."""
         wanted = getattr(self, "_replace", None)
-        if wanted is None:
+        if wanted is None or not self.is_admins:
             return
-        role = self.obj.role
-        other = UserProfile.ROLE_MEMBER if role == UserProfile.ROLE_ADMIN else None
-        provisioning.set_role(wanted, role)
-        if other is not None:  # leaving the admins' group makes a member; nobody leaves "member"
-            keep = {u.pk for u in wanted}
-            provisioning.set_role([u for u in self._scim_users().filter(user_profile__role=role)
-                                   if u.pk not in keep], other)
+        keep = {u.pk for u in wanted}
+        provisioning.make_admins(wanted)
+        provisioning.remove_admins([u for u in self._scim_users().filter(admin_by_scim=True)
+                                    if u.pk not in keep])
 
     def delete(self) -> None:
         raise exceptions.NotImplementedError("Groups are the account's roles; they cannot be deleted.")
 
     def handle_operations(self, operations: Any) -> None:
-        """``add``/``remove`` members (``replace`` members too); a display name cannot change."""
+        """``add``/``remove``/``replace`` members; a display name cannot change."""
         for op, raw_path, value in _operations(operations):
             path = str(raw_path or "")
             if not path and isinstance(value, dict) and "members" in value:
@@ -299,14 +327,13 @@ class RoleGroupAdapter(SCIMGroup):
                     continue  # the providers' rename of a linked group: the role keeps its name
                 raise exceptions.BadRequestError("Only members can change.", scim_type="invalidPath")
             users = self._users(_member_ids(value, path))
-            if op == "add":
-                provisioning.set_role(users, self.obj.role)
-            elif op == "remove":
-                if self.obj.role == UserProfile.ROLE_ADMIN:
-                    provisioning.set_role(users, UserProfile.ROLE_MEMBER)
-            else:  # replace
+            if op == "replace":
                 self._replace = users
                 self.save()
+            elif self.is_admins and op == "add":
+                provisioning.make_admins(users)
+            elif self.is_admins:
+                provisioning.remove_admins(users)
 
 
 class ServiceProviderConfig(SCIMServiceProviderConfig):

@@ -35,9 +35,11 @@ def address_key(address: str) -> str:
     return f"scim:fail:ip:{address}"
 
 
-def scim_error(status: int, detail: str, **headers: str) -> HttpResponse:
-    """A SCIM error document (RFC 7644 3.12)."""
+def scim_error(status: int, detail: str, scim_type: str | None = None, **headers: str) -> HttpResponse:
+    """A SCIM error document (RFC 7644 3.12: ``status`` is a string)."""
     body = {"schemas": [constants.SchemaURI.ERROR], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
     response = HttpResponse(json.dumps(body), status=status, content_type=constants.SCIM_CONTENT_TYPE)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value

@@ -40,6 +40,8 @@ class ScimUserFilter(FilterQuery):
             users = ScimUser.objects.filter(account_id=request.account.pk).filter(query)
         except (AttributeError, KeyError, TypeError, ValidationError) as exc:  # unmapped, or bad id
             raise ValueError(f"unsupported filter {filter_query!r}") from exc
+        except RecursionError:  # nested deeper than the parser recurses
+            raise ValueError("the filter is nested too deeply") from None
         return users.select_related("user_profile__user").order_by("scim_id")
 
 

@@ -1,7 +1,8 @@
 """SCIM Groups are the account's roles: one fixed group per ``UserProfile`` role.
 
-A provider links its own groups to these (by id ``admin`` or ``member``); adding a user to a
-group gives them that role. They are not rows: every account has both, always.
+A provider links its own groups to these (by id ``admin`` or ``member``). Every member of the
+account is in ``member``; ``admin`` holds the admins, and joining or leaving it sets the role.
+They are not rows: every account has both, always.
 """
 
 from __future__ import annotations
@@ -34,3 +35,10 @@ class RoleGroup:
     @classmethod
     def get(cls, scim_id: str) -> RoleGroup | None:
         return cls(scim_id) if scim_id in NAMES else None
+
+    @classmethod
+    def of(cls, role: str) -> list[RoleGroup]:
+        """The groups a member with ``role`` is in: admins are members too."""
+        if role == UserProfile.ROLE_ADMIN:
+            return [cls(UserProfile.ROLE_ADMIN), cls(UserProfile.ROLE_MEMBER)]
+        return [cls(UserProfile.ROLE_MEMBER)]

@@ -93,6 +93,13 @@ class ScimUser(models.Model):
     scim_id = models.UUIDField(default=uuid.uuid4, editable=False)
     user_name = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255, blank=True, default="")
+    # What the provider sent as displayName and name.formatted, returned as sent (the user's
+    # own name fields are givenName and familyName).
+    display_name = models.CharField(max_length=255, blank=True, default="")
+    formatted_name = models.CharField(max_length=255, blank=True, default="")
+    # Whether SCIM made this member an admin: a PUT of the admins' group demotes only these,
+    # never an admin the account made itself.
+    admin_by_scim = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

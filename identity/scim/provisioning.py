@@ -10,8 +10,11 @@ verified (so an account cannot squat an address another person owns), and it cha
 name and email only for users it created that belong to no other account (one account's
 provider never rewrites a person other accounts see). Every membership change is a member
 action (``accounts.actions.members``): ``active: false`` deactivates, DELETE removes the member
-(their resources go to another admin), a group change sets the role, and the account's last
-active admin can be neither deactivated, demoted nor removed (400 ``mutability``).
+(their resources go to another admin), joining or leaving the admins' group sets the role, and
+the account's last active admin can be neither deactivated, demoted nor removed (400
+``mutability``). Every member is in the members' group, so a provider that pushes a person in
+both groups makes an admin whatever the order of its pushes; replacing the admins' group
+demotes only the admins SCIM made (``admin_by_scim``), never one the account made itself.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from accounts.models import Account, UserProfile
 from .models import ScimUser
 
 USER_FIELDS = {"given_name": "first_name", "family_name": "last_name", "email": "email"}
+SCIM_FIELDS = ("external_id", "display_name", "formatted_name")  # kept on the SCIM user as sent
 
 
 def _free_username(user_name: str) -> str:
@@ -119,7 +123,7 @@ def create_member(account: Account, changes: dict[str, Any]) -> ScimUser:
         else:
             _set_membership(profile, active=changes.get("active", True) is not False)
         return ScimUser.objects.create(user_profile=profile, user_name=user_name,
-                                       external_id=changes.get("external_id") or "")
+                                       **{f: changes.get(f) or "" for f in SCIM_FIELDS})
 
 
 def update_member(scim_user: ScimUser, changes: dict[str, Any]) -> None:
@@ -129,8 +133,9 @@ def update_member(scim_user: ScimUser, changes: dict[str, Any]) -> None:
         if "user_name" in changes and changes["user_name"] != scim_user.user_name:
             _check_user_name(scim_user.account, changes["user_name"], exclude_pk=scim_user.pk)
             scim_user.user_name = changes["user_name"]
-        if "external_id" in changes:
-            scim_user.external_id = changes["external_id"] or ""
+        for field in SCIM_FIELDS:
+            if field in changes:
+                setattr(scim_user, field, changes[field] or "")
         scim_user.save()
         if "active" in changes:
             _set_membership(profile, active=bool(changes["active"]))
@@ -149,8 +154,24 @@ def remove_member(scim_user: ScimUser) -> None:
             raise exceptions.BadRequestError(exc.message, scim_type="mutability") from None
 
 
-def set_role(scim_users: list[ScimUser], role: str) -> None:
-    """Give every one of ``scim_users`` the role (a group membership change)."""
+def make_admins(scim_users: list[ScimUser]) -> None:
+    """Add ``scim_users`` to the admins' group: each becomes an admin (a member action), and
+    SCIM is recorded as what made them one."""
     with transaction.atomic():
         for scim_user in scim_users:
-            _set_membership(scim_user.user_profile, role=role)
+            _set_membership(scim_user.user_profile, role=UserProfile.ROLE_ADMIN)
+            if not scim_user.admin_by_scim:
+                scim_user.admin_by_scim = True
+                scim_user.save(update_fields=["admin_by_scim", "updated_at"])
+
+
+def remove_admins(scim_users: list[ScimUser]) -> None:
+    """Take ``scim_users`` out of the admins' group: each admin becomes a member (the account
+    keeps its last active admin: 400 ``mutability``)."""
+    with transaction.atomic():
+        for scim_user in scim_users:
+            if scim_user.user_profile.role == UserProfile.ROLE_ADMIN:
+                _set_membership(scim_user.user_profile, role=UserProfile.ROLE_MEMBER)
+            if scim_user.admin_by_scim:
+                scim_user.admin_by_scim = False
+                scim_user.save(update_fields=["admin_by_scim", "updated_at"])

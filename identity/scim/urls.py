@@ -1,8 +1,7 @@
 """SCIM 2.0 at /scim/v2/ on tenant hosts (smarter/urls/tenant.py); its tokens are managed on the
 console's page /console/security/scim/ (console/views/scim.py)."""
 
-from django.urls import path
-from django_scim import views as scim_views
+from django.urls import path, re_path
 
 from . import views
 
@@ -14,10 +13,12 @@ urlpatterns = [
     path("Users/<str:uuid>", views.UsersView.as_view(), name="users"),
     path("Groups", views.GroupsView.as_view(), name="groups"),
     path("Groups/<str:uuid>", views.GroupsView.as_view(), name="groups"),
-    path("ServiceProviderConfig", scim_views.ServiceProviderConfigView.as_view(),
+    path("ServiceProviderConfig", views.ServiceProviderConfigView.as_view(),
          name="service-provider-config"),
-    path("ResourceTypes", scim_views.ResourceTypesView.as_view(), name="resource-types"),
-    path("ResourceTypes/<str:uuid>", scim_views.ResourceTypesView.as_view(), name="resource-types"),
-    path("Schemas", scim_views.SchemasView.as_view(), name="schemas"),
-    path("Schemas/<str:uuid>", scim_views.SchemasView.as_view(), name="schemas"),
+    path("ResourceTypes", views.ResourceTypesView.as_view(), name="resource-types"),
+    path("ResourceTypes/<str:uuid>", views.ResourceTypesView.as_view(), name="resource-types"),
+    path("Schemas", views.SchemasView.as_view(), name="schemas"),
+    path("Schemas/<str:uuid>", views.SchemasView.as_view(), name="schemas"),
+    path(".search", views.RootSearchView.as_view(), name="search"),
+    re_path(r"^.*$", views.UnknownView.as_view(), name="unknown"),
 ]
