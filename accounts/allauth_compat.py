@@ -13,12 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.internal.userkit import filter_users_by_email, get_user_by_username
+from allauth.core.internal import ratelimit as _ratelimit
 from allauth.core.internal.ratelimit import Rate, get_cache_key, get_rates
 from django.http import HttpRequest, HttpResponse
 
+from tenancy.ratelimit import shared_or_local
+
 __all__ = ["Rate", "get_cache_key", "get_rates", "filter_users_by_email", "get_user_by_username",
            "authentication_records", "clear_login", "complete_signup", "perform_login",
-           "record_authentication", "pending_totp_secret", "totp_code_is_valid"]
+           "record_authentication", "pending_totp_secret", "totp_code_is_valid",
+           "use_rate_limit_cache"]
+
+
+def use_rate_limit_cache() -> None:
+    """Make allauth's rate limits keep their counts in ``tenancy.ratelimit.shared_or_local``
+    (the shared cache, per process while it is down) instead of the default cache: allauth
+    reads the module's ``cache`` for its lock and its histories, and takes a lock it cannot
+    get (the shared cache down) as a refusal."""
+    _ratelimit.cache = shared_or_local  # type: ignore[assignment]
+
 
 def authentication_records(request: HttpRequest, user: Any) -> list[dict[str, Any]]:
     """How the session's user signed in, oldest first: ``{"method": ..., "at": ...}`` dicts

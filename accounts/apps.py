@@ -8,6 +8,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the cache-invalidation receivers)
+        from .allauth_compat import use_rate_limit_cache
+
+        use_rate_limit_cache()
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):

@@ -17,13 +17,12 @@ import time
 from allauth.core.ratelimit import consume
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tenancy import metrics
 from tenancy.client_ip import client_ip
-from tenancy.ratelimit import is_limited, record_failure
+from tenancy.ratelimit import is_limited, record_failure, shared_or_local
 
 from .allauth_compat import get_cache_key, get_rates
 
@@ -73,8 +72,8 @@ def retry_after(request: HttpRequest, action: str, key: str | None = None) -> in
     for rate in get_rates(app="allauth.account", action=action):
         if rate.per == "key" and key is None or rate.per == "user":
             continue
-        history = cache.get(get_cache_key(request, app="allauth.account", action=action, rate=rate,
-                                          key=key), [])
+        cache_key = get_cache_key(request, app="allauth.account", action=action, rate=rate, key=key)
+        history = shared_or_local.get(cache_key, []) or []
         if len(history) >= rate.amount:  # newest first
             wait = max(wait, history[rate.amount - 1] + rate.duration - now)
     return max(1, math.ceil(wait))

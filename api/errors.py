@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from middleware.outage import describe
+
 logger = logging.getLogger(__name__)
 
 
@@ -117,7 +119,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, OperationalError | InterfaceError):  # the database went away
-        logger.error("database unavailable: %s", exc.__class__.__name__)
+        logger.error("database unavailable: %s", describe(exc))
         set_rollback()
         response = Response(error_body(503, UNAVAILABLE, code="unavailable"), status=503,
                             headers={"Retry-After": RETRY_AFTER})

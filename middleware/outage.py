@@ -13,6 +13,14 @@ from django.template.loader import render_to_string
 logger = logging.getLogger(__name__)
 
 
+def describe(exc: BaseException) -> str:
+    """What the log says of a database error: its class and its message's first line, which
+    tells a refused connection from too many connections or a failed sign-in (psycopg's
+    messages name host, port and role, never a password); the answer never says it."""
+    first = (str(exc).strip().splitlines() or [""])[0][:240]
+    return f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
+
+
 def outage_response() -> HttpResponse:
     """The static 503 page (rendered without touching the database)."""
     return HttpResponse(render_to_string("503.html"), status=503, headers={"Retry-After": "5"})
@@ -54,6 +62,6 @@ class DatabaseOutageMiddleware:
 
     @staticmethod
     def _unavailable(exc: Exception) -> HttpResponse:
-        logger.error("database unavailable: %s", exc.__class__.__name__)
+        logger.error("database unavailable: %s", describe(exc))
         return outage_response()
 

@@ -14,13 +14,16 @@ import os
 import re
 from contextvars import ContextVar, Token
 
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
+from django_tasks.signals import task_started
 
 from smarter.redaction import redact
 from tenancy import metrics
 from tenancy.client_ip import client_ip
+from tenancy.context import get_current_account_id
 
 _current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 _INCOMING_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -32,10 +35,45 @@ def current_request() -> HttpRequest | None:
     return _current_request.get()
 
 
+#: Account numbers of the accounts tenant tasks ran for in this process (log lines), by id;
+#: emptied when a task starts, so each task looks its account up at most once.
+_account_numbers: dict[int, str] = {}
+_looking_up: ContextVar[bool] = ContextVar("looking_up_account_number", default=False)
+
+
+def _context_account() -> str:
+    """The account number of the tenant context outside a request (a tenant task), or ``-``."""
+    account_id = get_current_account_id()
+    if account_id is None:
+        return "-"
+    number = _account_numbers.get(account_id)
+    if number is None and not _looking_up.get():  # a line logged by the lookup itself: no loop
+        from accounts.models import Account
+
+        token = _looking_up.set(True)
+        try:
+            number = Account.objects.filter(pk=account_id).values_list("account_number", flat=True).first()
+        except DatabaseError:
+            number = None  # the database is away: the line goes out without its account
+        finally:
+            _looking_up.reset(token)
+        if number:
+            _account_numbers[account_id] = number
+    return number or "-"
+
+
+def _forget_account_numbers(**kwargs: object) -> None:
+    _account_numbers.clear()
+
+
+task_started.connect(_forget_account_numbers, dispatch_uid="middleware.request_id.task_started")
+
+
 def request_fields(request: HttpRequest | None) -> dict[str, object]:
-    """Request id, account number and workspace of ``request`` (``-`` when unknown)."""
+    """Request id, account number and workspace of ``request`` (``-`` when unknown); outside
+    a request, the account of the tenant task being run."""
     if request is None:
-        return {"request_id": "-", "account": "-", "workspace": "-"}
+        return {"request_id": "-", "account": _context_account(), "workspace": "-"}
     info = getattr(request, "host_info", None)
     return {
         "request_id": getattr(request, "request_id", "-"),

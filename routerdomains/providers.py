@@ -148,7 +148,7 @@ class HerokuProvider:
             raise ProviderError(f"Heroku refused the domain (HTTP 422): {message}", status=422)
         if status == 404:
             raise ProviderError(f"Heroku app {self._app!r} not found (HTTP 404)", status=404)
-        return _info(hostname, payload)
+        return _info(hostname, _domain(status, payload))
 
     def get(self, ref: str) -> RouterDomainInfo | None:
         status, payload = self._call("GET", self._domains_path(ref))
@@ -156,7 +156,7 @@ class HerokuProvider:
             return None
         if status == 422:
             raise ProviderError(f"Heroku refused the lookup of {ref} (HTTP 422)", status=422)
-        return _info(ref, payload)
+        return _info(ref, _domain(status, payload))
 
     def remove(self, ref: str) -> bool:
         status, _ = self._call("DELETE", self._domains_path(ref))
@@ -179,8 +179,18 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
-def _info(ref: str, payload: Any) -> RouterDomainInfo:
-    body = payload if isinstance(payload, dict) else {}
+def _domain(status: int, payload: Any) -> dict[str, Any]:
+    """The domain a 2xx answer carries; ProviderError when it carries none (not JSON, or no
+    ``id``): without it nothing shows the host was added, nor which one to follow."""
+    if not isinstance(payload, dict):
+        raise ProviderError(f"Heroku API answered HTTP {status} without the domain (not JSON)",
+                            status=status)
+    if not payload.get("id"):
+        raise ProviderError(f"Heroku API answered HTTP {status} without the domain's id", status=status)
+    return payload
+
+
+def _info(ref: str, body: dict[str, Any]) -> RouterDomainInfo:
     return RouterDomainInfo(
         hostname=str(body.get("hostname") or ref),
         provider_id=str(body.get("id") or ""),

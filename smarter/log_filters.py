@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 from django.conf import settings
@@ -63,9 +64,21 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+#: The fields every JSON line carries, ``-`` when the record has none (no request or task).
+REQUEST_FIELDS = ("request_id", "account", "workspace")
+
+
+def _request_fields_or_dashes(logger: Any, method: str,
+                              event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for name in REQUEST_FIELDS:
+        event.setdefault(name, "-")
+    return event
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object per line (``LOG_FORMAT=json``), rendered by structlog from the
-    stdlib's records: every library's log lines come out in the same shape, redacted."""
+    stdlib's records: every library's log lines come out in the same shape (gunicorn's
+    included, whose handler has no request filter), redacted."""
     import structlog
 
     class RedactingProcessorFormatter(structlog.stdlib.ProcessorFormatter):
@@ -82,9 +95,35 @@ def json_formatter() -> logging.Formatter:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.stdlib.ExtraAdder(allow=JSON_FIELDS),
+            _request_fields_or_dashes,
             structlog.processors.format_exc_info,
         ],
     )
+
+
+crash_logger = logging.getLogger("smarter.crash")
+
+
+def log_uncaught_exceptions() -> None:
+    """An exception that ends the process (or a thread) is logged, as one line in the log's
+    format with the exception, redacted, instead of Python's plain traceback on stderr."""
+    import sys
+
+    def process_hook(kind: type[BaseException], error: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, tb)
+            return
+        crash_logger.critical("uncaught exception: the process ends", exc_info=(kind, error, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit or args.exc_value is None:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        crash_logger.critical("uncaught exception: thread %s ends", name,
+                              exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    sys.excepthook = process_hook
+    threading.excepthook = thread_hook
 
 
 class RedactingReporterFilter(SafeExceptionReporterFilter):

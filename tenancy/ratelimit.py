@@ -9,19 +9,77 @@ While the shared cache is down (django-redis ignores its errors and answers ``No
 failures are counted in a bounded per-process cache instead (:data:`local_counts`, Django's
 local-memory cache), with a logged warning: a limit then holds per process (so at most
 ``limit`` × processes attempts per window) instead of lapsing. Both counts are consulted.
+
+allauth's rate limits (sign-up, reset, invitation sends, MFA codes) degrade the same way:
+their cache is :data:`shared_or_local` (installed by ``accounts.allauth_compat``), so an
+outage neither refuses every attempt (allauth could not take its lock: a 429 that blames the
+client, counted as a refusal by the brute-force alert) nor lifts the limits.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
+
+from . import redis_breaker
 
 logger = logging.getLogger(__name__)
 
 #: The per-process fallback counters: bounded (LRU culling), each with its window's expiry.
 local_counts = LocMemCache("tenancy-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+#: At most one "counting per process" warning per kind of limit and this many seconds.
+WARNING_INTERVAL = 30.0
+_warned: dict[str, float] = {}
+
+
+def _warn_unavailable(kind: str) -> None:
+    now = time.monotonic()
+    if now - _warned.get(kind, -WARNING_INTERVAL) >= WARNING_INTERVAL:
+        _warned[kind] = now
+        logger.warning("shared cache unavailable: counting per process (%s)", kind)
+
+
+class SharedOrLocal:
+    """The cache calls a rate limiter makes (``add``, ``get``, ``set``, ``delete``), answered
+    by the shared cache, or by :data:`local_counts` when that call did not reach Redis (the
+    breaker's failure count moved: django-redis hides the error itself)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        failures = redis_breaker.failures()
+        answer = getattr(cache, name)(*args, **kwargs)
+        if redis_breaker.failures() == failures:
+            return answer
+        _warn_unavailable(self.kind)
+        return getattr(local_counts, name)(*args, **kwargs)
+
+    def add(self, key: str, value: Any, timeout: Any = None) -> Any:
+        return self._call("add", key, value, timeout=timeout)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._call("get", key, default)
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> Any:
+        return self._call("set", key, value, timeout=timeout)
+
+    def delete(self, key: str) -> Any:
+        return self._call("delete", key)
+
+
+def reset_fallback() -> None:
+    """Forget the per-process counts and warnings (tests; a process that starts over)."""
+    local_counts.clear()
+    _warned.clear()
+
+
+#: The cache of allauth's rate limits.
+shared_or_local = SharedOrLocal("allauth")
 
 
 def is_limited(key: str, limit: int) -> bool:
@@ -44,5 +102,5 @@ def record_failure(key: str, window: int) -> int:
     count = _count(cache, key, window)
     if count is not None:
         return count
-    logger.warning("shared cache unavailable: counting failures per process (%s)", key.split(":", 1)[0])
+    _warn_unavailable(key.split(":", 1)[0])
     return int(_count(local_counts, key, window) or 0)

@@ -8,7 +8,8 @@ It answers exactly what ``routerdomains.providers.HerokuProvider`` calls, as doc
   advances one step per read along ``acm_steps`` (``None -> pending -> cert issued``), or 404;
 * ``DELETE /apps/{app}/domains/{id or hostname}`` -> 200 with the removed domain, or 404;
 * a wrong ``Authorization`` -> 401, another app -> 404; ``fail_next(status, n)`` makes the
-  next ``n`` requests answer ``status`` (429 with ``Retry-After``, 500, 503..., or ``TRUNCATED``).
+  next ``n`` requests answer ``status`` (429 with ``Retry-After``, 500, 503..., ``TRUNCATED``, or
+  ``NOT_JSON``: a 201 whose body is an HTML page, as a proxy in the way might answer).
 
 Every request is recorded (method, path, whether the token was right) in ``requests``.
 """
@@ -28,6 +29,7 @@ import pytest
 
 TOKEN = "hrku-test-token-0123456789abcdef"
 TRUNCATED = -1  # fail_next(TRUNCATED): a 200 whose body breaks off
+NOT_JSON = -2  # fail_next(NOT_JSON): a 201 whose body is not JSON
 APP = "smarter-test-app"
 
 
@@ -120,6 +122,14 @@ def serve(api: FakeHeroku) -> ThreadingHTTPServer:
                 self.end_headers()
                 self.wfile.write(b'{"id"')
                 self.close_connection = True
+                return
+            if status == NOT_JSON:
+                page = b"<html><body>Created</body></html>"
+                self.send_response(201)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
                 return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

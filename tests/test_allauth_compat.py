@@ -87,3 +87,15 @@ def test_the_login_flows_keep_the_signatures_the_project_calls(name, parameters)
     module, _, attr = name.rpartition(".")
     function = getattr(__import__(module, fromlist=[attr]), attr)
     assert list(inspect.signature(function).parameters)[:len(parameters)] == parameters
+
+
+def test_allauth_rate_limits_count_in_the_shared_or_local_cache():
+    """allauth's limits read their module's ``cache`` (its lock, its histories): the project
+    replaces it with the one that counts per process while Redis is down."""
+    from allauth.core.internal import ratelimit
+
+    from tenancy.ratelimit import shared_or_local
+
+    assert ratelimit.cache is shared_or_local
+    source = inspect.getsource(ratelimit._consume_single_rate) + inspect.getsource(ratelimit.cache_lock)
+    assert "cache.add(" in source and "cache.get(" in source and "cache.set(" in source

@@ -40,6 +40,34 @@ def test_a_database_outage_before_the_api_view_is_a_json_503(api, tenant_a, monk
     assert html.status_code == 503 and html["Content-Type"].startswith("text/html")
 
 
+REFUSED = ('connection failed: connection to server at "10.0.0.5", port 5432 failed: Connection refused\n'
+           '\tIs the server running on that host and accepting TCP/IP connections?')
+TOO_MANY = ('connection failed: connection to server at "10.0.0.5", port 5432 failed: FATAL:  too many '
+            'connections for role "app"')
+
+
+@pytest.mark.parametrize("where", ["view", "middleware"])
+@pytest.mark.parametrize(("message", "says"), [(REFUSED, "Connection refused"),
+                                               (TOO_MANY, "too many connections for role")])
+def test_the_outage_log_line_says_why_the_database_is_unavailable(api, monkeypatch, caplog,
+                                                                  where, message, says):
+    """Refused and too many connections call for different remedies: the one log line of the
+    503 says which (the error's class and first line), the answer does not."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OperationalError(message)
+
+    if where == "view":
+        monkeypatch.setattr("api.views.WorkspaceViewSet.get_queryset", refuse)
+    else:
+        monkeypatch.setattr("middleware.tenant.TenantHostMiddleware.__call__",
+                            lambda self, request: refuse())
+    response = api.get("workspaces/")
+    assert says not in assert_error(response, 503, "unavailable")["message"]
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    assert line.startswith("database unavailable: OperationalError: connection failed: ")
+    assert says in line and "Is the server running" not in line  # the first line only
+
+
 def test_an_unexpected_api_error_is_a_json_500(api, tenant_a, monkeypatch):
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")

@@ -28,6 +28,7 @@ from accounts.tasks import send_email
 from middleware.request_id import RequestIdLogFilter
 from operations.models import WorkerHeartbeat
 from smarter.log_filters import json_formatter
+from tenancy.tasks import tenant_task
 from tests.api_support import api_for
 from tests.conftest import host_client
 
@@ -103,6 +104,64 @@ def test_tokens_in_paths_and_query_strings_never_reach_the_log(tenant_a, log_lin
     assert secret not in text
     assert "token=[redacted]" in text or "/download/" in text
     assert "/invitations/[redacted]" in text
+
+
+@tenant_task
+def log_from_a_tenant_task(account_id: int) -> None:
+    logging.getLogger("tests.tenant_task").warning("a tenant task's line")
+
+
+def test_a_tenant_task_s_lines_carry_its_account(tenant_a, log_lines):
+    """Outside a request, the account is the one the running tenant task is about."""
+    log_from_a_tenant_task.enqueue(tenant_a.account.pk)
+    (line,) = [r for r in records(log_lines) if r["logger"] == "tests.tenant_task"]
+    assert line["account"] == tenant_a.account.account_number
+    assert line["request_id"] == "-" and line["workspace"] == "-"
+    logging.getLogger("tests.tenant_task").warning("after the task")
+    assert records(log_lines)[-1]["account"] == "-"
+
+
+def test_json_lines_without_the_request_filter_carry_the_fields_as_dashes():
+    """gunicorn's own lines (its handler has no request filter) have the fields every JSON
+    line has, ``-`` where there is no request."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(json_formatter())
+    logger = logging.getLogger("gunicorn.error.test")
+    logger.addHandler(handler)
+    try:
+        logger.warning("Worker with pid %s was terminated", 4711)
+    finally:
+        logger.removeHandler(handler)
+    (line,) = records(out)
+    assert line["event"] == "Worker with pid 4711 was terminated"
+    assert (line["request_id"], line["account"], line["workspace"]) == ("-", "-", "-")
+
+
+def test_an_uncaught_exception_is_one_json_line(tmp_path):
+    """A process that dies of an exception (the worker, a command) says so in one JSON line
+    with the exception, redacted, instead of a plain traceback in a JSON log."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.http_stack import ROOT
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "LOG_FORMAT": "json",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "raise RuntimeError('worker died reading postgres://app:hunter2@db.internal/app')"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    records_ = [json.loads(line) for line in lines]  # every line is JSON
+    (crash,) = [r for r in records_ if "exception" in r]
+    assert crash["level"] == "critical" and crash["event"].startswith("uncaught exception")
+    assert "RuntimeError: worker died" in crash["exception"]
+    assert crash["request_id"] == "-" and crash["account"] == "-"
+    assert "hunter2" not in done.stderr
 
 
 def test_plain_text_lines_carry_the_request_id(tenant_a):

@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from smarter.env import redis_cache
-from tenancy.ratelimit import local_counts
+from tenancy.ratelimit import reset_fallback
 from tests.conftest import host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.services import free_port
@@ -20,10 +20,10 @@ from tests.test_security_settings import _fail_login, _limited
 def redis_down():  # type: ignore[no-untyped-def]
     """The shared cache is django-redis (errors ignored, as configured) on a port where nothing
     listens: every cache call fails as in a Redis outage."""
-    local_counts.clear()
+    reset_fallback()
     with override_settings(CACHES={"default": redis_cache(f"redis://127.0.0.1:{free_port()}/0")}):
         yield
-    local_counts.clear()
+    reset_fallback()
 
 
 @override_settings(LOGIN_RATE_LIMIT=3, LOGIN_RATE_WINDOW=300)
@@ -34,7 +34,7 @@ def test_login_limit_holds_per_process_while_redis_is_down(tenant_a, redis_down,
             assert _fail_login(host_client(tenant_a.host), username, "10.0.0.1") == 200
     assert _limited(host_client(tenant_a.host), username, "10.0.0.1")  # even the right password
     assert not _limited(host_client(tenant_a.host), username, "10.0.0.2")
-    assert "shared cache unavailable: counting failures per process (login)" in caplog.text
+    assert "shared cache unavailable: counting per process (login)" in caplog.text
 
 
 def test_a_closed_account_s_api_keys_get_json_401_on_its_host(tenant_a) -> None:  # type: ignore[no-untyped-def]
@@ -107,3 +107,41 @@ def test_audit_events_cannot_be_deleted_or_truncated_outside_a_purge(tenant_a) -
     assert not AuditEvent.objects.filter(pk=event.pk).exists()
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent")  # guarded again after the purge
+
+
+def _refusals() -> float:
+    from tenancy import metrics
+
+    return sum(sample.value for family in metrics.RATE_LIMITED.collect() for sample in family.samples
+               if sample.name.endswith("_total"))
+
+
+def test_invitations_are_not_refused_for_a_redis_outage_and_their_limit_holds_per_process(  # type: ignore[no-untyped-def]
+        tenant_a, redis_down, settings, caplog, monkeypatch) -> None:
+    """A Redis outage is the platform's, not the client's: invitations are sent (not 429
+    "throttled", not counted as refusals for the brute-force alert), and their limit is counted
+    per process meanwhile, as the sign-in limit is."""
+    import time
+    import types
+
+    from allauth.core.internal import ratelimit as allauth_ratelimit
+
+    from tests.api_support import api_for
+
+    waits: list[float] = []  # allauth waits for its lock while another request holds it
+    monkeypatch.setattr(allauth_ratelimit, "time", types.SimpleNamespace(
+        time=time.time, monotonic=time.monotonic, sleep=waits.append))
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "send_invitation": "2/h/user,3/h/key"}
+    api = api_for(tenant_a.admin)
+    before = _refusals()
+    with caplog.at_level(logging.WARNING, logger="tenancy.ratelimit"):
+        for address in ("one@alpha.test", "two@alpha.test"):
+            response = api.post("users/", {"email": address})
+            assert response.status_code == 202, response.content
+    assert waits == []  # no waiting out a lock that cannot be taken
+    assert _refusals() == before
+    assert "shared cache unavailable: counting per process (allauth)" in caplog.text
+    third = api.post("users/", {"email": "three@alpha.test"})  # the per-user limit still holds
+    assert third.status_code == 429 and third.json()["error"]["code"] == "throttled"
+    assert _refusals() == before + 1

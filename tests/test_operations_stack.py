@@ -398,6 +398,8 @@ def test_gunicorn_s_own_start_and_stop_lines_are_json_and_its_access_log_stays_o
     for expected in ("Starting gunicorn", "Listening at", "Booting worker", "Shutting down: Master"):
         assert expected in events, events
     assert all(r["time"] and r["level"] for r in own)
+    # the fields every JSON line has, "-" outside a request
+    assert all((r["request_id"], r["account"], r["workspace"]) == ("-", "-", "-") for r in own)
     assert not [r for r in records if r["logger"] == "gunicorn.access"]  # the app logs requests
     assert [r for r in records if r["logger"] == "smarter.access" and r["path"] == "/"]
     assert "gunicorn-secret-4711" not in log.read_text(errors="replace")

@@ -284,7 +284,7 @@ def test_database_errors_inside_middleware_are_503_not_500(tenant_a, monkeypatch
     for leak in LEAKS + ("10.0.0.5", "refused"):
         assert leak not in body, leak
     assert [r.getMessage() for r in caplog.records if r.name == "middleware.outage"] == [
-        "database unavailable: OperationalError"]
+        f"database unavailable: OperationalError: {DB_ERROR}"]
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 

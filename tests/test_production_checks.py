@@ -98,3 +98,11 @@ def test_a_database_that_does_not_answer_does_not_stop_the_start(tmp_path):
     done = _run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert "operations.I002" in done.stdout + done.stderr
     assert "operations.E" not in done.stderr
+
+
+def test_app_json_sets_the_production_log_format() -> None:
+    """docs/OPERATIONS.md calls JSON logs the production setting: an app made from app.json
+    gets them."""
+    env = json.loads((ROOT / "app.json").read_text())["env"]
+    assert env["LOG_FORMAT"]["value"] == "json"
+    assert env["DEBUG"]["value"] == "false"

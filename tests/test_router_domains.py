@@ -20,7 +20,7 @@ from tenancy.hosts import tenant_host
 from tests.conftest import host_client
 from tests.dns_server import dns_zone  # noqa: F401 - fixture
 from tests.domain_support import verified_domain
-from tests.heroku_api import TOKEN, TRUNCATED, heroku_api  # noqa: F401 - fixture
+from tests.heroku_api import NOT_JSON, TOKEN, TRUNCATED, heroku_api  # noqa: F401 - fixture
 from workspaces.models import Workspace
 
 PLATFORM = "localhost"
@@ -211,6 +211,22 @@ def test_a_broken_answer_is_a_failure_not_an_error(api, make_tenant, on_commit):
     make_due()
     recheck_due()
     assert row(tenant.account, wildcard_of(tenant)).state == "added"
+
+
+def test_a_created_answer_without_a_domain_is_a_failure_not_added(api, make_tenant, on_commit):
+    """A 201 whose body is not the domain (not JSON) is no proof the host was added: recorded
+    as failed with the reason and tried again, never "added" without its provider id."""
+    api.fail_next(NOT_JSON)
+    with on_commit():
+        tenant = make_tenant("alpha")
+    broken = row(tenant.account, wildcard_of(tenant))
+    assert broken.state == "failed" and broken.provider_id == ""
+    assert "Heroku API answered HTTP 201 without the domain (not JSON)" in broken.detail
+    assert broken.next_attempt_at is not None
+    make_due()
+    recheck_due()
+    again = row(tenant.account, wildcard_of(tenant))
+    assert again.state == "added" and again.provider_id
 
 
 def test_wrong_token_and_unreachable_api_are_failures_not_errors(api, make_tenant, on_commit,

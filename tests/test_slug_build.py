@@ -195,6 +195,21 @@ def test_fingerprint_of_this_venv_matches_the_lock(monkeypatch: pytest.MonkeyPat
     assert len(digest) == 16
 
 
+def test_the_readme_shows_the_fingerprint_line_as_the_script_prints_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """The README's example line is a template (no count or hash that the next lock change
+    makes stale) of exactly the line the script prints."""
+    monkeypatch.setenv("PATH", UV_PATH)
+    script = load_fingerprint_script()
+    assert script.main([]) == 0
+    printed = capsys.readouterr().out.strip()
+    count, digest, _ = script.fingerprint(sys.executable)
+    readme = (ROOT / "README.md").read_text()
+    (example,) = [line for line in readme.splitlines() if line.startswith("==> runtime packages")]
+    assert example.replace("N installed", f"{count} installed").replace(
+        "<16 hex digits>", digest) == printed
+
+
 def test_fingerprint_names_a_package_at_another_version(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PATH", UV_PATH)
     script = load_fingerprint_script()

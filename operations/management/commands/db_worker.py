@@ -30,6 +30,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as LibraryCommand
 from django_tasks_db.management.commands.db_worker import Worker
 
+from middleware.outage import describe
 from operations.checks import refuse_unsafe_production
 from operations.heartbeat import WorkerStatus, heartbeat, live_worker_ids
 from operations.observability import setup_worker
@@ -65,12 +66,6 @@ def _reap_forever(interval: float, worker_id: str) -> None:
             connection.close()
 
 
-def _describe(exc: BaseException) -> str:
-    """The error's class and first line (psycopg's messages name host and port, no secrets)."""
-    first = (str(exc).strip().splitlines() or [""])[0][:160]
-    return f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
-
-
 class ResilientWorker(Worker):
     """The library's worker loop, restarted after the database comes back."""
 
@@ -95,7 +90,7 @@ class ResilientWorker(Worker):
         then hand back the task this worker was running (its result was not recorded)."""
         self.running_task = False  # a shutdown signal now exits at once
         down_since, pause = time.monotonic(), settings.WORKER_RECONNECT_MIN
-        reason = f"database unavailable ({_describe(exc)})"
+        reason = f"database unavailable ({describe(exc)})"
         self.status.set("degraded", reason)
         worker_logger.warning("worker %s: %s; waiting for it, retrying every %.1f-%.0f s",
                               self.worker_id, reason, pause, settings.WORKER_RECONNECT_MAX)
