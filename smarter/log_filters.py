@@ -1,7 +1,7 @@
 """Logging: filters for records that are client mistakes, not server faults; the formatters
 (plain and JSON), which redact every line they write; the error report (the ``ADMINS`` mail)
 redacted, and mailed at most once per distinct error. The redaction rule itself is
-:mod:`smarter.redaction`."""
+:mod:`tenancy.redaction`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.log import AdminEmailHandler
 from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from smarter.redaction import SECRET_NAME, redact
+from tenancy.redaction import SECRET_NAME, redact
 
 
 class ClientErrorLogFilter(logging.Filter):
