@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the cache-invalidation receivers)
+        from . import receivers  # noqa: F401  (connects them once the models are loaded)
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):
