@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from tenancy.cache import invalidate_with_commit
 
-from .caching import providers_key
+from .cache_keys import providers_key
 from .models import IdentityProvider
 
 
