@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects them once the models are loaded)
+        from . import receivers  # noqa: F401 - connects them (they import the models: ready() only)
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):
