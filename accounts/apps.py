@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the cache-invalidation receivers)
+        from . import receivers  # noqa: F401 - connects them (they import the models: ready() only)
         from .allauth_compat import use_rate_limit_cache
 
         use_rate_limit_cache()

@@ -1,7 +1,7 @@
 """Cache keys and cached loaders of accounts, users and profiles (one module, no loop).
 
 Every lookup goes through :data:`tenancy.cache.tenant_cache` under an explicit key built
-from ids; :mod:`accounts.signals` invalidates those keys on save and delete. The models
+from ids; :mod:`accounts.receivers` invalidates those keys on save and delete. The models
 (:mod:`accounts.models`) and the signals import from here; this module imports neither
 (models are fetched from the app registry when a loader runs), so there is no import
 circle. :mod:`accounts.utils` re-exports the seed API's names.
@@ -53,7 +53,7 @@ def account_number_key(account_number: str) -> str:
 
 DEFAULT_ACCOUNT_KEY = "account:default"
 #: One shared key whose version token every process's cached unknown-number misses are
-#: checked against; bumped when an account is created (accounts.signals).
+#: checked against; bumped when an account is created (accounts.receivers).
 ACCOUNT_NUMBERS_KEY = "account:numbers"
 
 

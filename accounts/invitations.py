@@ -12,7 +12,7 @@ from tenancy.hosts import tenant_url
 from .actions.members import do_add_member
 from .emails import send_mail
 from .membership import members_with_address
-from .models import Account, Invitation, UserProfile
+from .models import Account, AlreadyInvited, Invitation, UserProfile
 
 
 class InvitationRefused(Exception):
@@ -60,8 +60,6 @@ def invite(request: HttpRequest, account: Account, email: str, role: str,
 
     Raises InvitationRefused for a member or a pending invitation, SendLimited past the limit.
     """
-    from .models import AlreadyInvited
-
     email = email.strip().lower()
     if is_member(account, email):
         raise InvitationRefused("This person is already a member of the account.")

@@ -17,6 +17,8 @@ from rest_framework.views import set_rollback
 
 from middleware.outage import describe
 
+from .authentication import ApiKeyAuthentication
+
 logger = logging.getLogger(__name__)
 
 
@@ -95,8 +97,6 @@ def host_refused(request: Any) -> JsonResponse:
     the API's JSON, not the HTML 404 page. A request with a key gets the answer of any bad key
     (401, the same message whether the account is closed or never existed); one without, 404."""
     if request.META.get("HTTP_AUTHORIZATION"):
-        from .authentication import ApiKeyAuthentication
-
         response = JsonResponse(error_body(401, str(ApiKeyAuthentication.failure)), status=401)
         response["WWW-Authenticate"] = ApiKeyAuthentication().authenticate_header(request)
         return response

@@ -42,3 +42,10 @@ class IsAccountAdminOrReadOnly(IsAccountMember):
         if not super().has_permission(request, view):
             return False
         return request.method in permissions.SAFE_METHODS or is_api_admin(request)
+
+
+class IsAccountAdmin(IsAccountMember):
+    message = "Account admins only."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return super().has_permission(request, view) and is_api_admin(request)

@@ -4,10 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from audit.api import AuditEventViewSet
-from lifecycle.api import ExportViewSet
-
 from . import views
+from .audit_events import AuditEventViewSet
+from .exports import ExportViewSet
 from .usage import UsageView
 
 router = SimpleRouter()

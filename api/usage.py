@@ -13,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import usage
-from audit.api import IsAccountAdmin
+
+from .permissions import IsAccountAdmin
 
 
 class UsageDaySerializer(serializers.Serializer):

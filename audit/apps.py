@@ -7,6 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
+        # In ready(): these modules import the models of this app and others.
+        from . import receivers  # noqa: F401 - connects them
         from .guard import register_sqlite_function
         from .signals import register_configured_models
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.models import Account
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
+from .guard import purging
+
 
 class AppendOnlyError(Exception):
     """An attempt to change or delete an audit event through the ORM."""
@@ -34,8 +36,6 @@ class AuditEventQuerySet(TenantWallQuerySet):
 
     def purge(self) -> int:
         """Delete these events: only for the retention purge. Returns the number deleted."""
-        from .guard import purging
-
         with purging(self.db):
             return self._raw_delete(self.db)  # type: ignore[attr-defined,no-any-return]
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
+from accounts.models import Account
 from tenancy.operation import current_operation
 
 from .recorder import action_name, is_suppressed, kind_of, record
@@ -76,8 +77,6 @@ def _values(instance: models.Model, fields: list[models.Field]) -> dict[str, Any
 
 
 def _account_id(instance: models.Model) -> int | None:
-    from accounts.models import Account
-
     if isinstance(instance, Account):
         return instance.pk  # type: ignore[no-any-return]
     return getattr(instance, "account_id", None)
@@ -156,8 +155,6 @@ def _on_pre_delete(sender: Any, instance: models.Model, origin: Any = None, **kw
 def _on_post_delete(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:
     if is_suppressed() or _cascade_root(instance, origin) is not None:
         return  # a cascade: part of the root's deletion
-    from accounts.models import Account
-
     kind = kind_of(sender)
     changes: dict[str, Any] = {
         k: [v, None] for k, v in _values(instance, audited_fields(sender)).items()

@@ -6,4 +6,4 @@ class DomainsConfig(AppConfig):
     verbose_name = "Custom domains"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401 - connects the receivers (they import the models: ready() only)

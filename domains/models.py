@@ -12,11 +12,13 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.models import Account, MetaDataWithOwnershipModel
+from tenancy.cache import invalidate_with_commit
 from tenancy.portability import SkipRow
 from tenancy.wall import crosses
 from tenancy.wall_scoping import TenantWallManager
 from workspaces.models import Workspace
 
+from .cache_keys import bucket_key, canonical_key
 from .hostnames import BUCKETS, bucket_of, normalize_custom_domain, validate_custom_domain
 
 CHALLENGE_LABEL = "_smarter-challenge"
@@ -154,10 +156,6 @@ class Domain(MetaDataWithOwnershipModel):
     def portable_imported(cls, account_id: int) -> None:
         """Domains were imported into the account: their buckets' routes and the account's
         canonical domain are stale."""
-        from tenancy.cache import invalidate_with_commit
-
-        from .routing import bucket_key, canonical_key
-
         buckets = cls.objects.filter(account_id=account_id).values_list("bucket", flat=True).distinct()
         invalidate_with_commit(canonical_key(account_id), *sorted(bucket_key(b) for b in buckets))
 

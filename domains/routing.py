@@ -19,6 +19,7 @@ from typing import NamedTuple
 from tenancy.cache import tenant_cache
 from tenancy.hosts import MalformedHost, normalize_host
 
+from .cache_keys import bucket_key, canonical_key
 from .hostnames import bucket_of
 from .models import Domain, HostnameClaim
 
@@ -36,14 +37,6 @@ class CanonicalDomain(NamedTuple):
 
     hostname: str
     workspace: str | None
-
-
-def bucket_key(bucket: int) -> str:
-    return f"domains:bucket:{int(bucket)}"
-
-
-def canonical_key(account_id: int) -> str:
-    return f"domains:canonical:account:{int(account_id)}"
 
 
 def _load_bucket(bucket: int) -> dict[str, DomainRoute]:

@@ -15,8 +15,8 @@ from django.dispatch import receiver
 from tenancy.cache import invalidate_with_commit
 from workspaces.models import Workspace
 
+from .cache_keys import bucket_key, canonical_key
 from .models import Domain, HostnameClaim
-from .routing import bucket_key, canonical_key
 
 
 @receiver(post_save, sender=Domain)

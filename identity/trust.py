@@ -26,8 +26,10 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 
 from accounts.allauth_compat import authentication_records
+from accounts.caching import active_memberships
 from accounts.membership import AmbiguousEmail, members_with_address, user_for_email
 from accounts.models import Account
+from identity.scim.models import ScimUser
 from identity.sso.caching import account_providers
 from tenancy.hosts import tenant_url
 
@@ -109,8 +111,6 @@ def _scim_members(account: Account, names: tuple[str, ...]) -> list[Any]:
     """Members this account's SCIM provisioned under one of ``names`` (userName or externalId)."""
     from django.contrib.auth import get_user_model
     from django.db.models import Q
-
-    from identity.scim.models import ScimUser
 
     names = tuple(n.strip() for n in names if n and n.strip())
     if not names:
@@ -204,8 +204,6 @@ def may_change_sign_in_details(request: HttpRequest, user: Any, account: Account
     second factor stays open to it (an account that requires two-factor asks for that)."""
     if not signed_in_by_idp_only(request):
         return True
-    from accounts.caching import active_memberships
-
     here = getattr(account, "pk", None)
     if all(m.account_id == here for m in active_memberships(user)):
         return True

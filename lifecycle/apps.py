@@ -6,4 +6,4 @@ class LifecycleConfig(AppConfig):
     verbose_name = "Tenant lifecycle"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import signals  # noqa: F401 - connects the receivers (they import the models: ready() only)

@@ -37,6 +37,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.db.models.functions import Lower
 from taggit.models import Tag
 
+from accounts.invitations import send_welcome
 from accounts.models import Account, UserProfile
 from accounts.models.account import validate_account_number
 from audit.models import AuditEvent
@@ -563,8 +564,6 @@ class Importer:
         return report
 
     def _invite(self, report: Report) -> None:
-        from accounts.invitations import send_welcome
-
         created = set(report.users_created)
         base = f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{tenant_host(self.account.account_number)}/"
         unusable = {"user__password__startswith": UNUSABLE_PASSWORD_PREFIX}

@@ -20,10 +20,10 @@ from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 from django_tasks.signals import task_started
 
-from smarter.redaction import redact
 from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.context import get_current_account_id
+from tenancy.redaction import redact
 
 _current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 _INCOMING_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")

@@ -9,6 +9,6 @@ class OperationsConfig(AppConfig):
 
     def ready(self) -> None:
         from operations import checks  # noqa: F401 - registers the production checks
-        from smarter.log_filters import log_uncaught_exceptions
+        from operations.crash import log_uncaught_exceptions
 
         log_uncaught_exceptions()

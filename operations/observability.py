@@ -1,5 +1,5 @@
 """Sentry and OpenTelemetry in the task worker (``manage.py db_worker``), each on only when
-configured, as in the web processes (:mod:`smarter.observability`).
+configured, as in the web processes (:mod:`operations.telemetry`).
 
 Errors: a failed task is logged by django-tasks with ``logger.exception`` while its exception
 is being handled; sentry-sdk's logging integration turns that record into an event, which
@@ -21,7 +21,7 @@ from django.conf import settings
 from django_tasks import TaskResult, TaskResultStatus
 from django_tasks.signals import task_finished, task_started
 
-from smarter import observability
+from operations import telemetry
 
 
 @dataclass
@@ -52,11 +52,11 @@ def setup_worker(exporter: Any = None) -> None:
     """Sentry when ``SENTRY_DSN`` is set, traces when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is (or
     into ``exporter``, for tests); a span and error tags per task when either is on."""
     if settings.SENTRY_DSN:
-        observability.init_sentry(settings.SENTRY_DSN, event_filter=before_send)
+        telemetry.init_sentry(settings.SENTRY_DSN, event_filter=before_send)
     if settings.OTEL_EXPORTER_OTLP_ENDPOINT or exporter is not None:
         from opentelemetry import trace
 
-        provider = observability.init_tracing(exporter)
+        provider = telemetry.init_tracing(exporter)
         _tracer[:] = [trace.get_tracer("smarter.tasks", tracer_provider=provider)]
     if settings.SENTRY_DSN or _tracer:
         task_started.connect(started, dispatch_uid="operations.observability.started")
@@ -68,7 +68,7 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     running = _current.get()
     if running is not None:
         event.setdefault("tags", {}).update(task_tags(running.task_result))
-    return observability.before_send(event, hint)
+    return telemetry.before_send(event, hint)
 
 
 def started(sender: Any, task_result: TaskResult, **kwargs: Any) -> None:

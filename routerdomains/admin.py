@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from accounts.admin import TenantScopedAdmin
 
 from .models import RouterDomain, RouterDomainRemoval
-from .tasks import sync_router_domain
+from .provisioning import sync_router_domain
 
 
 @admin.action(description="Check the selected hosts now")

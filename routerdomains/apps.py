@@ -6,4 +6,4 @@ class RouterDomainsConfig(AppConfig):
     verbose_name = "Router domains"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import signals  # noqa: F401 - connects the receivers (they import the models: ready() only)

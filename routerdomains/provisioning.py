@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from tenancy.context import tenant_context
 from tenancy.hosts import tenant_host
+from tenancy.tasks import platform_task, tenant_task
 
 from .models import RouterDomain, RouterDomainRemoval
 from .providers import FAILED_ACM, ISSUED_ACM, ProviderError, RouterDomainInfo, RouterProvider, get_provider
@@ -61,8 +62,6 @@ def _want_host(account_id: int, hostname: str, kind: str) -> RouterDomain:
     Idempotent: a host already recorded is left as it is (a ``manual`` one is queued again
     once a provider is configured).
     """
-    from .tasks import sync_router_domain
-
     provider = get_provider()
     now = timezone.now()
     row, created = RouterDomain.objects.get_or_create(
@@ -148,8 +147,6 @@ def sync(row: RouterDomain, provider: RouterProvider | None = None) -> str:
 def queue_removal(hostname: str, provider_id: str, account_number: str,
                   provider: RouterProvider | None = None) -> RouterDomainRemoval | None:
     """Owe the router the removal of ``hostname`` (nothing with the ``none`` provider)."""
-    from .tasks import remove_router_domain
-
     provider = provider or get_provider()
     if not provider.managed:
         return None
@@ -208,8 +205,6 @@ def recheck_due(hostnames: Iterable[str] = (), now: datetime | None = None) -> R
     """Sync every router domain whose next attempt is due (or those named, whatever their
     schedule), and retry the due removals. Cross-tenant: for commands and the worker only;
     each host is synced inside its account's tenant context."""
-    from .tasks import remove_router_domain
-
     now = now or timezone.now()
     names = [h.lower() for h in hostnames]
     provider = get_provider()
@@ -237,3 +232,25 @@ def recheck_due(hostnames: Iterable[str] = (), now: datetime | None = None) -> R
     for pk, hostname in list(due.values_list("pk", "hostname")):
         removals[hostname] = remove_router_domain.call(pk)
     return Recheck(checked, errors, removals)
+
+
+# --- the tasks: here, beside the steps they run and the steps that enqueue them --------------
+@tenant_task
+def sync_router_domain(account_id: int, router_domain_id: int) -> str:
+    """One provisioning step of the account's router domain; returns its state.
+
+    Only a row recorded for ``account_id`` is touched (another tenant's id finds nothing)."""
+    row = RouterDomain.objects.filter(account_id=account_id, pk=router_domain_id).first()
+    if row is None:
+        return "gone"
+    sync(row)
+    return row.state
+
+
+@platform_task
+def remove_router_domain(removal_id: int) -> str:
+    """Take a host no account records any more off the router (``done``/``kept``/``failed``)."""
+    removal = RouterDomainRemoval.objects.filter(pk=removal_id).first()
+    if removal is None:
+        return "gone"
+    return remove(removal)

@@ -8,11 +8,11 @@ from django.core.handlers.asgi import ASGIHandler
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarter.settings")
 django.setup(set_prefix=False)
 
-from operations.checks import refuse_unsafe_production  # noqa: E402 - needs the settings
+from operations import telemetry  # noqa: E402 - needs the settings
+from operations.checks import refuse_unsafe_production  # noqa: E402
 from operations.runtime_role import use_runtime_role  # noqa: E402
-from smarter import observability  # noqa: E402
 
 use_runtime_role()  # RUNTIME_DATABASE_URL, when set: the two-role layout
 refuse_unsafe_production("web")  # DEBUG off on an unsafe set-up: one line each, exit
-observability.setup()  # before the handler builds its middleware chain
+telemetry.setup()  # before the handler builds its middleware chain
 application = ASGIHandler()

@@ -1,7 +1,7 @@
 """Logging: filters for records that are client mistakes, not server faults; the formatters
 (plain and JSON), which redact every line they write; the error report (the ``ADMINS`` mail)
 redacted, and mailed at most once per distinct error. The redaction rule itself is
-:mod:`smarter.redaction`."""
+:mod:`tenancy.redaction`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.utils.log import AdminEmailHandler
 from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from smarter.redaction import SECRET_NAME, redact
+from tenancy.redaction import SECRET_NAME, redact
 
 
 class ClientErrorLogFilter(logging.Filter):
@@ -99,31 +99,6 @@ def json_formatter() -> logging.Formatter:
             structlog.processors.format_exc_info,
         ],
     )
-
-
-crash_logger = logging.getLogger("smarter.crash")
-
-
-def log_uncaught_exceptions() -> None:
-    """An exception that ends the process (or a thread) is logged, as one line in the log's
-    format with the exception, redacted, instead of Python's plain traceback on stderr."""
-    import sys
-
-    def process_hook(kind: type[BaseException], error: BaseException, tb: Any) -> None:
-        if issubclass(kind, KeyboardInterrupt):
-            sys.__excepthook__(kind, error, tb)
-            return
-        crash_logger.critical("uncaught exception: the process ends", exc_info=(kind, error, tb))
-
-    def thread_hook(args: threading.ExceptHookArgs) -> None:
-        if args.exc_type is SystemExit or args.exc_value is None:
-            return
-        name = args.thread.name if args.thread is not None else "?"
-        crash_logger.critical("uncaught exception: thread %s ends", name,
-                              exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
-
-    sys.excepthook = process_hook
-    threading.excepthook = thread_hook
 
 
 class RedactingReporterFilter(SafeExceptionReporterFilter):

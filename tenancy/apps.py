@@ -9,6 +9,7 @@ class TenancyConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        # In ready(): the checks read the loaded models; the wall reads the settings.
         from .distribution import CHECK_TAG, check_distribution
         from .wall import on_connection_created
         from .wall_policy import check_wall_policies

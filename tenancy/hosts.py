@@ -17,6 +17,8 @@ from typing import Literal
 from django.conf import settings
 from django.http import HttpRequest
 
+from .client_origin import client_origin
+
 MAX_HOST_LENGTH = 253
 MAX_LABEL_LENGTH = 63
 ACCOUNT_NUMBER_RE = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")
@@ -150,6 +152,4 @@ def tenant_host(account_number: str | None = None, workspace: str | None = None)
 def tenant_url(request: HttpRequest, account_number: str | None, workspace: str | None = None) -> str:
     """An absolute URL of a tenant (workspace) home on the scheme and port the client used
     (:func:`tenancy.client_origin.client_origin`), never the server's bind port."""
-    from .client_origin import client_origin
-
     return f"{client_origin(request, tenant_host(account_number, workspace))}/"

@@ -31,8 +31,9 @@ from django.core import checks
 from django.db import models
 from django.db.migrations.operations.base import Operation
 
+from .distribution import _tenant_field, plan
 from .wall import ACCOUNT_SETTING, PLATFORM_SETTING, SHARED_ACCOUNT_SETTING, SHARED_OWNER_SETTING
-from .wall_scoping import TenantWallManager
+from .wall_scoping import TenantWallManager, shared_owner_column
 
 POLICY = "tenant_wall"
 SHARED_POLICY = "tenant_shared_wall"
@@ -188,20 +189,8 @@ class RenewTenantWalls(Operation):
         return "renew_tenant_walls"
 
 
-def shared_owner_column(model: type[models.Model]) -> str | None:
-    """The owner column of ``model``'s rows the read rule shares from the platform, from its
-    ``permission_owner_field`` (None for models without the permission querysets)."""
-    name = getattr(model, "permission_owner_field", None)
-    if not name:
-        return None
-    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-    return str(getattr(field, "column", name))
-
-
 def tenant_tables() -> list[type[models.Model]]:
     """Every model with the tenant foreign key (distributed or reference alike)."""
-    from .distribution import _tenant_field, plan
-
     result = plan()
     return [m for m in result.roles
             if m is not result.tenant_model

@@ -29,9 +29,17 @@ def _column() -> str:
     return f"{settings.TENANCY_TENANT_FIELD}_id"
 
 
-def _shared_q(model: type[models.Model], shared: tuple[int, int] | None) -> Q:
-    from .wall_policy import shared_owner_column
+def shared_owner_column(model: type[models.Model]) -> str | None:
+    """The owner column of ``model``'s rows the read rule shares from the platform, from its
+    ``permission_owner_field`` (None for models without the permission querysets)."""
+    name = getattr(model, "permission_owner_field", None)
+    if not name:
+        return None
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return str(getattr(field, "column", name))
 
+
+def _shared_q(model: type[models.Model], shared: tuple[int, int] | None) -> Q:
     owner = shared_owner_column(model)
     if shared is None or owner is None:
         return Q(pk__in=[])

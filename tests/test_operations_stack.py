@@ -199,8 +199,8 @@ import sys
 from unittest import mock
 import django
 django.setup()
-from smarter import observability
-observability.setup()
+from operations import telemetry
+telemetry.setup()
 import sentry_sdk
 from django.contrib.auth.models import User
 from django.test import Client
@@ -258,9 +258,9 @@ import json, sys
 import django
 django.setup()
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from smarter import observability
+from operations import telemetry
 exporter = InMemorySpanExporter()
-observability.init_tracing(exporter)
+telemetry.init_tracing(exporter)
 from django.core.cache import cache
 cache.clear()  # a cold tenant: its lookups go to Redis, then PostgreSQL
 from django.test import Client

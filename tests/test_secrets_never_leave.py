@@ -246,7 +246,7 @@ print("answers", sorted({{client.get(p, secure=True).status_code
 
 # --- the rule itself, in-process ----------------------------------------------------------------
 def test_redact_knows_secrets_by_shape_and_by_value(settings):
-    from smarter.redaction import redact
+    from tenancy.redaction import redact
 
     settings.EMAIL_HOST_PASSWORD = "Configured-Mail-Secret-42"
     assert redact("postgres://app:s3cr3t@db.internal:5432/x") == "postgres://app:[redacted]@db.internal:5432/x"
@@ -259,7 +259,7 @@ def test_redact_knows_secrets_by_shape_and_by_value(settings):
 
 EARLY_LINE_THEN_SECRET = """
 from django.conf import settings
-from smarter.redaction import redact
+from tenancy.redaction import redact
 assert not settings.configured
 redact("Starting gunicorn")  # gunicorn's arbiter logs before any setting is read
 import django
@@ -282,7 +282,7 @@ def test_a_line_logged_before_the_settings_load_does_not_blind_the_process():
 
 
 def test_scrub_hides_values_named_like_secrets_and_keeps_the_structure():
-    from smarter.redaction import scrub
+    from tenancy.redaction import scrub
 
     event = {"exception": {"values": [{"stacktrace": {"frames": [{"vars": {
         "password": "'x'", "kwargs": {"password2": "y", "host": "db"}, "n": 3,
@@ -297,7 +297,7 @@ def test_spans_are_exported_redacted():
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from smarter.observability import RedactingSpanExporter
+    from operations.telemetry import RedactingSpanExporter
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()

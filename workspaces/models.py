@@ -8,7 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import MetaDataWithOwnershipModel
+from tenancy.cache import invalidate_with_commit
 from tenancy.hosts import is_workspace_label
+
+from .cache_keys import workspace_names_key
 
 
 def validate_workspace_name(value: str) -> None:
@@ -58,8 +61,4 @@ class Workspace(MetaDataWithOwnershipModel):
     def portable_imported(cls, account_id: int) -> None:
         """Workspaces were imported into the account: its names resolve now (the per-process
         misses of unknown names hang on this one key)."""
-        from tenancy.cache import invalidate_with_commit
-
-        from .utils import workspace_names_key
-
         invalidate_with_commit(workspace_names_key(account_id))

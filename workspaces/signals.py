@@ -9,8 +9,8 @@ from django.dispatch import receiver
 
 from tenancy.cache import invalidate_with_commit
 
+from .cache_keys import workspace_key, workspace_names_key
 from .models import Workspace
-from .utils import workspace_key, workspace_names_key
 
 
 @receiver(pre_save, sender=Workspace)

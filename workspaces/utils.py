@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from tenancy.cache import tenant_cache
 
+from .cache_keys import workspace_key, workspace_names_key
 from .models import Workspace
-
-
-def workspace_key(account_id: int, name: str) -> str:
-    return f"workspace:account:{int(account_id)}:name:{name}"
-
-
-def workspace_names_key(account_id: int) -> str:
-    """The key whose version the account's cached unknown-label misses are checked against."""
-    return f"workspace:account:{int(account_id)}:names"
 
 
 def get_cached_workspace(

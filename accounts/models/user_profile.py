@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
-from tenancy.context import get_current_account_id
+from tenancy.cache import tenant_cache
+from tenancy.context import get_current_account_id, tenant_context
 from tenancy.models import MetaDataModel
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
@@ -265,9 +266,6 @@ class UserProfile(MetaDataModel):
         the account's admin are stale in the caches (matched users may have cached them).
         Invalidated now and again once the import commits, a chunk of members at a time
         (read again each time), so that memory does not grow with the account's members."""
-        from tenancy.cache import tenant_cache
-        from tenancy.context import tenant_context
-
         def invalidate() -> None:
             tenant_cache.invalidate(admin_key(account_id))
             last = 0

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
+from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
 from workspaces.forms import WorkspaceForm
 from workspaces.models import Workspace
 
@@ -56,8 +57,6 @@ def _saved(form: WorkspaceForm, workspace: Workspace) -> bool:
 
 def _platform_owner(request: TenantRequest):  # type: ignore[no-untyped-def]
     """A superuser without a profile here creates on behalf of the account's admin."""
-    from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
-
     admin = get_cached_admin_user_for_account(request.account)
     return get_cached_profile(admin.pk, request.account.pk)
 

@@ -7,4 +7,4 @@ class EmailDomainsConfig(AppConfig):
     verbose_name = "Verified email domains"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401 - connects the receivers (they import the models: ready() only)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from tenancy.cache import tenant_cache
 
-
-def verified_key(account_id: int) -> str:
-    return f"emaildomains:verified:account:{int(account_id)}"
+from .cache_keys import verified_key
+from .models import EmailDomain
 
 
 def verified_domains(account_id: int) -> frozenset[str]:
     """The account's verified email domains, lower-case (through the tenant cache)."""
-    from .models import EmailDomain
-
     return tenant_cache.get_or_load(
         verified_key(account_id),
         lambda: frozenset(EmailDomain.objects.filter(account_id=account_id, verified_at__isnull=False)

@@ -14,7 +14,10 @@ from django.db.models.functions import Lower
 
 from accounts.models import Account
 from domains.models import CHALLENGE_LABEL, new_token
+from tenancy.cache import invalidate_with_commit
 from tenancy.wall_scoping import TenantWallManager
+
+from .cache_keys import verified_key
 
 
 class EmailDomain(models.Model):
@@ -55,8 +58,4 @@ class EmailDomain(models.Model):
 
     @classmethod
     def portable_imported(cls, account_id: int) -> None:
-        from tenancy.cache import invalidate_with_commit
-
-        from .lookup import verified_key
-
         invalidate_with_commit(verified_key(account_id))

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from tenancy.cache import invalidate_with_commit
 
-from .lookup import verified_key
+from .cache_keys import verified_key
 from .models import EmailDomain
 
 

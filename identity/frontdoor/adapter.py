@@ -28,8 +28,12 @@ from accounts import emails
 from accounts.allauth_compat import authentication_records, clear_login
 from accounts.membership import may_sign_in
 from accounts.ratelimit import check_login_allowed, record_login_failure
+from identity.sso.policy import refuse_password_sign_in  # required SSO
 from tenancy.client_ip import client_ip
 from tenancy.hosts import tenant_url
+
+from .handoff import entry_url, handoff_url_after_signup, signup_account
+from .switcher import is_default_member, places_of
 
 #: allauth mails about an address with no (or an existing) account: see send_mail.
 FRONT_DOOR_MAILS = ("account/email/unknown_account", "account/email/account_already_exists")
@@ -55,11 +59,6 @@ def not_a_member(request: HttpRequest) -> HttpResponse:
         "status": 403, "title": "Not a member",
         "message": "This account has no active member with these credentials.",
     }, status=403)
-
-
-def landing_path(is_admin: bool) -> str:
-    """Where a hand-off opens: the console for the account's admins, the home page else."""
-    return "/console/" if is_admin else "/"
 
 
 class TenantAccountAdapter(DefaultAccountAdapter):
@@ -95,8 +94,6 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         if user.is_active and not may_sign_in_here(request, user):
             clear_login(request)
             return not_a_member(request)
-        from identity.sso.policy import refuse_password_sign_in  # required SSO (sso/)
-
         refused = refuse_password_sign_in(request, user, **kwargs)
         if refused is not None:
             return refused
@@ -109,9 +106,6 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         account, who stay on the bare domain's home page."""
         if not is_platform_host(request):
             return super().get_login_redirect_url(request)
-        from .handoff import entry_url
-        from .switcher import is_default_member, places_of
-
         user = request.user
         places = places_of(user)
         stays = is_default_member(user) or user.is_superuser
@@ -158,8 +152,6 @@ class TenantAccountAdapter(DefaultAccountAdapter):
 
     def get_email_verification_redirect_url(self, email_address: Any) -> str:
         """After a sign-up's verification on the bare domain: to the new tenant's host."""
-        from .handoff import handoff_url_after_signup
-
         url = handoff_url_after_signup(self.request, email_address.user)
         return url or super().get_email_verification_redirect_url(email_address)
 
@@ -174,8 +166,6 @@ class TenantAccountAdapter(DefaultAccountAdapter):
                 context.pop("signup_url", None)
         user = context.get("user")
         if template_prefix.endswith("_signup") and user is not None:
-            from .handoff import signup_account
-
             context.setdefault("account", signup_account(user))  # the new account, not ours
         emails.send_mail(template_prefix, email, context, self.request)
 

@@ -15,6 +15,7 @@ from django.core.validators import MaxLengthValidator
 
 from accounts.allauth_compat import filter_users_by_email, pending_totp_secret
 from accounts.ratelimit import check_login_allowed, record_login_failure
+from identity.sso.policy import sso_required_for
 from tenancy.validators import validate_single_line
 
 from .adapter import may_sign_in_here
@@ -30,9 +31,8 @@ class TenantResetPasswordForm(ResetPasswordForm):
     def clean_email(self) -> str:
         email = super().clean_email()
         users: list = getattr(self, "users", [])
-        from identity.sso.policy import sso_required_for  # members of a required-SSO account: no reset
-
         account = getattr(context.request, "account", None)
+        # members of an account that requires SSO get no reset
         self.users = [u for u in users if may_sign_in_here(context.request, u)
                       and not sso_required_for(u, account)]
         return email

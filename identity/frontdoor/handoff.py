@@ -42,13 +42,16 @@ def handoff_url(request: HttpRequest, user: Any, account: Account, next_path: st
     return f"{tenant_url(request, account.account_number)}accounts/handoff/{raw}/{query}"
 
 
+def landing_path(is_admin: bool) -> str:
+    """Where a hand-off opens: the console for the account's admins, the home page else."""
+    return "/console/" if is_admin else "/"
+
+
 def entry_url(request: HttpRequest, user: Any, account: Account, is_admin: bool) -> str:
     """Where the chooser, the switcher and a bare-domain sign-in send a person into one of
     their accounts: a hand-off when this session may hand over there
     (:func:`identity.trust.may_hand_off`), else that account's own sign-in page (its SSO,
     or password and second factor)."""
-    from .adapter import landing_path
-
     next_path = landing_path(is_admin)
     if trust.may_hand_off(request, user, account, is_admin=is_admin):
         return handoff_url(request, user, account, next_path)

@@ -10,4 +10,4 @@ class ProfilesConfig(AppConfig):
     verbose_name = "Profiles"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401 - connects the receivers (they import the models: ready() only)

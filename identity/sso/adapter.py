@@ -10,6 +10,7 @@ from allauth.core import context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
 
+from audit.recorder import record
 from tenancy.egress import EgressSession
 
 from . import roles, signin
@@ -39,8 +40,6 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         """A refused sign-in (bad ID token, unreachable endpoint...) is in the account's audit
         log with the reason, for the admin setting the provider up; the member sees allauth's
         sign-in error page."""
-        from audit.recorder import record
-
         account = getattr(request, "account", None)
         if account is not None:
             record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,

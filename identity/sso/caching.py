@@ -8,9 +8,8 @@ from typing import Any
 
 from tenancy.cache import tenant_cache
 
-
-def providers_key(account_id: int) -> str:
-    return f"sso:providers:account:{int(account_id)}"
+from .cache_keys import providers_key
+from .models import IdentityProvider
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,6 @@ class ProviderConfig:
 
 
 def _load(account_id: int) -> tuple[ProviderConfig, ...]:
-    from .models import IdentityProvider
-
     rows = IdentityProvider.objects.filter(account_id=account_id, enabled=True).select_related("account")
     return tuple(ProviderConfig(
         pk=p.pk, account_id=p.account_id, slug=p.slug, kind=p.kind, name=p.name, issuer=p.issuer,

@@ -26,21 +26,9 @@ from accounts.allauth_compat import totp_code_is_valid
 from accounts.ratelimit import check_login_allowed, is_rate_limited, record_login_failure
 
 from .caching import ProviderConfig, provider_by_slug
+from .signin import SESSION_KEY, ensure_member, linked
 
-SESSION_KEY = "sso_pending_link"
 PENDING_SECONDS = 600
-
-
-def ask_for_proof(request: HttpRequest, sociallogin: Any, user: Any, config: ProviderConfig,
-                  role: str) -> HttpResponse:
-    """Hold this sign-in and send the person to confirm with the existing user's credentials."""
-    request.session[SESSION_KEY] = {
-        "account": request.account.pk,  # type: ignore[attr-defined]
-        "provider": config.slug, "uid": str(sociallogin.account.uid), "user": user.pk,
-        "email": sociallogin.user.email, "role": role, "at": time.time(),
-        "extra_data": sociallogin.account.extra_data or {},
-    }
-    return redirect("sso-link")
 
 
 def _has_totp(user: Any) -> Any:
@@ -111,8 +99,6 @@ def confirm_link(request: HttpRequest) -> HttpResponse:
 def _link(request: HttpRequest, pending: dict[str, Any], user: Any, config: ProviderConfig) -> bool:
     """Link the identity and make the membership (the person proved who they are)."""
     from allauth.socialaccount.models import SocialAccount
-
-    from .signin import ensure_member, linked
 
     try:
         with transaction.atomic():

@@ -7,15 +7,16 @@ a sign-in, which reads the stored copy."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from tenancy import egress
+from tenancy.cache import invalidate_with_commit
 
-if TYPE_CHECKING:
-    from .models import IdentityProvider
+from .cache_keys import providers_key
+from .models import IdentityProvider
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +143,6 @@ def refetch_jwks(provider_pk: int) -> dict[str, Any] | None:
     """The provider's keys fetched again (a key id the stored set lacks: the IdP rotated its
     keys), stored on the row; at most once per :data:`JWKS_REFETCH_INTERVAL` per provider
     (``None`` when refused or failed), so forged key ids cannot make the server fetch at will."""
-    from tenancy.cache import invalidate_with_commit
-
-    from .caching import providers_key
-    from .models import IdentityProvider
-
     if not cache.add(f"sso:jwks-refetch:{int(provider_pk)}", 1, JWKS_REFETCH_INTERVAL):
         return None
     provider = IdentityProvider.objects.filter(pk=provider_pk, kind=IdentityProvider.OIDC).first()

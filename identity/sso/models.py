@@ -15,9 +15,11 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Account, UserProfile
+from tenancy.cache import invalidate_with_commit
 from tenancy.wall_scoping import TenantWallManager
 
 from . import crypto
+from .cache_keys import providers_key
 
 #: The scopes of an OIDC provider unless the admin sets others (``openid`` is always sent).
 DEFAULT_SCOPES = "openid profile email"
@@ -105,10 +107,6 @@ class IdentityProvider(models.Model):
 
     @classmethod
     def portable_imported(cls, account_id: int) -> None:
-        from tenancy.cache import invalidate_with_commit
-
-        from .caching import providers_key
-
         invalidate_with_commit(providers_key(account_id))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from accounts.actions.members import MemberChangeRefused, do_change_member_role
 from accounts.models import UserProfile
+from audit.recorder import record
 
 from .caching import ProviderConfig
 
@@ -27,8 +28,6 @@ def wanted_role(config: ProviderConfig, groups: list[str]) -> str | None:
 def sync_role(profile: UserProfile, config: ProviderConfig, groups: list[str]) -> None:
     """Set the member's role from the provider's groups claim, through the one action every
     surface uses (its rules: the account keeps an active admin); audited."""
-    from audit.recorder import record
-
     role = wanted_role(config, groups)
     if role is None or role == profile.role or not profile.is_active:
         return

@@ -11,8 +11,9 @@ from django.dispatch import receiver
 
 from tenancy.cache import invalidate_with_commit
 
-from .caching import providers_key
+from .cache_keys import providers_key
 from .models import IdentityProvider
+from .signin import signed_in
 
 
 @receiver(post_save, sender=IdentityProvider)
@@ -33,6 +34,4 @@ def forget_identities(sender: Any, instance: IdentityProvider, **kwargs: Any) ->
 def sso_signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     sociallogin = kwargs.get("sociallogin")
     if sociallogin is not None:
-        from .signin import signed_in
-
         signed_in(request, user, sociallogin)

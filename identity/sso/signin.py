@@ -7,25 +7,28 @@ the session's SSO max age."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from allauth.core.exceptions import ImmediateHttpResponse
-from django.http import HttpRequest
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from accounts.actions.members import do_add_member
 from accounts.membership import AmbiguousEmail
 from accounts.models import Account, UserProfile
+from audit.recorder import record
 from identity import trust
 from identity.emaildomains.lookup import is_trusted_email
 
 from .caching import ProviderConfig, provider_by_slug
 
+#: The sign-in held while the person confirms it (:mod:`identity.sso.linking`).
+SESSION_KEY = "sso_pending_link"
+
 
 def refuse(request: HttpRequest, title: str, message: str, status: int = 403) -> ImmediateHttpResponse:
     """An exception allauth turns into this clear page; the refusal is in the audit log."""
-    from audit.recorder import record
-
     account = getattr(request, "account", None)
     if account is not None:
         record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,
@@ -108,6 +111,18 @@ def ensure_member(request: HttpRequest, user: Any, role: str, *, created_user: b
     return profile
 
 
+def ask_for_proof(request: HttpRequest, sociallogin: Any, user: Any, config: ProviderConfig,
+                  role: str) -> HttpResponse:
+    """Hold this sign-in and send the person to confirm with the existing user's credentials."""
+    request.session[SESSION_KEY] = {
+        "account": request.account.pk,  # type: ignore[attr-defined]
+        "provider": config.slug, "uid": str(sociallogin.account.uid), "user": user.pk,
+        "email": sociallogin.user.email, "role": role, "at": time.time(),
+        "extra_data": sociallogin.account.extra_data or {},
+    }
+    return redirect("sso-link")
+
+
 def pre_social_login(request: HttpRequest, sociallogin: Any) -> None:
     """Before allauth signs in: the address rule, then the user this subject is
     (:func:`identity.trust.match_sso_user`): a member of this account is linked, a new
@@ -126,8 +141,6 @@ def pre_social_login(request: HttpRequest, sociallogin: Any) -> None:
         raise refuse(request, "Address not accepted",
                      "Several people use this address here; ask your account admin.") from None
     if match.outcome == trust.CONFIRM:
-        from .linking import ask_for_proof
-
         raise ImmediateHttpResponse(ask_for_proof(request, sociallogin, match.user, config, role))
     if match.outcome == trust.NEW:
         from allauth.socialaccount.adapter import get_adapter
@@ -142,8 +155,6 @@ def pre_social_login(request: HttpRequest, sociallogin: Any) -> None:
 
 def linked(request: HttpRequest, user: Any, config: ProviderConfig, proof: str) -> None:
     """Audit a link of the account's IdP identity to a user, and how it was vouched for."""
-    from audit.recorder import record
-
     record("sso.identity_linked", account_id=request.account.pk,  # type: ignore[attr-defined]
            target_kind="auth.user", target_id=user.pk, target_repr=user.get_username(),
            changes={"provider": config.slug, "proof": proof})
@@ -151,8 +162,6 @@ def linked(request: HttpRequest, user: Any, config: ProviderConfig, proof: str) 
 
 def signed_in(request: HttpRequest, user: Any, sociallogin: Any) -> None:
     """Audit the sign-in and give the session the account's SSO max age."""
-    from audit.recorder import record
-
     account = getattr(request, "account", None)
     if account is None:
         return

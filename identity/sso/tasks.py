@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from tenancy.tasks import tenant_task
 
+from . import metadata
+from .models import IdentityProvider
+
 
 @tenant_task
 def refresh_provider_metadata(account_id: int, provider_pk: int) -> str:
     """Fetch and store again; a failure keeps the last good copy and is recorded on the row.
     Returns the error ("" on success)."""
-    from . import metadata
-    from .models import IdentityProvider
-
     provider = IdentityProvider.objects.filter(account_id=account_id, pk=provider_pk).first()
     if provider is None or (provider.kind == IdentityProvider.SAML and not provider.idp_metadata_url):
         return ""

@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from accounts.management.options import account_from_option
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
-from audit.recorder import record
+from accounts.signals import password_reset_by_operator
 from tenancy.commands import PlatformCommand
 
 
@@ -90,8 +90,8 @@ class Command(PlatformCommand):
                     raise CommandError(f"the address {options['email']!r} belongs to another "
                                        "user.") from None
             if existing is not None and password:
-                record("user.password_reset", account_id=account.pk, target_kind="auth.user",
-                       target_id=existing.pk, target_repr=username)
+                password_reset_by_operator.send(sender=type(self), account_id=account.pk,
+                                                user_id=existing.pk, username=username)
         verb = "created" if created else "added"
         self.stdout.write(f"{verb} {username} in {account.account_number} as {profile.role}"
                           + (" (password reset)" if existing is not None and password else ""))

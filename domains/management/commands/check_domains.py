@@ -14,6 +14,8 @@ from django.utils import timezone
 from domains.hostnames import normalize_custom_domain
 from domains.models import Domain
 from domains.verification import check_domain
+from routerdomains.models import RouterDomain
+from routerdomains.provisioning import recheck_due
 from tenancy.commands import PlatformCommand
 
 
@@ -65,9 +67,6 @@ class Command(PlatformCommand):
 
     def _router_domains(self, hostnames: list[str]) -> list[str]:
         """Provision/re-check the due router domains; print each one's state and a summary."""
-        from routerdomains.models import RouterDomain
-        from routerdomains.provisioning import recheck_due
-
         outcome = recheck_due(hostnames)
         for row in outcome.checked:
             when = f", next check {row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if row.next_attempt_at else ""

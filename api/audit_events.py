@@ -10,17 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
-from api.permissions import IsAccountMember, is_api_admin
+from audit.filters import AuditFilterForm, every_account_crossing, visible_events
+from audit.models import AuditEvent
 
-from .filters import AuditFilterForm, every_account_crossing, visible_events
-from .models import AuditEvent
-
-
-class IsAccountAdmin(IsAccountMember):
-    message = "Account admins only."
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return super().has_permission(request, view) and is_api_admin(request)
+from .permissions import IsAccountAdmin
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -9,12 +9,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from api.errors import Conflict
-from api.permissions import request_profile
-from audit.api import IsAccountAdmin
+from lifecycle.models import DataExport
+from lifecycle.requests import ExportRefused, request_export
 
-from .models import DataExport
-from .requests import ExportRefused, request_export
+from .errors import Conflict
+from .permissions import IsAccountAdmin, request_profile
 
 
 class ExportSerializer(serializers.ModelSerializer):

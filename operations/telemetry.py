@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from middleware.request_id import current_request, host_kind, request_fields
-from smarter.redaction import scrub
+from tenancy.redaction import scrub
 
 
 def setup() -> None:
