@@ -42,8 +42,8 @@ from tenancy.wall_policy import (
     tenant_tables,
 )
 from tests.conftest import host_client
-from tests.domain_support import verified_domain
-from tests.sso_support import seed_sso_rows
+from tests.support.domain_support import verified_domain
+from tests.support.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 postgres_only = pytest.mark.skipif(
@@ -459,7 +459,7 @@ def test_a_pooled_server_connection_never_shows_a_rows_to_b(committed_world):
     sees nothing, whatever ran on the server connection before."""
     import psycopg
 
-    from tests.services import pgbouncer_server
+    from tests.support.services import pgbouncer_server
 
     a, b = committed_world
     settings_dict = connection.settings_dict

@@ -28,8 +28,8 @@ from accounts.tasks import send_email
 from middleware.request_id import RequestIdLogFilter
 from operations.models import WorkerHeartbeat
 from smarter.log_filters import json_formatter
-from tests.api_support import api_for
 from tests.conftest import host_client
+from tests.support.api_support import api_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 

@@ -14,7 +14,7 @@ What the buildpack does with this repository, and what is checked here in the sa
 4. At run time every process gets only the config vars: those ``app.json`` declares (values,
    generated secrets, the operator's values for required ones), the add-ons' URLs
    (``DATABASE_URL``, ``REDIS_URL``) and what the platform sets (``PORT``, ``DYNO``). Here the
-   add-ons are a throwaway PostgreSQL and Redis (:mod:`tests.services`). The Procfile's
+   add-ons are a throwaway PostgreSQL and Redis (:mod:`tests.support.services`). The Procfile's
    ``release`` command runs (it must exit 0), then ``web`` must answer ``/healthz`` with 200 and
    serve the collected static files, and ``worker`` must run one queued task.
 
@@ -22,7 +22,7 @@ Procfile and ``app.json`` are read as the platform reads them: commands run thro
 ``bash -c``, never restated here. Whatever the build lacks (a config var, a system library,
 an executable, a stale lock) stops it with a message naming it.
 
-Usage: ``python -m tests.slug_build --set ROOT_DOMAIN=example.com [--keep]``
+Usage: ``python -m tests.support.slug_build --set ROOT_DOMAIN=example.com [--keep]``
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from tests.services import free_port, owner_role_url, throwaway_postgres, throwaway_redis
+from tests.support.services import free_port, owner_role_url, throwaway_postgres, throwaway_redis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The add-ons app.json may name, and the config vars each one sets on the app.
 ADDON_VARS = {"heroku-postgresql": ("DATABASE_URL",), "heroku-redis": ("REDIS_URL",)}
 # Files that make the buildpack pick another package manager (it refuses several at once).
@@ -434,7 +434,7 @@ def build_and_run(root: Path, work: Path, operator: dict[str, str], probe_task: 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the build; exit 0 when the app built and served, 1 with the reason otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m tests.slug_build", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.slug_build", description=__doc__)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an operator's config var (app.json's required ones)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository to build")
