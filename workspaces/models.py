@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+import tenancy
 from accounts.models import MetaDataWithOwnershipModel
 from tenancy.hosts import is_workspace_label
 
@@ -63,3 +64,7 @@ class Workspace(MetaDataWithOwnershipModel):
         from .utils import workspace_names_key
 
         invalidate_with_commit(workspace_names_key(account_id))
+
+
+tenancy.register(Workspace, audit=True, permission_owner_field="user_profile",
+                 portability=tenancy.Portability(imported=Workspace.portable_imported))

@@ -7,6 +7,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+import tenancy
+
 from .ownership import MetaDataWithOwnershipModel
 from .secret import PrefixedSecret
 
@@ -65,3 +67,6 @@ class ApiKey(MetaDataWithOwnershipModel, PrefixedSecret):
     def revoke(self, *also_saved: str) -> None:
         self.is_active = False
         super().revoke("is_active", "updated_at", *also_saved)
+
+
+tenancy.register(ApiKey, audit=True, permission_owner_field="user_profile")

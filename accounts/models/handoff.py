@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+import tenancy
 from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
@@ -60,3 +61,6 @@ class HandoffToken(HashedSecret):
         if token is None or not match.filter(pk=token.pk).update(used_at=now):
             return None
         return token.user
+
+
+tenancy.register(HandoffToken)

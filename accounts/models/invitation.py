@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import tenancy
 from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
@@ -138,3 +139,6 @@ class Invitation(HashedSecret):
         if done:
             self.accepted_at, self.accepted_by = now, user
         return bool(done)
+
+
+tenancy.register(Invitation, audit=True)

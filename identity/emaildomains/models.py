@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+import tenancy
 from accounts.models import Account
 from domains.models import CHALLENGE_LABEL, new_token
 from tenancy.wall_scoping import TenantWallManager
@@ -60,3 +61,7 @@ class EmailDomain(models.Model):
         from .lookup import verified_key
 
         invalidate_with_commit(verified_key(account_id))
+
+
+tenancy.register(EmailDomain, audit=True, portability=tenancy.Portability(
+    adjust_row=EmailDomain.portable_row, imported=EmailDomain.portable_imported))

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import models
 from django.db.models.functions import Lower
 
+import tenancy
 from accounts.models import Account, UserProfile
 from accounts.models.secret import PREFIX_HEX_DIGITS, PrefixedSecret
 from tenancy.validators import validate_single_line
@@ -88,3 +89,7 @@ class ScimUser(models.Model):
         """The account is always the membership's own."""
         self.account_id = self.user_profile.account_id
         super().save(*args, **kwargs)
+
+
+tenancy.register(ScimToken, audit=True)
+tenancy.register(ScimUser, audit=True)
