@@ -11,7 +11,6 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiKey
-from accounts.models.api_key import split_key
 from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.ratelimit import is_limited, record_failure
@@ -57,7 +56,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeError:
             raw = ""
-        prefix = split_key(raw)
+        prefix = ApiKey.split(raw)
         account = getattr(request._request, "account", None)
         key = None
         if prefix is not None:  # prefixes are unique per account: looked up on this host's account only

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from django.db import models
 from django.utils import timezone
 
+import tenancy
 from accounts.models import Account
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
@@ -80,10 +81,6 @@ class AuditEvent(models.Model):
 
     objects = AuditEventManager()
 
-    # An account's import (lifecycle) remaps these to the imported rows (tenancy.portability).
-    portable_references = {"actor_user_id": "auth.User", "actor_api_key_id": "accounts.ApiKey"}
-    portable_generic_references = [("target_kind", "target_id")]
-
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -110,3 +107,10 @@ class AuditEvent(models.Model):
         if self.actor_username:
             return self.actor_username
         return f"{self.source}:{self.source_label}" if self.source_label else self.source
+
+
+tenancy.register(AuditEvent, portability=tenancy.Portability(
+    # an account's import remaps the actor and the target to the imported rows
+    references={"actor_user_id": "auth.User", "actor_api_key_id": "accounts.ApiKey"},
+    generic_references=(("target_kind", "target_id"),),
+))

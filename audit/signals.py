@@ -1,6 +1,6 @@
 """Model signals that turn every ORM change of a registered model into one audit event.
 
-Registered: the models named in ``settings.AUDIT_LOG_MODELS`` (other apps add theirs there).
+Registered: the models whose tenant registration says ``audit=True`` (``tenancy.register``).
 ``pre_save`` reads the stored row (one query) to know the old values; ``post_save`` and
 ``post_delete`` write the event with the changed fields ``old -> new``.
 
@@ -14,7 +14,7 @@ What counts as *one change* (one event):
 
 Fields whose names contain ``hash``, ``password``, ``secret`` or ``token`` are never
 recorded; timestamps that change on every save (``updated_at``) are not compared, nor the
-fields a model lists in ``audit_ignored_fields``.
+fields its registration lists in ``audit_ignored_fields``.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from collections import Counter
 from contextvars import ContextVar
 from typing import Any
 
-from django.apps import apps
-from django.conf import settings
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from accounts.models import Account
 from tenancy.operation import current_operation
+from tenancy.registry import options as tenant_options
+from tenancy.registry import registry as tenant_registry
 
 from .recorder import action_name, is_suppressed, kind_of, record
 
@@ -49,8 +49,9 @@ def audited_fields(model: type[models.Model]) -> list[models.Field]:
     """Concrete, non-secret, compared fields of ``model`` (the key is the event's target id).
 
     A model may name bookkeeping fields that change without a change of substance (a
-    domain's ``last_checked_at``, written by every DNS check) in ``audit_ignored_fields``."""
-    ignored = IGNORED_FIELDS | set(getattr(model, "audit_ignored_fields", ()))
+    domain's ``last_checked_at``, written by every DNS check) in the ``audit_ignored_fields``
+    of its registration (``tenancy.register``)."""
+    ignored = IGNORED_FIELDS | tenant_options(model).audit_ignored_fields
     return [
         f for f in model._meta.concrete_fields
         if f.name not in ignored and not f.primary_key
@@ -205,10 +206,8 @@ def register(model: type[models.Model]) -> None:
 
 
 def register_configured_models() -> list[type[models.Model]]:
-    """Register the models of ``settings.AUDIT_LOG_MODELS`` that are installed."""
-    done = []
-    for label in settings.AUDIT_LOG_MODELS:
-        model = apps.get_model(label)
+    """Register the models whose tenant registration says ``audit=True``."""
+    done = [entry.model for entry in tenant_registry.values() if entry.audit]
+    for model in done:
         register(model)
-        done.append(model)
     return done

@@ -16,7 +16,7 @@ with the policies off and no settings, with the settings alone (policies off), a
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/wall_bench python bench/wall_cost.py
 [--quick] [--statements]
 The database named there is dropped and created again, owned by a role row-level security
-binds (``tests.services.WALL_ROLE``: a superuser would bypass every policy). Prints JSON.
+binds (``tests.support.services.WALL_ROLE``: a superuser would bypass every policy). Prints JSON.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from bench.common import median  # noqa: E402
 from tenancy import wall  # noqa: E402
 from tenancy.hosts import tenant_host  # noqa: E402
 from tenancy.wall_policy import tenant_tables  # noqa: E402
-from tests.services import WALL_ROLE, use_unprivileged_role  # noqa: E402
+from tests.support.services import WALL_ROLE, use_unprivileged_role  # noqa: E402
 from workspaces.models import Workspace  # noqa: E402
 
 QUICK = "--quick" in sys.argv

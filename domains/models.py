@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+import tenancy
 from accounts.models import Account, MetaDataWithOwnershipModel
 from tenancy.cache import invalidate_with_commit
 from tenancy.portability import SkipRow
@@ -117,8 +118,6 @@ class Domain(MetaDataWithOwnershipModel):
         help_text="While the domain is verified, visitors of the account's own address are sent here.",
     )
     bucket = models.PositiveIntegerField(editable=False, db_index=True)
-    # Every DNS check writes it: a check that changes nothing else is not an audit event.
-    audit_ignored_fields = ("last_checked_at",)
 
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["hostname"]
@@ -221,3 +220,11 @@ class Domain(MetaDataWithOwnershipModel):
 def hostname_taken(hostname: str) -> bool:
     """Whether a (normalised) hostname is claimed by any account: one reference-table read."""
     return HostnameClaim.objects.filter(hostname=hostname).exists()
+
+
+tenancy.register(HostnameClaim, portability=tenancy.Portability(adjust_row=HostnameClaim.portable_row))
+tenancy.register(
+    # every DNS check writes last_checked_at: a check that changes nothing else is no audit event
+    Domain, audit=True, audit_ignored_fields=("last_checked_at",), permission_owner_field="user_profile",
+    portability=tenancy.Portability(adjust_row=Domain.portable_row, imported=Domain.portable_imported),
+)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+import tenancy
 from accounts.models import Account, UserProfile
 from tenancy.wall_scoping import TenantWallManager
 
@@ -54,3 +55,6 @@ class DataExport(models.Model):
             self.status == self.READY and self.expires_at is not None
             and self.expires_at > timezone.now() and bool(self.file_name)
         )
+
+
+tenancy.register(DataExport, portability=tenancy.Portability(adjust_row=DataExport.portable_row))

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+import tenancy
 from accounts.models import Account
 from tenancy.wall_scoping import TenantWallManager
 
@@ -77,10 +78,6 @@ class RouterDomain(models.Model):
     def __str__(self) -> str:
         return self.hostname
 
-    # An imported account gets its own hosts recorded here (its creation, a domain verified
-    # again), never the exported ones: they name the original's hosts (tenancy/portability.py).
-    portable_deployment_state = True
-
     @property
     def served_over_https(self) -> bool:
         return self.state == self.ISSUED
@@ -112,3 +109,8 @@ class RouterDomainRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"remove {self.hostname}"
+
+
+# An imported account gets its own hosts recorded here (its creation, a domain verified again),
+# never the exported ones: they name the original's hosts.
+tenancy.register(RouterDomain, portability=tenancy.Portability(deployment_state=True))

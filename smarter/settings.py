@@ -404,13 +404,7 @@ ROUTER_DOMAIN_RETRY_BASE = env_int("ROUTER_DOMAIN_RETRY_BASE", 60)
 ROUTER_DOMAIN_RETRY_MAX = env_int("ROUTER_DOMAIN_RETRY_MAX", 6 * 3600)
 
 # --- tenant lifecycle: audit log, data exports, account closure
-# Models whose every change through the ORM writes one audit event ("app_label.Model").
-AUDIT_LOG_MODELS = [
-    "accounts.Account", "accounts.UserProfile", "accounts.AccountContact", "accounts.ApiKey",
-    "workspaces.Workspace", "accounts.Invitation", "domains.Domain",
-    "scim.ScimToken", "scim.ScimUser",
-    "sso.IdentityProvider", "emaildomains.EmailDomain",
-]
+# (Which models' changes are audited: their registration, tenancy.register(Model, audit=True).)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 ACCOUNT_CLOSURE_RETENTION_DAYS = env_int("ACCOUNT_CLOSURE_RETENTION_DAYS", 30)
 EXPORT_LINK_HOURS = env_int("EXPORT_LINK_HOURS", 24)

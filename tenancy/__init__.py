@@ -1,1 +1,7 @@
-"""Generic tenancy machinery: host parsing, the two-level cache, abstract models, context."""
+"""Generic tenancy machinery: host parsing, the two-level cache, abstract models, context.
+
+``tenancy.register(Model, ...)`` declares a tenant model (``tenancy.registry``)."""
+
+from .registry import Portability, register
+
+__all__ = ["Portability", "register"]

@@ -1,29 +1,10 @@
-"""What a model declares so that its rows can move between accounts and deployments.
+"""What the export and import of an account read about a model's rows.
 
 The export/import of one account (``lifecycle``) is generic over the tenant tables: every
 model the distribution check calls tenant-owned (:func:`tenancy.distribution.tenant_owned_models`)
-is exported, and its foreign keys are remapped on import. A model says what the generic rules
-cannot know with class attributes:
-
-``portable_references``
-    ``{attname: "app_label.Model"}``: plain integer columns that hold another row's key
-    without a foreign key (an audit event's actor). Remapped on import; ``None`` when the
-    referenced row was not imported.
-``portable_generic_references``
-    ``[(kind_attname, id_attname)]``: a "kind" column holding ``app_label.model`` and an id
-    column (generic relations). The id is remapped when the kind names an imported model,
-    blanked otherwise.
-``portable_row(row, account_id)``
-    a classmethod that adjusts one imported row (a dict of attnames) for the account it is
-    imported into, or raises :class:`SkipRow` with the reason the row is left out.
-``portable_deployment_state = True``
-    the rows describe this deployment's handling of the account (the router's domains), not
-    the account's content: exported for the record, never imported (the deployment records
-    them anew for the account), and ignored when an import checks that an account is empty.
-``portable_imported(account_id)``
-    a classmethod called once after the model's rows were imported into the account (in the
-    import's transaction). Rows are written in bulk without model signals, so this is where
-    a model invalidates what caches may hold about the account (see ``tenancy.cache``).
+is exported, and its foreign keys are remapped on import. What the generic rules cannot know a
+model declares in its registration (``tenancy.register(Model, portability=Portability(...))``,
+see :class:`tenancy.registry.Portability`); these functions read it.
 """
 
 from __future__ import annotations
@@ -32,32 +13,35 @@ from typing import Any
 
 from django.db import models
 
+from .registry import options
+
 
 class SkipRow(Exception):
     """This row is not imported; the message says why (it is reported to the operator)."""
 
 
 def declared_references(model: type[models.Model]) -> dict[str, str]:
-    return dict(getattr(model, "portable_references", {}) or {})
+    return dict(options(model).portability.references)
 
 
 def declared_generic_references(model: type[models.Model]) -> list[tuple[str, str]]:
-    return [tuple(pair) for pair in getattr(model, "portable_generic_references", ()) or ()]  # type: ignore[misc]
+    return list(options(model).portability.generic_references)
 
 
 def deployment_state(model: type[models.Model]) -> bool:
     """Whether the model's rows belong to the deployment rather than to the account's content."""
-    return bool(getattr(model, "portable_deployment_state", False))
+    return options(model).portability.deployment_state
 
 
 def adjust_row(model: type[models.Model], row: dict[str, Any], account_id: int) -> dict[str, Any]:
-    """The row as ``model.portable_row`` adjusts it (unchanged without one); may raise SkipRow."""
-    hook = getattr(model, "portable_row", None)
+    """The row as the model's ``adjust_row`` hook adjusts it (unchanged without one); may raise
+    SkipRow."""
+    hook = options(model).portability.adjust_row
     return hook(row, account_id) if hook is not None else row
 
 
 def imported(model: type[models.Model], account_id: int) -> None:
-    """Run ``model.portable_imported(account_id)`` when the model has one."""
-    hook = getattr(model, "portable_imported", None)
+    """Run the model's ``imported(account_id)`` hook when it has one."""
+    hook = options(model).portability.imported
     if hook is not None:
         hook(account_id)

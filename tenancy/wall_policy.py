@@ -4,9 +4,11 @@ that every tenant table has one.
 Every model with an ``account`` foreign key to the tenant model (``tenancy.distribution``
 lists them) must add ``TenantWall("model_name", ...)`` to its app's migrations; the system
 check ``tenancy.W110`` (tag ``distribution``, which CI fails on) names any that has not, or
-whose shared-read owner column disagrees with the model's ``permission_owner_field``. On
-PostgreSQL the operation enables and FORCEs row-level security on the table (so the table's
-owner, the one role a Heroku app connects as, is bound too) and creates:
+whose shared-read owner column disagrees with the ``permission_owner_field`` of the model's
+registration (``tenancy.register``); ``tenancy.W113``/``W114`` that every tenant model is
+registered and nothing else is (:func:`check_registrations`). On PostgreSQL the operation
+enables and FORCEs row-level security on the table (so the table's owner, the one role a
+Heroku app connects as, is bound too) and creates:
 
 - ``tenant_wall`` (all commands): the row's ``account_id`` is the transaction's tenant, or
   the transaction is in platform mode; the same check for rows written;
@@ -31,7 +33,8 @@ from django.core import checks
 from django.db import models
 from django.db.migrations.operations.base import Operation
 
-from .distribution import _tenant_field, plan
+from .distribution import _tenant_field, plan, tenant_model
+from .registry import registry
 from .wall import ACCOUNT_SETTING, PLATFORM_SETTING, SHARED_ACCOUNT_SETTING, SHARED_OWNER_SETTING
 from .wall_scoping import TenantWallManager, shared_owner_column
 
@@ -242,6 +245,24 @@ def check_wall_policies(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 f"the TenantWall of {model._meta.db_table} shares rows by "
                 f"{op.shared_owner_column!r} but the model's read rule shares by {expected!r}",
                 obj=model, id="tenancy.W111"))
+    return problems
+
+
+def check_registrations(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """System check (tag ``distribution``): every tenant table is registered with
+    ``tenancy.register`` (its one declaration), and only tenant tables and the tenant model are."""
+    tables = tenant_tables()
+    problems: list[checks.CheckMessage] = [
+        checks.Warning(f"tenant model {model._meta.label} is not registered: add "
+                       f"tenancy.register({model.__name__}, ...) to its models module", obj=model,
+                       id="tenancy.W113")
+        for model in tables if model not in registry
+    ]
+    problems += [
+        checks.Warning(f"{model._meta.label} is registered as a tenant model but has no "
+                       "tenant foreign key", obj=model, id="tenancy.W114")
+        for model in registry if model not in tables and model is not tenant_model()
+    ]
     return problems
 
 

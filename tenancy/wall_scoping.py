@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connections, models, router
 from django.db.models import Q
 
+from .registry import options
 from .wall import current_wall
 
 
@@ -30,9 +31,9 @@ def _column() -> str:
 
 
 def shared_owner_column(model: type[models.Model]) -> str | None:
-    """The owner column of ``model``'s rows the read rule shares from the platform, from its
-    ``permission_owner_field`` (None for models without the permission querysets)."""
-    name = getattr(model, "permission_owner_field", None)
+    """The owner column of ``model``'s rows the read rule shares from the platform, from the
+    ``permission_owner_field`` of its registration (None for models without one)."""
+    name = options(model).permission_owner_field
     if not name:
         return None
     field = model._meta.pk if name == "pk" else model._meta.get_field(name)

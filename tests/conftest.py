@@ -18,7 +18,7 @@ from accounts.provisioning import add_member, ensure_default_account
 from tenancy import wall
 from tenancy.cache import tenant_cache
 from tenancy.hosts import tenant_host
-from tests.services import WALL_ROLE, use_unprivileged_role
+from tests.support.services import WALL_ROLE, use_unprivileged_role
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -49,7 +49,7 @@ def _child_process_environment() -> None:
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):  # type: ignore[no-untyped-def]
     """On PostgreSQL the suite connects as a role that row-level security binds (not a
-    superuser, no BYPASSRLS: ``tests.services.WALL_ROLE``), which creates and so owns the
+    superuser, no BYPASSRLS: ``tests.support.services.WALL_ROLE``), which creates and so owns the
     test database and its tables, like the single owner role of a Heroku database. A
     superuser would pass through every policy and the wall would go untested."""
     use_unprivileged_role(settings.DATABASES["default"], WALL_ROLE)

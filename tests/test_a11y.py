@@ -29,7 +29,7 @@ from django.urls import get_resolver
 
 from accounts.models import AccountContact, ApiKey, Invitation
 from lifecycle.models import DataExport
-from tests.domain_support import verified_domain
+from tests.support.domain_support import verified_domain
 from tests.test_browser import CHROMIUM_ARGS
 from tests.test_isolation import _b_ids, _walk, expand
 from workspaces.models import Workspace

@@ -17,7 +17,7 @@ from accounts.models import ApiKey
 from api.authentication import ApiKeyAuthentication
 from tenancy.hosts import tenant_host
 
-from .api_support import ApiClient, api_for, assert_error, make_key
+from .support.api_support import ApiClient, api_for, assert_error, make_key
 
 API_HOST = f"{settings.ENVIRONMENT}.api.{settings.ROOT_DOMAIN}"
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.conf import settings
 from accounts.models import AccountContact, UserProfile
 from tests.conftest import host_client
 
-from .api_support import api_for, assert_error
+from .support.api_support import api_for, assert_error
 
 TEN_MB = 10 * 1024 * 1024
 

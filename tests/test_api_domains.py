@@ -7,10 +7,10 @@ import pytest
 
 from domains.models import Domain
 from tests.conftest import host_client
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
 from workspaces.models import Workspace
 
-from .api_support import api_for, assert_error
+from .support.api_support import api_for, assert_error
 
 pytestmark = pytest.mark.django_db
 HOST = "shop.alpha-corp.test"

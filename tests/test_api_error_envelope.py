@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError
 
-from tests.api_support import api_for, assert_error
 from tests.conftest import host_client
+from tests.support.api_support import api_for, assert_error
 
 
 def _refuse(*args: object, **kwargs: object) -> None:

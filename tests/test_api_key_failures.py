@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from api.authentication import address_key, prefix_key
 
-from .api_support import assert_error, make_key
+from .support.api_support import assert_error, make_key
 
 LIMIT = 5
 pytestmark = pytest.mark.django_db

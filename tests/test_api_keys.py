@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey
 
-from .api_support import ApiClient, api_for, assert_error, make_key
 from .conftest import host_client
+from .support.api_support import ApiClient, api_for, assert_error, make_key
 
 pytestmark = pytest.mark.django_db
 

@@ -40,10 +40,10 @@ from domains.models import Domain
 from lifecycle.models import DataExport
 from smarter.wsgi import application
 from tenancy.cache import tenant_cache
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
 from workspaces.models import Workspace
 
-from .api_support import make_key
+from .support.api_support import make_key
 
 MAX_EXAMPLES = 12  # per operation and generation mode
 # Fixed examples by default (a stable suite); API_FUZZ_RANDOM=1 explores new ones each run.

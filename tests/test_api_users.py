@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from accounts.models import AccountContact, Invitation, UserProfile
 from workspaces.models import Workspace
 
-from .api_support import ApiClient, api_for, assert_error, make_key
-from .frontdoor_support import mails_to
+from .support.api_support import ApiClient, api_for, assert_error, make_key
+from .support.frontdoor_support import mails_to
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

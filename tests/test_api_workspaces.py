@@ -6,7 +6,7 @@ import pytest
 
 from workspaces.models import Workspace
 
-from .api_support import api_for, assert_error
+from .support.api_support import api_for, assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from accounts.models import Account, AccountContact, ApiKey, UserProfile
 from audit.models import AppendOnlyError, AuditEvent
 from audit.tasks import purge_audit_events
-from tests.api_support import api_for, assert_error
 from tests.conftest import host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with
+from tests.support.api_support import api_for, assert_error
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with
 from workspaces.models import Workspace
 
 

@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from audit.models import AuditEvent
 from audit.sentences import ACTION_SENTENCES, ACTIONS, KIND_RULES, KINDS, sentence
+from tenancy.registry import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = re.compile(r"\b[a-z]+\.[a-z_]+\b")  # "scim.scimtoken", "sso.signed_in"
-AUDITED = sorted(label.lower() for label in settings.AUDIT_LOG_MODELS)
+AUDITED = sorted(entry.model._meta.label_lower for entry in registry.values() if entry.audit)
 
 
 def recorded_actions() -> set[str]:

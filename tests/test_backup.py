@@ -17,11 +17,14 @@ import pytest
 from django.conf import settings
 
 from tenancy.wall import PLATFORM_SETTING
-from tests.services import WALL_ROLE
+from tests.support.services import WALL_ROLE
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                                reason="backups are pg_dump archives: PostgreSQL only")
+pytestmark = [
+    pytest.mark.services,  # runs pg_dump, pg_restore and manage.py in processes: slow
+    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                       reason="backups are pg_dump archives: PostgreSQL only"),
+]
 
 
 def _database(name: str) -> str:

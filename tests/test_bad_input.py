@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from accounts.models import Account, AccountContact, Invitation
 from domains.models import Domain
 from lifecycle.models import DataExport
-from tests.api_support import make_key
 from tests.conftest import host_client
-from tests.frontdoor_support import host_and_path, last_mail, links
+from tests.support.api_support import make_key
+from tests.support.frontdoor_support import host_and_path, last_mail, links
 from workspaces.models import Workspace
 
 NESTED = "[" * 3000 + "]" * 3000
@@ -104,7 +104,7 @@ def test_api_rate_limit_never_lets_more_than_the_limit_through_concurrently(monk
 @pytest.mark.parametrize("bad", ["Evil\r\nBcc: victim@example.org", "Tab\there", "Nul\x00", "Esc\x1b[31m",
                                  "alice\u202egnp.exe", "Isolate\u2066x\u2069"])
 def test_control_characters_are_refused_in_every_name_field(tenant_a, bad) -> None:  # type: ignore[no-untyped-def]
-    from tests.api_support import api_for
+    from tests.support.api_support import api_for
 
     api = api_for(tenant_a.admin)
     for path, method, data in [
@@ -149,7 +149,7 @@ def test_the_database_refuses_a_multi_line_company_name(tenant_a) -> None:  # ty
 
 
 def test_timezone_currency_and_language_are_chosen_from_lists(tenant_a) -> None:  # type: ignore[no-untyped-def]
-    from tests.api_support import api_for
+    from tests.support.api_support import api_for
 
     api = api_for(tenant_a.admin)
     for field, bad in [("timezone", "Mars/Olympus"), ("timezone", "<script>"), ("currency", "XYZ"),
@@ -261,7 +261,7 @@ def test_a_long_company_name_is_truncated_in_the_header_with_the_full_name_in_it
 def test_phone_numbers_are_phone_numbers(tenant_a, bad) -> None:  # type: ignore[no-untyped-def]
     """The account's and the contacts' numbers (API and console): international ones must be
     possible for their country; others hold digits and separators only."""
-    from tests.api_support import api_for
+    from tests.support.api_support import api_for
 
     api = api_for(tenant_a.admin)
     for path, method, data in [("account/", "patch", {"phone_number": bad}),
@@ -278,7 +278,7 @@ def test_phone_numbers_are_phone_numbers(tenant_a, bad) -> None:  # type: ignore
 
 @pytest.mark.parametrize("good", ["+1 415 555 0100", "+49 30 901820", "(415) 555-0100 x 12", "030 1234567"])
 def test_phone_numbers_people_write_are_kept(tenant_a, good) -> None:  # type: ignore[no-untyped-def]
-    from tests.api_support import api_for
+    from tests.support.api_support import api_for
 
     response = api_for(tenant_a.admin).patch("account/", {"phone_number": good})
     assert response.status_code == 200 and response.json()["phone_number"] == good

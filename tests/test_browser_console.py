@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Invitation, UserProfile
 from domains.models import Domain
-from tests.api_support import make_key
-from tests.browser_support import sign_in
+from tests.support.api_support import make_key
+from tests.support.browser_support import sign_in
 from workspaces.models import Workspace
 
 from .test_browser import CHROMIUM_ARGS, PolicyRecorder

@@ -10,7 +10,7 @@ import pytest
 
 from domains.models import Domain
 from tests.conftest import PASSWORD
-from tests.dns_server import Zone, dns_zone  # noqa: F401 - fixture
+from tests.support.dns_server import Zone, dns_zone  # noqa: F401 - fixture
 from tests.test_browser import ARTIFACTS, chromium_page
 
 HOST = "www.alpha-corp.test"

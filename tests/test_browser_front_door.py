@@ -15,8 +15,8 @@ from django.core import mail
 
 from accounts.models import Account, Invitation, UserProfile
 from accounts.provisioning import add_member
-from tests.browser_support import sign_in
-from tests.frontdoor_support import links
+from tests.support.browser_support import sign_in
+from tests.support.frontdoor_support import links
 from tests.test_browser import ARTIFACTS, chromium_page
 from workspaces.models import Workspace
 

@@ -13,7 +13,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 
 from accounts.models import Account
-from tests.browser_support import sign_in
+from tests.support.browser_support import sign_in
 from tests.test_browser import ARTIFACTS, chromium_page
 
 pytestmark = [pytest.mark.browser]

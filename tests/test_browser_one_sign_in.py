@@ -16,7 +16,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
-from tests.browser_support import sign_in
+from tests.support.browser_support import sign_in
 from tests.test_browser import ARTIFACTS, chromium_page
 
 pytestmark = [pytest.mark.browser]

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.provisioning import add_member
-from tests.browser_support import sign_in
+from tests.support.browser_support import sign_in
 from tests.test_browser import CHROMIUM_ARGS, REPORT_VIOLATIONS, PolicyRecorder
 from workspaces.models import Workspace
 

@@ -25,8 +25,8 @@ from django.contrib.auth import get_user_model
 from accounts.models import UserProfile
 from audit.models import AuditEvent
 from identity.sso.models import IdentityProvider, provider_slug
-from tests.browser_support import sign_in
-from tests.sso_support import make_key_pair, verify_email_domain
+from tests.support.browser_support import sign_in
+from tests.support.sso_support import make_key_pair, verify_email_domain
 from tests.test_browser import ARTIFACTS, chromium_page
 
 pytestmark = [pytest.mark.browser]

@@ -36,7 +36,7 @@ from audit.guard import purging
 from smarter.env import redis_cache
 from tenancy.cache import KEY_PREFIX, TwoLevelCache, tenant_cache
 from tests.conftest import host_client
-from tests.services import stop_process, throwaway_redis
+from tests.support.services import stop_process, throwaway_redis
 from workspaces.models import Workspace
 
 User = get_user_model()

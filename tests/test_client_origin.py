@@ -16,8 +16,8 @@ from django.test import RequestFactory
 from domains.models import Domain
 from tenancy.client_origin import client_origin
 from tests.conftest import host_client
-from tests.domain_support import verified_domain
-from tests.frontdoor_support import last_mail, link_with, links
+from tests.support.domain_support import verified_domain
+from tests.support.frontdoor_support import last_mail, link_with, links
 from tests.test_security_settings import _env, _run
 
 ROUTER: dict[str, Any] = {"SERVER_PORT": "8202", "HTTP_X_FORWARDED_PROTO": "https",

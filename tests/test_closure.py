@@ -26,10 +26,10 @@ from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
 from lifecycle.closure import account_columns
 from lifecycle.models import DataExport
-from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
-from tests.domain_support import verified_domain
-from tests.sso_support import seed_sso_rows
+from tests.support.api_support import ApiClient, make_key
+from tests.support.domain_support import verified_domain
+from tests.support.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 User = get_user_model()

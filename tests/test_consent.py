@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from accounts.membership import user_for_email
 from accounts.models import Account, Invitation, UserProfile
-from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with
+from tests.support.api_support import api_for
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

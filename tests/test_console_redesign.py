@@ -17,8 +17,8 @@ from accounts.actions.members import MemberChangeRefused
 from accounts.models import ApiKey, Invitation, UserProfile
 from console.views.members import COUNT_CAP, PAGE_SIZE, SEARCH_COUNT_CAP, SEARCH_TEXT, SearchText
 from domains.models import Domain
-from tests.api_support import make_key
 from tests.conftest import host_client
+from tests.support.api_support import make_key
 
 User = get_user_model()
 

@@ -14,7 +14,9 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
-from tests.services import owner_role_url, throwaway_postgres
+from tests.support.services import owner_role_url, throwaway_postgres
+
+pytestmark = pytest.mark.services  # starts throwaway servers or processes: slow
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "smarter_runtime"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection, models, transaction
 from django.db.utils import DatabaseError
@@ -29,21 +30,23 @@ from audit.guard import purging
 from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
 from lifecycle.models import DataExport
+from routerdomains.models import RouterDomainRemoval
 from smarter.urls import common, tenant
-from tenancy import wall
+from tenancy import wall, wall_policy
 from tenancy.context import tenant_context
 from tenancy.tasks import tenant_task
 from tenancy.wall_policy import (
     RenewTenantWalls,
     TenantWall,
+    check_registrations,
     check_wall_policies,
     citus_policy_sql,
     shared_owner_column,
     tenant_tables,
 )
 from tests.conftest import host_client
-from tests.domain_support import verified_domain
-from tests.sso_support import seed_sso_rows
+from tests.support.domain_support import verified_domain
+from tests.support.sso_support import seed_sso_rows
 from workspaces.models import Workspace
 
 postgres_only = pytest.mark.skipif(
@@ -459,7 +462,7 @@ def test_a_pooled_server_connection_never_shows_a_rows_to_b(committed_world):
     sees nothing, whatever ran on the server connection before."""
     import psycopg
 
-    from tests.services import pgbouncer_server
+    from tests.support.services import pgbouncer_server
 
     a, b = committed_world
     settings_dict = connection.settings_dict
@@ -526,8 +529,6 @@ def test_every_tenant_table_is_listed():
 
 def test_check_is_clean_and_fails_for_a_tenant_table_without_its_policy(monkeypatch):
     assert check_wall_policies() == []
-    from tenancy import wall_policy
-
     walls = wall_policy.migrated_walls()
     walls.pop(("workspaces", "workspace"))
     walls[("accounts", "apikey")] = TenantWall("apikey")  # shares nothing: disagrees
@@ -542,6 +543,33 @@ def test_check_fails_for_a_tenant_model_with_a_plain_manager(monkeypatch):
     monkeypatch.setattr(DataExport._meta, "default_manager", models.Manager())
     found = {(m.id, m.obj) for m in check_wall_policies()}
     assert ("tenancy.W112", DataExport) in found
+
+
+def test_every_tenant_model_is_registered_once_and_nothing_else_is(monkeypatch):
+    from tenancy import registry as tenant_registry
+
+    assert check_registrations() == []
+    assert set(TABLES) <= set(tenant_registry.registry)
+    with pytest.raises(ImproperlyConfigured, match="registered as a tenant model twice"):
+        tenant_registry.register(Workspace)
+
+    entries = dict(tenant_registry.registry)
+    del entries[Workspace]
+    entries[RouterDomainRemoval] = tenant_registry.TenantModel(model=RouterDomainRemoval)  # no tenant key
+    monkeypatch.setattr(wall_policy, "registry", entries)
+    found = {(m.id, m.obj) for m in check_registrations()}
+    assert found == {("tenancy.W113", Workspace), ("tenancy.W114", RouterDomainRemoval)}
+    assert all(isinstance(m, checks.Warning) for m in check_registrations())
+
+
+def test_the_permission_querysets_need_a_registered_owner(monkeypatch):
+    from tenancy import registry as tenant_registry
+
+    entries = dict(tenant_registry._registry)
+    entries[Workspace] = tenant_registry.TenantModel(model=Workspace, audit=True)
+    monkeypatch.setattr(tenant_registry, "_registry", entries)
+    with pytest.raises(ImproperlyConfigured, match="names no permission_owner_field"):
+        Workspace.objects.all()._owner_field()
 
 
 def test_policies_for_citus_cover_every_tenant_table():

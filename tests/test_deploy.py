@@ -19,7 +19,9 @@ from urllib.parse import urlparse
 import pytest
 
 from smarter.env import redis_cache
-from tests.services import free_port, owner_role_url, throwaway_postgres
+from tests.support.services import free_port, owner_role_url, throwaway_postgres
+
+pytestmark = pytest.mark.services  # starts throwaway servers or processes: slow
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

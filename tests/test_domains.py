@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from domains.models import Domain, HostnameClaim
 from tests.conftest import PASSWORD, host_client
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
-from tests.domain_support import bucket_keys
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.domain_support import bucket_keys
 from workspaces.models import Workspace
 
 HOST = "app.alpha-corp.test"

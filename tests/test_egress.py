@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from tenancy import egress
-from tests.oidc_support import hang, json_answer, loopback_server, trickle
+from tests.support.oidc_support import hang, json_answer, loopback_server, trickle
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from audit.models import AuditEvent
 from lifecycle.export import ExportEncoder, table_rows, tables
 from lifecycle.models import DataExport
 from lifecycle.tasks import delete_expired_exports
-from tests.api_support import api_for, make_key
 from tests.conftest import host_client
+from tests.support.api_support import api_for, make_key
 from workspaces.models import Workspace
 
 LINK_RE = re.compile(r"https?://[^\s\"<]+/console/exports/(\d+)/download/(?=[\s\"<])")
@@ -170,7 +170,7 @@ def test_an_admin_without_email_is_told_why(tenant_a):
 
 
 def test_one_export_at_a_time(tenant_a):
-    from tests.api_support import assert_error
+    from tests.support.api_support import assert_error
 
     DataExport.objects.create(account=tenant_a.account, requested_by=tenant_a.admin)
     assert_error(api_for(tenant_a.admin).post("exports/"), 409, "conflict")

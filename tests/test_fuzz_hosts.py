@@ -21,7 +21,7 @@ from accounts.utils import account_number_from_url
 from tenancy.cache import tenant_cache
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, normalize_host, parse_host, tenant_host
 from tests.conftest import host_client
-from tests.domain_support import bucket_keys, verified_domain
+from tests.support.domain_support import bucket_keys, verified_domain
 
 ACCOUNT_RE = re.compile(r"^[0-9]{4}-[0-9]{4}-[0-9]{4}$")
 EXAMPLES = settings(max_examples=300, deadline=None,

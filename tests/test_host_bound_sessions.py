@@ -13,7 +13,7 @@ from django.test import Client
 
 from accounts.provisioning import add_member
 from tests.conftest import PASSWORD, host_client
-from tests.domain_support import verified_domain
+from tests.support.domain_support import verified_domain
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Invitation, UserProfile
 from tenancy.hosts import tenant_host
-from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import assert_mail_is_complete, host_and_path, last_mail, link_with
+from tests.support.api_support import api_for
+from tests.support.frontdoor_support import assert_mail_is_complete, host_and_path, last_mail, link_with
 
 NEW_PASSWORD = "a-long-unique-password-42"
 

@@ -30,8 +30,8 @@ from identity.scim.models import ScimToken, ScimUser
 from identity.sso.models import IdentityProvider
 from lifecycle.models import DataExport
 from tests.conftest import host_client
-from tests.domain_support import verified_domain
-from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
+from tests.support.domain_support import verified_domain
+from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
 from workspaces.models import Workspace
 
 try:  # the API keys model may not exist on every branch

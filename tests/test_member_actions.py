@@ -26,8 +26,8 @@ from accounts.models import AccountContact, ApiKey, UserProfile
 from accounts.provisioning import add_member
 from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
-from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, Tenant, host_client
+from tests.support.api_support import ApiClient, make_key
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -404,8 +404,8 @@ def test_api_refusal_names_the_rule(tenant_a, platform):
 def test_new_members_are_made_alike(tenant_a, make_tenant, monkeypatch):
     """An accepted invitation (via the console), a SCIM create and a first SSO sign-in all make
     the membership through ``do_add_member``: an active member with the contact, one event."""
-    from tests.frontdoor_support import host_and_path, last_mail, link_with
-    from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
+    from tests.support.frontdoor_support import host_and_path, last_mail, link_with
+    from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
     from tests.test_sso_saml import post_response, respond, start
 
     made: list[UserProfile] = []

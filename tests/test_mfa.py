@@ -11,8 +11,8 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from accounts import usage
 from accounts.models import Account, DailyActiveMember, DailyUsage
-from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
+from tests.support.api_support import api_for
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from allauth.mfa.models import Authenticator
 
 from accounts.models import Account, UserProfile
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with
 
 pytestmark = pytest.mark.django_db
 ACTIVATE = "/accounts/2fa/totp/activate/"

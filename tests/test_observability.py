@@ -29,8 +29,8 @@ from middleware.request_id import RequestIdLogFilter
 from operations.models import WorkerHeartbeat
 from smarter.log_filters import json_formatter
 from tenancy.tasks import tenant_task
-from tests.api_support import api_for
 from tests.conftest import host_client
+from tests.support.api_support import api_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
@@ -145,7 +145,7 @@ def test_an_uncaught_exception_is_one_json_line(tmp_path):
     import subprocess
     import sys
 
-    from tests.http_stack import ROOT
+    from tests.support.http_stack import ROOT
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "LOG_FORMAT": "json",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}

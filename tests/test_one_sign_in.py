@@ -21,7 +21,7 @@ from accounts.models import Account, HandoffToken, UserProfile
 from accounts.provisioning import add_member
 from domains.canonical import set_canonical
 from tests.conftest import PASSWORD, host_client
-from tests.domain_support import verified_domain
+from tests.support.domain_support import verified_domain
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db

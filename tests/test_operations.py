@@ -11,8 +11,8 @@ from django.test import override_settings
 from smarter.env import redis_cache
 from tenancy.ratelimit import reset_fallback
 from tests.conftest import host_client
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
-from tests.services import free_port
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.services import free_port
 from tests.test_security_settings import _fail_login, _limited
 
 
@@ -39,7 +39,7 @@ def test_login_limit_holds_per_process_while_redis_is_down(tenant_a, redis_down,
 
 def test_a_closed_account_s_api_keys_get_json_401_on_its_host(tenant_a) -> None:  # type: ignore[no-untyped-def]
     from lifecycle.closure import close_account
-    from tests.api_support import ApiClient, make_key
+    from tests.support.api_support import ApiClient, make_key
 
     _, raw = make_key(tenant_a.admin)
     api = ApiClient(tenant_a.host, raw)
@@ -126,7 +126,7 @@ def test_invitations_are_not_refused_for_a_redis_outage_and_their_limit_holds_pe
 
     from allauth.core.internal import ratelimit as allauth_ratelimit
 
-    from tests.api_support import api_for
+    from tests.support.api_support import api_for
 
     waits: list[float] = []  # allauth waits for its lock while another request holds it
     monkeypatch.setattr(allauth_ratelimit, "time", types.SimpleNamespace(

@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.http_stack import ROOT, ROOT_DOMAIN, Browser, Tenant, gunicorn, production_env, seed
-from tests.services import posted_body, postgres_server, redis_server, stop_process
+from tests.support.http_stack import ROOT, ROOT_DOMAIN, Browser, Tenant, gunicorn, production_env, seed
+from tests.support.services import posted_body, postgres_server, redis_server, stop_process
+
+pytestmark = pytest.mark.services  # starts throwaway servers or processes: slow
 
 
 @dataclass

@@ -14,8 +14,8 @@ import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 
 from accounts.models import Account
-from tests.api_support import ApiClient, make_key
 from tests.conftest import PASSWORD, host_client
+from tests.support.api_support import ApiClient, make_key
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a-long-unique-password-42"

@@ -8,7 +8,7 @@ driven over HTTP with tenant Host headers while those servers are stopped and st
   the friendly 503 page with ``Retry-After`` and no internals; after the restart the same
   processes serve 200 again (their persistent connections recover).
 
-The services are private instances on spare loopback ports (``tests/services.py``), started
+The services are private instances on spare loopback ports (``tests/support/services.py``), started
 whatever backend the rest of the suite runs on, so these tests run in both CI runs. Every
 wait is bounded by a deadline; every process is stopped in ``finally``.
 """
@@ -31,8 +31,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tenancy.cache import CacheOutageLogFilter
 from tests.conftest import host_client
-from tests.http_stack import PASSWORD, Browser, Reply, Tenant, gunicorn, production_env, seed
-from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
+from tests.support.http_stack import PASSWORD, Browser, Reply, Tenant, gunicorn, production_env, seed
+from tests.support.services import PostgresServer, RedisServer, postgres_server, redis_server
 
 
 def core(health: dict) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import PgBouncerServer, pgbouncer_server, postgres_server
+from tests.support.services import PgBouncerServer, pgbouncer_server, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ("import json; from django.conf import settings as s; d = s.DATABASES['default'];"

@@ -22,7 +22,7 @@ from routerdomains.provisioning import workspace_wildcard
 from tenancy.distribution import DISTRIBUTED, plan, tenant_owned_models
 from tenancy.hosts import tenant_host
 from tests.conftest import host_client
-from tests.portability_support import GONE_SECRETS, as_imported, canonical, export_bytes, read, seed
+from tests.support.portability_support import GONE_SECRETS, as_imported, canonical, export_bytes, read, seed
 from workspaces.models import Workspace
 
 

@@ -8,7 +8,7 @@ from accounts.models import Account, UserProfile
 from audit.models import AuditEvent
 from identity.frontdoor.views import _active_tenants
 from tests.conftest import host_client
-from tests.portability_support import seed
+from tests.support.portability_support import seed
 from workspaces.models import Workspace
 
 

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from lifecycle.importer import import_account
 from lifecycle.manifest import ImportRefused
-from tests.portability_support import export_bytes, read, rebuild, seed, snapshot
+from tests.support.portability_support import export_bytes, read, rebuild, seed, snapshot
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, UserProfile
 from lifecycle.importer import import_account
-from tests.portability_support import export_bytes
+from tests.support.portability_support import export_bytes
 
 
 def big_account(members: int) -> Account:

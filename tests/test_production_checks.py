@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.services import free_port, owner_role_url, throwaway_postgres
+import pytest
+
+from tests.support.services import free_port, owner_role_url, throwaway_postgres
+
+pytestmark = pytest.mark.services  # starts throwaway servers or processes: slow
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from smarter.env import redis_cache
 from tenancy.cache import TwoLevelCache, tenant_cache
-from tests.services import RedisServer, redis_server
+from tests.support.services import RedisServer, redis_server
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_stack import Browser, gunicorn, production_env, seed
-from tests.services import RedisServer, redis_server, throwaway_postgres
+from tests.support.http_stack import Browser, gunicorn, production_env, seed
+from tests.support.services import RedisServer, redis_server, throwaway_postgres
 from tests.test_cache import ROOT, Worker, shared_database_url
 from tests.test_push import one_clean_burst
 

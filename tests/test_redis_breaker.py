@@ -28,7 +28,7 @@ from smarter.env import redis_cache
 from tenancy import metrics, redis_breaker
 from tenancy.cache import TwoLevelCache, tenant_cache
 from tests.conftest import host_client
-from tests.services import RedisServer, redis_server
+from tests.support.services import RedisServer, redis_server
 from tests.test_push import wait_for
 
 pytestmark = [pytest.mark.django_db]

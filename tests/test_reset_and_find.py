@@ -10,7 +10,7 @@ from django.core import mail
 from accounts.models import Account, UserProfile
 from accounts.provisioning import add_member
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import (
+from tests.support.frontdoor_support import (
     assert_mail_is_complete,
     host_and_path,
     last_mail,

@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import UserProfile
 from accounts.provisioning import add_member
-from tests.api_support import api_for
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with
+from tests.support.api_support import api_for
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with
 
 User = get_user_model()
 

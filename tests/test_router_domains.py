@@ -18,9 +18,9 @@ from routerdomains.provisioning import recheck_due, workspace_wildcard
 from routerdomains.tasks import remove_router_domain, sync_router_domain
 from tenancy.hosts import tenant_host
 from tests.conftest import host_client
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
-from tests.domain_support import verified_domain
-from tests.heroku_api import NOT_JSON, TOKEN, TRUNCATED, heroku_api  # noqa: F401 - fixture
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.domain_support import verified_domain
+from tests.support.heroku_api import NOT_JSON, TOKEN, TRUNCATED, heroku_api  # noqa: F401 - fixture
 from workspaces.models import Workspace
 
 PLATFORM = "localhost"

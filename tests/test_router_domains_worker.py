@@ -23,8 +23,10 @@ from lifecycle.closure import close_account
 from lifecycle.tasks import purge_closed_account
 from routerdomains.models import RouterDomain, RouterDomainRemoval
 from routerdomains.provisioning import workspace_wildcard
-from tests.domain_support import verified_domain
-from tests.heroku_api import heroku_api  # noqa: F401 - fixture
+from tests.support.domain_support import verified_domain
+from tests.support.heroku_api import heroku_api  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.services  # starts throwaway servers or processes: slow
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import free_port, posted_body
+from tests.support.services import free_port, posted_body
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "3141-5926-5359.alpha.api.example.com"
@@ -181,6 +181,7 @@ def run_worker(env: dict[str, str], seconds: float) -> str:
     return out.decode(errors="replace")
 
 
+@pytest.mark.services  # runs the web and the worker in processes
 def test_a_database_outage_sends_no_password_anywhere(stand_ins, static_root):
     received, collector_port, smtp_port = stand_ins
     env = outage_env(collector_port, smtp_port, static_root)
@@ -223,6 +224,7 @@ def test_a_database_outage_sends_no_password_anywhere(stand_ins, static_root):
     assert "127.0.0.1" in channels["mail"] and "[redacted]" in channels["mail"]
 
 
+@pytest.mark.services  # runs the web and the worker in processes
 def test_error_mails_are_sent_once_per_distinct_error(stand_ins, static_root):
     """An outage answered 503 to every request (a health probe every few seconds) mails
     ADMINS once per ``ERROR_MAIL_INTERVAL`` per process, not once per request."""

@@ -10,8 +10,8 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from tests.api_support import api_for
 from tests.conftest import host_client
+from tests.support.api_support import api_for
 
 REQUIRED = {
     "default-src": "'self'", "script-src": "'self'", "style-src": "'self'",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountContact, HandoffToken, UserProfile
 from tenancy.hosts import tenant_host
 from tests.conftest import host_client
-from tests.frontdoor_support import assert_mail_is_complete, host_and_path, last_mail, link_with
+from tests.support.frontdoor_support import assert_mail_is_complete, host_and_path, last_mail, link_with
 
 PLATFORM = "localhost"
 SIGNUP = {"company_name": "Zeta Widgets", "first_name": "Zoe", "last_name": "Zed",

@@ -1,4 +1,4 @@
-"""The lock and the Heroku-style build check (tests/slug_build.py, scripts/check-lock,
+"""The lock and the Heroku-style build check (tests/support/slug_build.py, scripts/check-lock,
 scripts/lock_fingerprint.py): each failure the build can meet names what is missing.
 
 The whole build (install from the lock, collectstatic, release, web, worker) runs once per CI
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slug_build import (
+from tests.support.slug_build import (
     BuildError,
     addon_vars,
     config_vars,

@@ -1,4 +1,4 @@
-"""A short soak (``tests/soak.py``): mixed tenant traffic against gunicorn on private
+"""A short soak (``tests/support/soak.py``): mixed tenant traffic against gunicorn on private
 PostgreSQL + Redis, straight and through PgBouncer in transaction mode; zero 5xx, every write
 acknowledged is in the database and nothing unacknowledged is. The long runs are
 ``scripts/soak --duration 120`` and ``scripts/soak --pgbouncer --duration 60``."""
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.soak import soak
+from tests.support.soak import soak
 
 DURATION = 12.0  # seconds of traffic; the documented long run is 120
 

@@ -21,9 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Account, HandoffToken, Invitation
 from accounts.provisioning import add_member
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with
-from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
-from tests.trust_support import saml_sign_in
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with
+from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
+from tests.support.trust_support import saml_sign_in
 
 pytestmark = pytest.mark.django_db
 BARE = "localhost"

@@ -1,5 +1,5 @@
 """OpenID Connect sign-in by the book, against an OIDC provider on loopback made in the test
-(tests.oidc_support.FakeIdp, the one origin the suite's egress allowance admits):
+(tests.support.oidc_support.FakeIdp, the one origin the suite's egress allowance admits):
 
 - the provider's discovery document and keys are fetched, checked and stored when the admin
   saves it (the form is the connection test) and never on the sign-in request; a new provider
@@ -28,8 +28,8 @@ from identity.sso import metadata
 from identity.sso.models import IdentityProvider
 from identity.sso.tasks import refresh_provider_metadata
 from tests.conftest import host_client
-from tests.oidc_support import FakeIdp, SigningKey, fake_idp, hang, json_answer, loopback_server  # noqa: F401
-from tests.sso_support import verify_email_domain
+from tests.support.oidc_support import FakeIdp, SigningKey, fake_idp, hang, json_answer, loopback_server  # noqa: F401
+from tests.support.sso_support import verify_email_domain
 
 pytestmark = pytest.mark.django_db
 
@@ -359,7 +359,7 @@ def test_test_connection_and_the_refresh_task_keep_the_last_good_copy(tenant_a, 
 
 
 def test_saml_metadata_is_fetched_when_saved_and_never_by_sign_in(tenant_a, idp):
-    from tests.sso_support import make_key_pair
+    from tests.support.sso_support import make_key_pair
 
     pair = make_key_pair()
     body = "".join(pair.cert_pem.strip().splitlines()[1:-1])

@@ -20,9 +20,9 @@ from identity.sso import crypto
 from identity.sso.adapter import TenantSocialAccountAdapter
 from identity.sso.models import IdentityProvider
 from tests.conftest import PASSWORD, host_client
-from tests.dns_server import dns_zone  # noqa: F401 - fixture
-from tests.oidc_support import fake_idp  # noqa: F401 - fixture
-from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
+from tests.support.dns_server import dns_zone  # noqa: F401 - fixture
+from tests.support.oidc_support import fake_idp  # noqa: F401 - fixture
+from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
 
 pytestmark = pytest.mark.django_db
 

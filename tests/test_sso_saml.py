@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from accounts.models import UserProfile
 from audit.models import AuditEvent
 from tests.conftest import PASSWORD, host_client
-from tests.sso_support import (
+from tests.support.sso_support import (
     authn_request_id,
     make_key_pair,
     saml_provider,

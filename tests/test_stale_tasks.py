@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from lifecycle.models import DataExport
-from tests.api_support import api_for
+from tests.support.api_support import api_for
 from tests.test_deploy import PYTHON, ROOT, production_env
 from tests.test_tasks import DB_TASKS
 
@@ -109,6 +109,7 @@ def _wait(predicate, seconds: float = 60) -> None:  # type: ignore[no-untyped-de
         time.sleep(0.3)
 
 
+@pytest.mark.services  # runs the web and the worker in processes
 def test_a_killed_worker_s_export_is_retried_by_the_next_worker(tmp_path: Path) -> None:
     env = production_env(tmp_path)
     # The new worker reaps at start-up and then every TASKS_REAP_INTERVAL: if it starts within
@@ -121,7 +122,7 @@ def test_a_killed_worker_s_export_is_retried_by_the_next_worker(tmp_path: Path) 
                    timeout=180)
     _python(env, ENQUEUE)
     worker_args = ["--no-startup-delay", "--interval", "0.2", "--no-reload"]
-    hanging = subprocess.Popen([PYTHON, "-m", "tests.task_support", *worker_args], cwd=ROOT, env=env,
+    hanging = subprocess.Popen([PYTHON, "-m", "tests.support.task_support", *worker_args], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(lambda: (tmp_path / "hanging").exists())

@@ -23,8 +23,8 @@ from accounts.provisioning import add_member
 from audit.models import AuditEvent
 from identity import trust
 from tests.conftest import PASSWORD, host_client
-from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
-from tests.trust_support import SAML_ENTITY, FakeOidc, oidc_provider, saml_sign_in, signed_in_as
+from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
+from tests.support.trust_support import SAML_ENTITY, FakeOidc, oidc_provider, saml_sign_in, signed_in_as
 
 pytestmark = pytest.mark.django_db
 BARE = "localhost"

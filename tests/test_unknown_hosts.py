@@ -19,7 +19,7 @@ from smarter.env import redis_cache
 from tenancy.cache import tenant_cache
 from tenancy.hosts import tenant_host
 from tests.conftest import host_client
-from tests.services import RedisServer, redis_server
+from tests.support.services import RedisServer, redis_server
 from tests.test_cache import two_processes  # noqa: F401  (fixture)
 from workspaces.models import Workspace
 from workspaces.utils import get_cached_workspace

@@ -34,7 +34,7 @@ from accounts.tasks import send_email
 from operations.health import report
 from operations.models import WorkerHeartbeat
 from tenancy.stale_tasks import reap_stale_tasks
-from tests.services import owner_role_url, postgres_server
+from tests.support.services import owner_role_url, postgres_server
 from tests.test_deploy import PYTHON, ROOT
 from tests.test_tasks import DB_TASKS
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+import tenancy
 from accounts.models import MetaDataWithOwnershipModel
 from tenancy.cache import invalidate_with_commit
 from tenancy.hosts import is_workspace_label
@@ -62,3 +63,7 @@ class Workspace(MetaDataWithOwnershipModel):
         """Workspaces were imported into the account: its names resolve now (the per-process
         misses of unknown names hang on this one key)."""
         invalidate_with_commit(workspace_names_key(account_id))
+
+
+tenancy.register(Workspace, audit=True, permission_owner_field="user_profile",
+                 portability=tenancy.Portability(imported=Workspace.portable_imported))

@@ -11,6 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
 
+import tenancy
 from tenancy.validators import validate_single_line
 
 from ..validators import validate_currency, validate_language, validate_phone_number, validate_timezone
@@ -171,3 +172,6 @@ class Account(models.Model):
                 self.account_number = ""
                 raise
         raise IntegrityError("could not draw an unused account number")
+
+
+tenancy.register(Account, audit=True)

@@ -2,57 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from datetime import timedelta
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
+import tenancy
+
 from .ownership import MetaDataWithOwnershipModel
+from .secret import PrefixedSecret
 
 KEY_PREFIX_MARK = "sk_"
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def hash_key(raw: str) -> str:
-    """The stored form of a raw key (hex SHA-256)."""
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def split_key(raw: str, mark: str = KEY_PREFIX_MARK) -> str | None:
-    """The prefix of a well-formed raw key ``<mark>XXXXXXXXXXXX.SECRET``, else None (``mark``:
-    ``sk_`` for API keys, ``scim_`` for SCIM tokens)."""
-    if not isinstance(raw, str) or len(raw) > 200 or "." not in raw:
-        return None
-    prefix, _, secret = raw.partition(".")
-    if not prefix.startswith(mark) or len(prefix) != len(mark) + 12 or len(secret) < 20:
-        return None
-    if any(c not in "0123456789abcdef" for c in prefix[len(mark):]):
-        return None  # only well-formed prefixes are looked up (and logged)
-    return prefix
-
-
-def record_use(row: Any) -> None:
-    """Set ``row.last_used_at`` to now, at most once per LAST_USED_RESOLUTION (one conditional
-    UPDATE): keys and tokens are used on every request."""
-    now = timezone.now()
-    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
-        return
-    type(row).objects.filter(pk=row.pk).filter(
-        models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
-    row.last_used_at = now
-
-
-class ApiKey(MetaDataWithOwnershipModel):
+class ApiKey(MetaDataWithOwnershipModel, PrefixedSecret):
     """A key that authenticates its owner's profile within the owner's account only.
 
     The raw key is ``<prefix>.<secret>``; only its hash is stored. ``ApiKey.create`` returns
     the raw key once.
     """
+
+    mark = KEY_PREFIX_MARK
+    hash_field = "key_hash"  # the name the table, its exports and its audit events have
+    token_hash = None  # type: ignore[assignment]
 
     prefix = models.CharField(
         "Key starts with", max_length=16, editable=False,
@@ -61,10 +33,8 @@ class ApiKey(MetaDataWithOwnershipModel):
     key_hash = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField("Active", default=True,
                                     help_text="Turn off to stop the key working at once.")
-    last_used_at = models.DateTimeField("Last used", null=True, blank=True, editable=False)
     expires_at = models.DateTimeField("Expires", null=True, blank=True,
                                       help_text="After this moment the key stops working. Empty: never.")
-    revoked_at = models.DateTimeField("Revoked", null=True, blank=True, editable=False)
 
     class Meta(MetaDataWithOwnershipModel.Meta):
         ordering = ["-created_at", "-id"]
@@ -83,15 +53,8 @@ class ApiKey(MetaDataWithOwnershipModel):
         cls, user_profile: Any, name: str, expires_at: Any = None, **fields: Any
     ) -> tuple[ApiKey, str]:
         """A new saved key and its raw value (the only time the raw value exists)."""
-        prefix = KEY_PREFIX_MARK + secrets.token_hex(6)
-        raw = f"{prefix}.{secrets.token_urlsafe(32)}"
-        key = cls(user_profile=user_profile, name=name, expires_at=expires_at,
-                  prefix=prefix, key_hash=hash_key(raw), **fields)
-        key.save()
-        return key, raw
-
-    def matches(self, raw: str) -> bool:
-        return hmac.compare_digest(self.key_hash, hash_key(raw))
+        return cls.create_with_secret(user_profile=user_profile, name=name, expires_at=expires_at,
+                                      **fields)
 
     @property
     def is_expired(self) -> bool:
@@ -101,11 +64,9 @@ class ApiKey(MetaDataWithOwnershipModel):
     def is_usable(self) -> bool:
         return self.is_active and not self.is_expired
 
-    def revoke(self) -> None:
+    def revoke(self, *also_saved: str) -> None:
         self.is_active = False
-        self.revoked_at = timezone.now()
-        self.save(update_fields=["is_active", "revoked_at", "updated_at"])
+        super().revoke("is_active", "updated_at", *also_saved)
 
-    def touch(self) -> None:
-        """Record use (``record_use``)."""
-        record_use(self)
+
+tenancy.register(ApiKey, audit=True, permission_owner_field="user_profile")

@@ -6,6 +6,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+import tenancy
 from tenancy.validators import validate_single_line
 from tenancy.wall_scoping import TenantWallManager
 
@@ -84,3 +85,6 @@ class AccountContact(models.Model):
             return False
         self.is_primary = True
         return True
+
+
+tenancy.register(AccountContact, audit=True)

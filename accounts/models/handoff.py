@@ -7,7 +7,6 @@ hash is stored.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -15,14 +14,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+import tenancy
 from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
-from .api_key import hash_key
+from .secret import HashedSecret
 
 
-class HandoffToken(models.Model):
-    token_hash = models.CharField(max_length=64, editable=False)
+class HandoffToken(HashedSecret):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     host = models.CharField(max_length=253)
@@ -45,23 +44,23 @@ class HandoffToken(models.Model):
     @classmethod
     def issue(cls, user: Any, account: Account, host: str) -> str:
         """A new token for ``user`` on ``host``; returns the raw token (never stored)."""
-        raw = secrets.token_urlsafe(32)
         now = timezone.now()
         cls.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()  # keep it small
-        cls.objects.create(token_hash=hash_key(raw), user=user, account=account, host=host,
-                           expires_at=now + timedelta(seconds=settings.HANDOFF_TTL))
+        _, raw = cls.create_with_secret(user=user, account=account, host=host,
+                                        expires_at=now + timedelta(seconds=settings.HANDOFF_TTL))
         return raw
 
     @classmethod
     def redeem(cls, raw: str, host: str, account: Account) -> Any | None:
         """The user of an unused, unexpired token issued for ``host`` and ``account``, consuming
         it (one UPDATE: of two concurrent redemptions exactly one wins); else None."""
-        if not isinstance(raw, str) or not 20 <= len(raw) <= 100:
-            return None
         now = timezone.now()
-        match = cls.objects.filter(token_hash=hash_key(raw), host=host, account=account,
-                                   used_at__isnull=True, expires_at__gt=now)
+        match = cls.with_secret(raw, host=host, account=account, used_at__isnull=True,
+                                expires_at__gt=now)
         token = match.select_related("user").first()
         if token is None or not match.filter(pk=token.pk).update(used_at=now):
             return None
         return token.user
+
+
+tenancy.register(HandoffToken)

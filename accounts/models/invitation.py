@@ -7,7 +7,6 @@ and address.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -16,10 +15,11 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import tenancy
 from tenancy.wall_scoping import TenantWallManager
 
 from .account import Account
-from .api_key import hash_key
+from .secret import HashedSecret
 from .user_profile import UserProfile
 
 
@@ -27,7 +27,7 @@ class AlreadyInvited(Exception):
     """The address has a pending invitation to this account already."""
 
 
-class Invitation(models.Model):
+class Invitation(HashedSecret):
     PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
@@ -36,7 +36,6 @@ class Invitation(models.Model):
     role = models.CharField("Role", max_length=16, choices=UserProfile.ROLE_CHOICES,
                             default=UserProfile.ROLE_MEMBER,
                             help_text="What they can do once they join.")
-    token_hash = models.CharField(max_length=64, editable=False)
     invited_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name="Invited by")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -87,11 +86,6 @@ class Invitation(models.Model):
     def is_usable(self) -> bool:
         return self.status == self.PENDING
 
-    @staticmethod
-    def _new_token() -> tuple[str, str]:
-        raw = secrets.token_urlsafe(32)
-        return raw, hash_key(raw)
-
     @classmethod
     def issue(cls, account: Account, email: str, role: str,
               invited_by: UserProfile | None = None) -> tuple[Invitation, str]:
@@ -109,10 +103,9 @@ class Invitation(models.Model):
                     raise AlreadyInvited(email)
                 open_.role, open_.invited_by = role, invited_by
                 return open_, open_.renew()
-            raw, digest = cls._new_token()
-            invitation = cls.objects.create(
+            invitation, raw = cls.create_with_secret(
                 account=account, email=email, role=role, invited_by=invited_by,
-                token_hash=digest, expires_at=timezone.now() + cls.lifetime(),
+                expires_at=timezone.now() + cls.lifetime(),
             )
         return invitation, raw
 
@@ -122,7 +115,7 @@ class Invitation(models.Model):
 
     def renew(self) -> str:
         """A fresh token and expiry (the old link stops working); the new raw token."""
-        raw, self.token_hash = self._new_token()
+        raw = self.new_secret()
         self.sent_at = timezone.now()
         self.expires_at = self.sent_at + self.lifetime()
         self.save()
@@ -135,9 +128,7 @@ class Invitation(models.Model):
     @classmethod
     def find(cls, account: Any, raw: str) -> Invitation | None:
         """The invitation of ``account`` with this raw token (any status), else None."""
-        if not isinstance(raw, str) or not 20 <= len(raw) <= 100:
-            return None
-        return cls.objects.filter(account=account, token_hash=hash_key(raw)).first()
+        return cls.with_secret(raw, account=account).first()
 
     def mark_accepted(self, user: Any) -> bool:
         """Consume the invitation once (a concurrent second use gets False)."""
@@ -148,3 +139,6 @@ class Invitation(models.Model):
         if done:
             self.accepted_at, self.accepted_by = now, user
         return bool(done)
+
+
+tenancy.register(Invitation, audit=True)

@@ -20,8 +20,6 @@ class MetaDataWithOwnershipModel(MetaDataModel):
     equality and every tenant table can be distributed by ``account_id``.
     """
 
-    permission_owner_field = "user_profile"
-
     user_profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE)
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, editable=False, db_index=False, related_name="+"

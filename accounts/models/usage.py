@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import models
 
+import tenancy
 from tenancy.portability import SkipRow
 from tenancy.wall_scoping import TenantWallManager
 
@@ -46,10 +47,6 @@ class DailyActiveMember(models.Model):
     day = models.DateField()
     member_id = models.BigIntegerField(help_text="UserProfile id")
 
-    # an import remaps the profile id (tenancy/portability.py); a member removed before the
-    # export has no row to map to, so that day's row of theirs is left out
-    portable_references = {"member_id": "accounts.UserProfile"}
-
     objects = TenantWallManager()  # the database wall's contract on SQLite too
 
     class Meta:
@@ -66,3 +63,11 @@ class DailyActiveMember(models.Model):
         if row.get("member_id") is None:
             raise SkipRow("its member was removed before the export")
         return row
+
+
+tenancy.register(DailyUsage)
+tenancy.register(DailyActiveMember, portability=tenancy.Portability(
+    # an import remaps the profile id; a member removed before the export has no row to map
+    # to, so that day's row of theirs is left out
+    references={"member_id": "accounts.UserProfile"}, adjust_row=DailyActiveMember.portable_row,
+))

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
+import tenancy
 from tenancy.cache import tenant_cache
 from tenancy.context import get_current_account_id, tenant_context
 from tenancy.models import MetaDataModel
+from tenancy.registry import options as tenant_options
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 from ..caching import (
@@ -54,13 +56,18 @@ def _is_live(user: Any) -> bool:
 class SmarterBaseQuerySetWithPermissions(TenantWallQuerySet):
     """A queryset that can narrow itself to what a user may read or manage.
 
-    The model names its owner field in ``permission_owner_field`` and carries
-    ``account_id``. Inside a request for a tenant (``tenancy.context``), results are
-    further limited to that tenant, even for users who belong to several accounts.
+    The model names its owner field in the ``permission_owner_field`` of its registration
+    (``tenancy.register``) and carries ``account_id``. Inside a request for a tenant
+    (``tenancy.context``), results are further limited to that tenant, even for users who
+    belong to several accounts.
     """
 
     def _owner_field(self) -> str:
-        return getattr(self.model, "permission_owner_field", "user_profile")
+        owner = tenant_options(self.model).permission_owner_field
+        if owner is None:
+            raise ImproperlyConfigured(f"{self.model._meta.label} has permission querysets but its "
+                                       "tenancy.register(...) names no permission_owner_field")
+        return owner
 
     @staticmethod
     def _compound_part(qs: Any) -> Any:
@@ -138,7 +145,6 @@ class UserProfile(MetaDataModel):
     ROLE_ADMIN = "admin"
     ROLE_MEMBER = "member"
     ROLE_CHOICES = [(ROLE_ADMIN, "Account admin"), (ROLE_MEMBER, "Member")]
-    permission_owner_field = "pk"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_profile"
@@ -384,3 +390,7 @@ class UserProfile(MetaDataModel):
             return cls.objects.all()
         ids = [m.profile_id for m in active_memberships(user, invalidate=invalidate)]
         return cls.objects.filter(pk__in=ids).order_by("id")
+
+
+tenancy.register(UserProfile, audit=True, permission_owner_field="pk",
+                 portability=tenancy.Portability(imported=UserProfile.portable_imported))

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+import tenancy
 from accounts.models import Account
 from domains.models import CHALLENGE_LABEL, new_token
 from tenancy.cache import invalidate_with_commit
@@ -59,3 +60,7 @@ class EmailDomain(models.Model):
     @classmethod
     def portable_imported(cls, account_id: int) -> None:
         invalidate_with_commit(verified_key(account_id))
+
+
+tenancy.register(EmailDomain, audit=True, portability=tenancy.Portability(
+    adjust_row=EmailDomain.portable_row, imported=EmailDomain.portable_imported))

@@ -26,7 +26,7 @@ from tenancy.client_ip import client_ip
 from tenancy.operation import current_operation
 from tenancy.ratelimit import is_limited, record_failure
 
-from .models import ScimToken, split_token
+from .models import ScimToken
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class ScimTokenCheck:
         scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         raw = raw.strip()
         account = getattr(request, "account", None)
-        prefix = split_token(raw) if scheme.lower() == "bearer" else None
+        prefix = ScimToken.split(raw) if scheme.lower() == "bearer" else None
         token = None
         if prefix is not None and account is not None:
             if is_limited(address_key(address), limit):

@@ -8,41 +8,32 @@ raw value once.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import uuid
 from typing import Any
 
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
 
+import tenancy
 from accounts.models import Account, UserProfile
-from accounts.models.api_key import hash_key, record_use, split_key
+from accounts.models.secret import PREFIX_HEX_DIGITS, PrefixedSecret
 from tenancy.validators import validate_single_line
 from tenancy.wall_scoping import TenantWallManager
 
 TOKEN_MARK = "scim_"  # noqa: S105 - the visible mark of a token, not a secret
-PREFIX_LENGTH = len(TOKEN_MARK) + 12
 
 
-def split_token(raw: str) -> str | None:
-    """The prefix of a well-formed raw token ``scim_XXXXXXXXXXXX.SECRET``, else None."""
-    return split_key(raw, TOKEN_MARK)
-
-
-class ScimToken(models.Model):
+class ScimToken(PrefixedSecret):
     """A bearer token with which one account's identity provider provisions its members."""
+
+    mark = TOKEN_MARK
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=255, validators=[validate_single_line])
-    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
-    token_hash = models.CharField(max_length=64, editable=False)
+    prefix = models.CharField(max_length=len(TOKEN_MARK) + PREFIX_HEX_DIGITS, editable=False)
     created_by = models.ForeignKey(UserProfile, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TenantWallManager()
 
@@ -59,27 +50,11 @@ class ScimToken(models.Model):
     @classmethod
     def create(cls, account: Account, name: str, created_by: UserProfile | None) -> tuple[ScimToken, str]:
         """A new saved token and its raw value (the only time the raw value exists)."""
-        prefix = TOKEN_MARK + secrets.token_hex(6)
-        raw = f"{prefix}.{secrets.token_urlsafe(32)}"
-        token = cls(account=account, name=name, prefix=prefix, token_hash=hash_key(raw),
-                    created_by=created_by)
-        token.save()
-        return token, raw
+        return cls.create_with_secret(account=account, name=name, created_by=created_by)
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-    def matches(self, raw: str) -> bool:
-        return hmac.compare_digest(self.token_hash, hash_key(raw))
-
-    def revoke(self) -> None:
-        self.revoked_at = timezone.now()
-        self.save(update_fields=["revoked_at"])
-
-    def touch(self) -> None:
-        """Record use, at most once a minute."""
-        record_use(self)
 
 
 class ScimUser(models.Model):
@@ -121,3 +96,7 @@ class ScimUser(models.Model):
         """The account is always the membership's own."""
         self.account_id = self.user_profile.account_id
         super().save(*args, **kwargs)
+
+
+tenancy.register(ScimToken, audit=True)
+tenancy.register(ScimUser, audit=True)

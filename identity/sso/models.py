@@ -14,6 +14,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
+import tenancy
 from accounts.models import Account, UserProfile
 from tenancy.cache import invalidate_with_commit
 from tenancy.wall_scoping import TenantWallManager
@@ -119,3 +120,7 @@ def scope_list(scopes: str) -> list[str]:
     """The scopes to request: ``openid`` first, then the configured ones, each once."""
     words = ["openid", *scopes.split()]
     return list(dict.fromkeys(words))
+
+
+tenancy.register(IdentityProvider, audit=True, portability=tenancy.Portability(
+    adjust_row=IdentityProvider.portable_row, imported=IdentityProvider.portable_imported))

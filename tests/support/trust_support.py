@@ -1,7 +1,7 @@
 """Helpers of the trust tests: an OpenID Connect sign-in through the real views with the IdP's
 network answers (token with a signed ID token, userinfo) stood in by the test, so the claims
 (``email_verified`` above all) are the test's; the provider row holds the discovery document
-and keys as a connection test stores them; and SAML sign-ins with tests.sso_support."""
+and keys as a connection test stores them; and SAML sign-ins with tests.support.sso_support."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.models import Account
 from identity.sso.models import IdentityProvider
 from identity.sso.oidc.adapter import TenantOIDCAdapter
-from tests.oidc_support import SigningKey
-from tests.sso_support import KeyPair, authn_request_id, saml_response
+from tests.support.oidc_support import SigningKey
+from tests.support.sso_support import KeyPair, authn_request_id, saml_response
 
 ISSUER = "https://idp.trust.test"
 SAML_ENTITY = "https://saml.trust.test/"

@@ -14,7 +14,7 @@ What the buildpack does with this repository, and what is checked here in the sa
 4. At run time every process gets only the config vars: those ``app.json`` declares (values,
    generated secrets, the operator's values for required ones), the add-ons' URLs
    (``DATABASE_URL``, ``REDIS_URL``) and what the platform sets (``PORT``, ``DYNO``). Here the
-   add-ons are a throwaway PostgreSQL and Redis (:mod:`tests.services`). The Procfile's
+   add-ons are a throwaway PostgreSQL and Redis (:mod:`tests.support.services`). The Procfile's
    ``release`` command runs (it must exit 0), then ``web`` must answer ``/healthz`` with 200 and
    serve the collected static files, and ``worker`` must run one queued task. Then the same
    again in the two-role layout: the owner grants a runtime role row access
@@ -25,7 +25,7 @@ Procfile and ``app.json`` are read as the platform reads them: commands run thro
 ``bash -c``, never restated here. Whatever the build lacks (a config var, a system library,
 an executable, a stale lock) stops it with a message naming it.
 
-Usage: ``python -m tests.slug_build --set ROOT_DOMAIN=example.com [--keep]``
+Usage: ``python -m tests.support.slug_build --set ROOT_DOMAIN=example.com [--keep]``
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ import psycopg
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from tests.services import (
+from tests.support.services import (
     WALL_ROLE,
     free_port,
     owner_role_url,
@@ -61,7 +61,7 @@ from tests.services import (
     throwaway_redis,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The add-ons app.json may name, and the config vars each one sets on the app.
 ADDON_VARS = {"heroku-postgresql": ("DATABASE_URL",), "heroku-redis": ("REDIS_URL",)}
 # Files that make the buildpack pick another package manager (it refuses several at once).
@@ -493,7 +493,7 @@ def serve(processes: dict[str, str], build: Path, work: Path, env: dict[str, str
 
 def main(argv: list[str] | None = None) -> int:
     """Run the build; exit 0 when the app built and served, 1 with the reason otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m tests.slug_build", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.support.slug_build", description=__doc__)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an operator's config var (app.json's required ones)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository to build")

@@ -1,7 +1,7 @@
 """Soak: mixed tenant traffic against gunicorn on PostgreSQL + Redis for a bounded time,
 then a count of what the database holds against what the server acknowledged.
 
-Private PostgreSQL and Redis on spare loopback ports (``tests/services.py``), the
+Private PostgreSQL and Redis on spare loopback ports (``tests/support/services.py``), the
 Procfile's web line (DEBUG off), ``TENANTS`` seeded tenants. ``CLIENTS`` threads, each with
 its own tenant and signed-in session, loop until the deadline over a weighted mix:
 anonymous tenant and workspace pages, console pages, API reads, API writes (contacts and
@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.http_stack import Browser, Reply, Tenant, gunicorn, production_env, seed
-from tests.services import PgBouncerServer, pgbouncer_server, postgres_server, redis_server
+from tests.support.http_stack import Browser, Reply, Tenant, gunicorn, production_env, seed
+from tests.support.services import PgBouncerServer, pgbouncer_server, postgres_server, redis_server
 
 TENANTS = 6
 CLIENTS = 8

@@ -1,4 +1,4 @@
-"""Run as ``python -m tests.task_support [db_worker options]``: the project's ``db_worker``
+"""Run as ``python -m tests.support.task_support [db_worker options]``: the project's ``db_worker``
 whose export hangs after writing a marker file (``$HANG_MARKER``), for a test to kill the
 worker in the middle of a task."""
 

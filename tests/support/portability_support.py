@@ -17,8 +17,8 @@ from identity.scim.models import ScimToken, ScimUser
 from lifecycle.export import write_export
 from lifecycle.models import DataExport
 from tenancy.portability import declared_generic_references, declared_references
-from tests.domain_support import verified_domain
-from tests.sso_support import seed_sso_rows, verify_email_domain
+from tests.support.domain_support import verified_domain
+from tests.support.sso_support import seed_sso_rows, verify_email_domain
 from workspaces.models import Workspace
 
 ACCOUNT_IDENTITY = {"id", "account_number", "is_default_account", "is_active", "closed_at",

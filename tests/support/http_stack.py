@@ -2,7 +2,7 @@
 the Procfile's web line on loopback) on a given PostgreSQL and Redis, seeded tenants, and an
 HTTP client that talks to it with tenant Host headers as the platform router does.
 
-Shared by the outage tests and the soak (``tests/soak.py``). Every wait is bounded; the
+Shared by the outage tests and the soak (``tests/support/soak.py``). Every wait is bounded; the
 server is stopped when its block ends.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.services import free_port, owner_role_url, stop_process
+from tests.support.services import free_port, owner_role_url, stop_process
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ROOT_DOMAIN = "example.com"
 PASSWORD = "stack-test-password-4711"

@@ -6,7 +6,7 @@ it answers, yields its URL and terminates it (also when the test fails):
 ``postgres_server()`` yield a handle instead, whose ``stop()`` / ``start()`` take the SAME
 server (same port, same data directory) down and bring it back mid-test.
 ``pgbouncer_server()`` puts a transaction-mode PgBouncer in front of a PostgreSQL;
-``python -m tests.services pgbouncer --upstream-port 5432`` runs one in the foreground
+``python -m tests.support.services pgbouncer --upstream-port 5432`` runs one in the foreground
 (``.ci/run`` uses it for the suite run through the pooler).
 """
 
@@ -507,7 +507,7 @@ def pgbouncer_server(upstream_port: int, port: int | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     """``pgbouncer``: run a transaction-mode PgBouncer in the foreground until SIGTERM/SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m tests.services")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.services")
     sub = parser.add_subparsers(dest="service", required=True)
     bouncer = sub.add_parser("pgbouncer", help="transaction-mode PgBouncer (trust auth)")
     bouncer.add_argument("--port", type=int, required=True, help="loopback port to listen on")
