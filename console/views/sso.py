@@ -1,6 +1,7 @@
 """Console → Security → Single sign-on: the account's identity providers (add OIDC or SAML,
-which tests the connection and stores the published configuration; test again, enable/disable,
-remove), the values to paste into the IdP, and the required-SSO policy."""
+which tests the connection and stores the published configuration; test again, test sign-in,
+enable once a test sign-in succeeded, disable, remove), the values to paste into the IdP, and the
+required-SSO policy."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from identity.sso import metadata
+from identity.sso import metadata, testsignin
 from identity.sso.caching import account_providers
 from identity.sso.forms import OidcProviderForm, SamlProviderForm, SsoPolicyForm
 from identity.sso.models import IdentityProvider
@@ -66,9 +67,9 @@ def _add(request: TenantRequest, form_class: type[ModelForm], kind: str) -> Http
         except IntegrityError:
             form.add_error(None, "Another provider was added at the same moment; try again.")
         else:
-            messages.success(request, f"{provider.name} added; connection tested. It stays disabled "
-                                      "until you enable it: paste the values shown into your identity "
-                                      "provider first, then enable it and try a sign-in.")
+            messages.success(request, f"{provider.name} added; connection tested. It stays disabled: "
+                                      "paste the values shown into your identity provider, run a test "
+                                      "sign-in, and enable it once that succeeded.")
             return redirect("sso")
     return render(request, "console/sso_add.html", {"form": form, "kind": kind})
 
@@ -88,9 +89,9 @@ def add_saml(request: TenantRequest) -> HttpResponse:
 def provider_enable(request: TenantRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(_providers(request), pk=pk)
     provider.enabled = request.POST.get("enabled") == "1"
-    if provider.enabled and provider.metadata_checked_at is None and (
-            provider.kind == IdentityProvider.OIDC or provider.idp_metadata_url):
-        messages.error(request, f"{provider.name} cannot be enabled yet: Test its connection first.")
+    refusal = provider.enable_refusal() if provider.enabled else ""
+    if refusal:
+        messages.error(request, f"{provider.name} cannot be enabled yet: {refusal}")
         return redirect("sso")
     provider.save(update_fields=["enabled", "updated_at"])
     messages.success(request, f"{provider.name} {'enabled' if provider.enabled else 'disabled'}.")
@@ -109,6 +110,18 @@ def provider_check(request: TenantRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{provider.name}: connection tested, configuration stored.")
     return redirect("sso")
+
+
+@require_POST
+@account_admin_required
+def provider_test_sign_in(request: TenantRequest, pk: int) -> HttpResponse:
+    """Test sign-in: the admin goes through the IdP as a member would; a success is recorded on
+    the provider (and lets it be enabled), nobody is signed in (:mod:`identity.sso.testsignin`)."""
+    provider = get_object_or_404(_providers(request), pk=pk)
+    if provider.needs_connection_test:
+        messages.error(request, f"{provider.name}: test its connection first.")
+        return redirect("sso")
+    return testsignin.start(request, provider)
 
 
 @require_POST

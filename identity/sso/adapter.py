@@ -1,6 +1,7 @@
 """allauth's socialaccount, per account: a host lists and uses only its own account's
 identity providers (``list_apps`` is the one place apps come from: no database ``SocialApp``
-rows, no settings apps), and every sign-in goes through :mod:`sso.signin`."""
+rows, no settings apps; the provider an admin's session is test-signing in through is added for
+that session, :mod:`sso.testsignin`), and every sign-in goes through :mod:`sso.signin`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from django.http import HttpRequest
 
 from tenancy.egress import EgressSession
 
-from . import roles, signin
-from .caching import account_providers, provider_by_slug
+from . import roles, signin, testsignin
+from .caching import account_providers
 from .socialapps import social_app
 
 
@@ -23,7 +24,11 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         """The host's account's enabled providers, matching allauth's filters."""
         request = request or context.request
         account = getattr(request, "account", None) if request is not None else None
-        apps = [social_app(c) for c in account_providers(account.pk if account else None)]
+        configs = list(account_providers(account.pk if account else None))
+        testing = testsignin.testing_config(request)
+        if testing is not None and all(c.slug != testing.slug for c in configs):
+            configs.append(testing)
+        apps = [social_app(c) for c in configs]
         if provider:
             apps = [a for a in apps if provider in (a.provider, a.provider_id)]
         if client_id:
@@ -42,15 +47,22 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         from audit.recorder import record
 
         account = getattr(request, "account", None)
+        testing = testsignin.testing_config(request, str(getattr(provider, "sub_id", "") or ""))
         if account is not None:
             record("sso.refused", account_id=account.pk, target_kind="accounts.account", target_id=account.pk,
                    target_repr=str(getattr(getattr(provider, "app", None), "name", "") or ""),
                    changes={"reason": str(exception or error or "")[:200],
                             "provider": str(getattr(provider, "sub_id", ""))})
+        if testing is not None:
+            reason = str(exception or error or "refused by the identity provider")
+            raise testsignin.failed(request, testing, reason)
         super().on_authentication_error(request, provider, error=error, exception=exception,
                                         extra_context=extra_context)
 
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
+        testing = testsignin.testing_config(request, sociallogin.account.provider)
+        if testing is not None:  # the admin's test: checked, recorded, nobody signed in
+            raise testsignin.finish(request, sociallogin, testing)
         signin.pre_social_login(request, sociallogin)
         config = signin.provider_for(request, sociallogin)
         roles.after_sign_in(request, sociallogin, config,
@@ -59,8 +71,7 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         """A first sign-in through one of the host's account's providers creates the member
         (pre_social_login has checked the address)."""
-        account = getattr(request, "account", None)
-        return provider_by_slug(account.pk if account else None, sociallogin.account.provider) is not None
+        return testsignin.config_for(request, sociallogin.account.provider) is not None
 
     def save_user(self, request: HttpRequest, sociallogin: Any, form: Any = None) -> Any:
         user = super().save_user(request, sociallogin, form)
