@@ -253,3 +253,16 @@ def test_a_name_id_only_response_outside_the_verified_domains_is_refused(tenant_
     resp = post_response(client, saml_a.slug, xml)
     assert resp.status_code == 403 and b"not in a verified email domain" in resp.content
     assert signed_in_user_id(client) is None
+
+
+def test_a_disabled_providers_sp_metadata_is_served_for_the_idp_setup(tenant_a, tenant_b, idp_keys):
+    """The admin gives the IdP the SP metadata before the test sign-in; signing in stays closed."""
+    disabled = saml_provider(tenant_a.account, idp_keys, entity_id=ENTITY, enabled=False)
+    client = host_client(tenant_a.host)
+    u = urls(tenant_a.host, disabled.slug)
+    resp = client.get(f"/accounts/saml/{disabled.slug}/metadata/")
+    assert resp.status_code == 200 and u["audience"] in resp.content.decode()
+    assert u["acs_url"] in resp.content.decode()
+    assert client.post(u["login"], {"process": "login"}).status_code == 404
+    other = host_client(tenant_b.host)
+    assert other.get(f"/accounts/saml/{disabled.slug}/metadata/").status_code == 404

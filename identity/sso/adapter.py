@@ -28,6 +28,8 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         testing = testsignin.testing_config(request)
         if testing is not None and all(c.slug != testing.slug for c in configs):
             configs.append(testing)
+        if account is not None and _serving_sp_metadata(request):
+            configs = _all_saml_providers(account.pk)  # pasted into the IdP before enabling
         apps = [social_app(c) for c in configs]
         if provider:
             apps = [a for a in apps if provider in (a.provider, a.provider_id)]
@@ -79,3 +81,18 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
         signin.ensure_member(request, user, sociallogin.state.get("sso_role") or config.default_role,
                              created_user=True)
         return user
+
+
+def _serving_sp_metadata(request: HttpRequest | None) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return bool(match is not None and match.url_name == "saml_metadata")
+
+
+def _all_saml_providers(account_id: int) -> list[Any]:
+    """The account's SAML providers, disabled ones too: their SP metadata (entity ID, ACS URL,
+    nothing secret) is what the admin gives the IdP before a test sign-in can work."""
+    from .caching import config_of
+    from .models import IdentityProvider
+
+    rows = IdentityProvider.objects.filter(account_id=account_id, kind=IdentityProvider.SAML)
+    return [config_of(p) for p in rows.select_related("account")]
