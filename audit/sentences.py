@@ -50,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "sso.signed_in": "Signed in with single sign-on",
     "sso.identity_linked": "Single sign-on linked",
     "sso.refused": "Single sign-on refused",
+    "sso.provider_tested": "Identity provider test sign-in",
     "sso.role_changed": "Role set by single sign-on",
     "sso.role_kept": "Role kept despite single sign-on",
 }
@@ -327,6 +328,7 @@ ACTION_SENTENCES: dict[str, str] = {
     "sso.signed_in": "{repr} signed in with single sign-on",
     "sso.identity_linked": "{repr}'s sign-in was linked to the account's identity provider",
     "sso.refused": "A single sign-on was refused: {repr}",
+    "sso.provider_tested": "{who} ran a test sign-in through the identity provider {repr}",
     "sso.role_changed": "{repr}'s role was set by the identity provider's groups",
     "sso.role_kept": "{repr}'s role was kept: the change the identity provider's groups asked "
                      "for would leave the account without an active admin",

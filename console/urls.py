@@ -30,6 +30,7 @@ urlpatterns = [
     path("security/sso/<int:pk>/enable/", sso.provider_enable, name="sso-provider-enable"),
     path("security/sso/<int:pk>/delete/", sso.provider_delete, name="sso-provider-delete"),
     path("security/sso/<int:pk>/check/", sso.provider_check, name="sso-provider-check"),
+    path("security/sso/<int:pk>/test-sign-in/", sso.provider_test_sign_in, name="sso-provider-test"),
     path("security/email-domains/", email_domains.email_domain_list, name="email-domains"),
     path("security/email-domains/<int:pk>/verify/", email_domains.email_domain_verify,
          name="email-domain-verify"),

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -72,6 +73,18 @@ def oidc_idp(tmp_path: Path, redirect_uri: str, group: str = "") -> Iterator[str
         log.close()
 
 
+def idp_authorize(page: Any, shot: str, log_in: bool = True) -> None:
+    """At the IdP: its sign-in form (unless the IdP session already exists), then consent."""
+    if log_in:
+        page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/login/.*"))
+        page.fill("#id_username", PERSON)
+        page.fill("#id_password", PERSON_PASSWORD)
+        page.get_by_role("button", name="Log in to the IdP").click()
+    page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/o/authorize/.*"))
+    page.screenshot(path=str(ARTIFACTS / f"e2e-sso-{shot}.png"), full_page=True)
+    page.get_by_role("button", name="Authorize").click()
+
+
 def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, live_server, tenant_a, tenant_b,
                                                             tmp_path, settings):
     port = urlsplit(live_server.url).port
@@ -95,8 +108,12 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
         console = page.locator("main").inner_text()
         assert redirect_uri in console and CLIENT_SECRET not in page.content()
         page.screenshot(path=str(ARTIFACTS / "e2e-sso-console.png"), full_page=True)
-        # Saved after a connection test, but disabled until the admin enables it.
+        # Saved after a connection test, but disabled until the admin's test sign-in succeeded.
         assert "Connection tested" in console and "disabled" in console
+        page.get_by_role("button", name="Test sign-in").click()
+        idp_authorize(page, "admin-test")
+        page.wait_for_url(f"{base}/console/security/sso/")
+        assert f"test sign-in succeeded as {PERSON}" in page.locator("main").inner_text()
         page.get_by_role("button", name="Enable").click()
         page.wait_for_url(f"{base}/console/security/sso/")
         page.get_by_role("button", name="Sign out").click()
@@ -108,13 +125,7 @@ def test_oidc_sign_in_through_a_real_idp_creates_the_member(transactional_db, li
         # The person: tenant sign-in page -> IdP sign-in -> consent -> back, signed in.
         page.goto(f"{base}/login/")
         page.get_by_role("button", name="Sign in with Alpha IdP").click()
-        page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/login/.*"))
-        page.fill("#id_username", PERSON)
-        page.fill("#id_password", PERSON_PASSWORD)
-        page.get_by_role("button", name="Log in to the IdP").click()
-        page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/o/authorize/.*"))
-        page.screenshot(path=str(ARTIFACTS / "e2e-sso-consent.png"), full_page=True)
-        page.get_by_role("button", name="Authorize").click()
+        idp_authorize(page, "consent", log_in=False)
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/console/")
         # the IdP's admin group made them an account admin: the console opens (no 403, no sign-in)

@@ -55,10 +55,20 @@ def provider(tenant_a, idp):  # type: ignore[no-untyped-def]
     p = IdentityProvider.objects.get(account=tenant_a.account)
     assert not p.enabled  # a new provider starts disabled
     admin = host_client(tenant_a.host, tenant_a.admin.user)
+    run_test_sign_in(admin, p, idp)
     assert admin.post(f"/console/security/sso/{p.pk}/enable/", {"enabled": "1"}).status_code == 302
     p.refresh_from_db()
     assert p.enabled
     return p
+
+
+def run_test_sign_in(admin: Any, provider: IdentityProvider, idp: FakeIdp) -> Any:
+    """The admin's test sign-in through the IdP, from the console and back to it."""
+    resp = admin.post(f"/console/security/sso/{provider.pk}/test-sign-in/")
+    assert resp.status_code == 302 and resp["Location"].startswith(idp.discovery["authorization_endpoint"])
+    query = parse_qs(urlsplit(resp["Location"]).query)
+    idp.nonce = query["nonce"][0]
+    return finish(admin, provider, query["state"][0])
 
 
 def start(client: Any, provider: IdentityProvider, idp: FakeIdp) -> str:
@@ -90,8 +100,8 @@ def signed_in(client: Any) -> bool:
 def test_a_sign_in_uses_the_stored_discovery_and_creates_the_member(tenant_a, idp, provider):
     assert provider.oidc_discovery["issuer"] == idp.issuer and provider.oidc_jwks["keys"]
     assert provider.metadata_checked_at is not None and provider.metadata_error == ""
-    fetched_at_save = list(idp.server.hits)
-    assert fetched_at_save == ["/o/.well-known/openid-configuration", "/o/jwks/"]
+    fetched_at_save = list(idp.server.hits)  # then the admin's test sign-in
+    assert fetched_at_save == ["/o/.well-known/openid-configuration", "/o/jwks/", "/o/token/", "/o/userinfo/"]
     client = host_client(tenant_a.host)
     page = client.get("/login/")
     assert "Sign in with Alpha IdP" in page.content.decode()
@@ -102,7 +112,7 @@ def test_a_sign_in_uses_the_stored_discovery_and_creates_the_member(tenant_a, id
     resp = finish(client, provider, state)
     assert resp.status_code == 302 and signed_in(client), resp.content.decode()[:2000]
     assert idp.server.hits[len(fetched_at_save):] == ["/o/token/", "/o/userinfo/"]
-    token_request = idp.token_requests()[0]
+    token_request = idp.token_requests()[-1]
     assert token_request["code_verifier"][0]  # PKCE
     profile = UserProfile.objects.get(account=tenant_a.account, user__email="carol@alpha.test")
     assert profile.role == UserProfile.ROLE_MEMBER
@@ -180,6 +190,58 @@ def test_an_unchecked_provider_cannot_be_enabled(tenant_a):
     p.enabled = True
     with pytest.raises(IntegrityError), transaction.atomic():  # the database keeps the rule too
         p.save()
+
+
+def test_a_provider_is_enabled_only_after_a_test_sign_in_succeeded(tenant_a, idp):
+    """The admin's test sign-in goes through the IdP for real (nonce, PKCE, signed ID token,
+    the address rule) while the provider is disabled; it signs nobody in and links nobody,
+    records its success, and only then may the provider be enabled. A disabled provider is not
+    usable by anyone else, and a failed test leaves it untested."""
+    from allauth.socialaccount.models import SocialAccount
+
+    verify_email_domain(tenant_a.account, "alpha.test")
+    assert add_provider(tenant_a, idp.issuer).status_code == 302
+    p = IdentityProvider.objects.get(account=tenant_a.account)
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    resp = admin.post(f"/console/security/sso/{p.pk}/enable/", {"enabled": "1"}, follow=True)
+    assert "Run a test sign-in through it first" in resp.content.decode()
+    # Anyone else: the disabled provider does not exist for them.
+    assert host_client(tenant_a.host).post(f"/accounts/oidc/{p.slug}/login/").status_code == 404
+    member = host_client(tenant_a.host, tenant_a.member.user)
+    assert member.post(f"/console/security/sso/{p.pk}/test-sign-in/").status_code in (302, 403)
+    assert member.post(f"/accounts/oidc/{p.slug}/login/").status_code == 404
+    # A test whose ID token fails a check: back in the console with the reason, still untested.
+    idp.claims = {"nonce": "another-sign-in"}
+    resp = run_test_sign_in(admin, p, idp)
+    assert resp.status_code == 302 and resp["Location"] == "/console/security/sso/"
+    page = admin.get("/console/security/sso/").content.decode()
+    assert "test sign-in failed" in page and "nonce" in page
+    p.refresh_from_db()
+    assert p.test_signed_in_at is None and not p.enabled
+    # An address outside the account's verified domains fails the test as it would a sign-in.
+    idp.claims, idp.email = {}, "carol@elsewhere.test"
+    run_test_sign_in(admin, p, idp)
+    assert "not in a verified email domain" in admin.get("/console/security/sso/").content.decode()
+    p.refresh_from_db()
+    assert p.test_signed_in_at is None
+    # The real thing: recorded, the admin is still themselves, carol exists nowhere.
+    idp.email = "carol@alpha.test"
+    resp = run_test_sign_in(admin, p, idp)
+    assert resp.status_code == 302 and resp["Location"] == "/console/security/sso/"
+    page = admin.get("/console/security/sso/").content.decode()
+    assert "test sign-in succeeded as carol@alpha.test" in page and "Test sign-in succeeded" in page
+    assert admin.session["_auth_user_id"] == str(tenant_a.admin.user.pk)
+    assert not UserProfile.objects.filter(user__email="carol@alpha.test").exists()
+    assert not SocialAccount.objects.filter(provider=p.slug).exists()
+    p.refresh_from_db()
+    assert p.test_signed_in_at is not None and not p.enabled
+    assert AuditEvent.objects.filter(account=tenant_a.account, action="sso.provider_tested",
+                                     target_id=str(p.pk)).exists()
+    # The mark is spent: the callback cannot be replayed as a test.
+    assert "sso_test_sign_in" not in admin.session
+    assert admin.post(f"/console/security/sso/{p.pk}/enable/", {"enabled": "1"}).status_code == 302
+    p.refresh_from_db()
+    assert p.enabled
 
 
 @pytest.mark.parametrize("issuer, message", [

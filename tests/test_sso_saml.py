@@ -226,3 +226,43 @@ def test_the_metadata_names_the_acs_on_the_tenant_host(tenant_a, saml_a):
     resp = host_client(tenant_a.host).get(f"/accounts/saml/{saml_a.slug}/metadata/")
     assert resp.status_code == 200
     assert f"http://{tenant_a.host}/accounts/saml/{saml_a.slug}/acs/".encode() in resp.content
+
+
+@pytest.mark.parametrize("name_id_format", ["urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+                                            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"])
+def test_a_response_with_the_name_id_only_signs_in(tenant_a, saml_a, idp_keys, name_id_format):
+    """No AttributeStatement, the address in the NameID: Google Workspace's default."""
+    client = host_client(tenant_a.host)
+    request_id = start(client, saml_a.slug)
+    xml = respond(idp_keys, tenant_a.host, saml_a.slug, request_id, attributes=False,
+                  name_id_format=name_id_format)
+    assert b"AttributeStatement" not in base64.b64decode(xml)
+    resp = post_response(client, saml_a.slug, xml)
+    assert resp.status_code == 302, resp.content[:800]
+    user = get_user_model().objects.get(pk=signed_in_user_id(client))
+    assert user.email == "carol@alpha.test"
+    assert UserProfile.objects.filter(user=user, account=tenant_a.account, is_active=True).exists()
+    assert SocialAccount.objects.get(user=user, provider=saml_a.slug).uid == "carol@alpha.test"
+
+
+def test_a_name_id_only_response_outside_the_verified_domains_is_refused(tenant_a, saml_a, idp_keys):
+    client = host_client(tenant_a.host)
+    request_id = start(client, saml_a.slug)
+    xml = respond(idp_keys, tenant_a.host, saml_a.slug, request_id, email="opaque-subject-42",
+                  attributes=False)
+    resp = post_response(client, saml_a.slug, xml)
+    assert resp.status_code == 403 and b"not in a verified email domain" in resp.content
+    assert signed_in_user_id(client) is None
+
+
+def test_a_disabled_providers_sp_metadata_is_served_for_the_idp_setup(tenant_a, tenant_b, idp_keys):
+    """The admin gives the IdP the SP metadata before the test sign-in; signing in stays closed."""
+    disabled = saml_provider(tenant_a.account, idp_keys, entity_id=ENTITY, enabled=False)
+    client = host_client(tenant_a.host)
+    u = urls(tenant_a.host, disabled.slug)
+    resp = client.get(f"/accounts/saml/{disabled.slug}/metadata/")
+    assert resp.status_code == 200 and u["audience"] in resp.content.decode()
+    assert u["acs_url"] in resp.content.decode()
+    assert client.post(u["login"], {"process": "login"}).status_code == 404
+    other = host_client(tenant_b.host)
+    assert other.get(f"/accounts/saml/{disabled.slug}/metadata/").status_code == 404

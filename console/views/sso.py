@@ -1,6 +1,7 @@
 """Console → Security → Single sign-on: the account's identity providers (add OIDC or SAML,
-which tests the connection and stores the published configuration; test again, enable/disable,
-remove), the values to paste into the IdP, and the required-SSO policy."""
+which tests the connection and stores the published configuration; test again, test sign-in,
+enable once a test sign-in succeeded, disable, remove), the values to paste into the IdP, and the
+required-SSO policy."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
-from identity.sso import metadata
-from identity.sso.caching import account_providers
+from identity.sso import metadata, testsignin
+from identity.sso.caching import account_providers, config_of
 from identity.sso.forms import OidcProviderForm, SamlProviderForm, SsoPolicyForm
 from identity.sso.models import IdentityProvider
+from identity.sso.templatetags.sso import idp_origin
 
 
 def _providers(request: TenantRequest) -> Any:
@@ -50,8 +52,14 @@ def sso_overview(request: TenantRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Single sign-on policy saved.")
         return redirect("sso")
+    providers = list(_providers(request))
+    # Test sign-in posts from this page and is redirected to the IdP: the form-action policy
+    # (held on redirects) admits the providers' origins, as the sign-in page does.
+    origins = sorted({o for o in (idp_origin(config_of(p)) for p in providers) if o})
+    if origins:
+        request._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
     return render(request, "console/sso.html", {
-        "providers": [(p, sp_values(request, p)) for p in _providers(request)], "form": form,
+        "providers": [(p, sp_values(request, p)) for p in providers], "form": form,
     })
 
 
@@ -66,9 +74,9 @@ def _add(request: TenantRequest, form_class: type[ModelForm], kind: str) -> Http
         except IntegrityError:
             form.add_error(None, "Another provider was added at the same moment; try again.")
         else:
-            messages.success(request, f"{provider.name} added; connection tested. It stays disabled "
-                                      "until you enable it: paste the values shown into your identity "
-                                      "provider first, then enable it and try a sign-in.")
+            messages.success(request, f"{provider.name} added; connection tested. It stays disabled: "
+                                      "paste the values shown into your identity provider, run a test "
+                                      "sign-in, and enable it once that succeeded.")
             return redirect("sso")
     return render(request, "console/sso_add.html", {"form": form, "kind": kind})
 
@@ -88,9 +96,9 @@ def add_saml(request: TenantRequest) -> HttpResponse:
 def provider_enable(request: TenantRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(_providers(request), pk=pk)
     provider.enabled = request.POST.get("enabled") == "1"
-    if provider.enabled and provider.metadata_checked_at is None and (
-            provider.kind == IdentityProvider.OIDC or provider.idp_metadata_url):
-        messages.error(request, f"{provider.name} cannot be enabled yet: Test its connection first.")
+    refusal = provider.enable_refusal() if provider.enabled else ""
+    if refusal:
+        messages.error(request, f"{provider.name} cannot be enabled yet: {refusal}")
         return redirect("sso")
     provider.save(update_fields=["enabled", "updated_at"])
     messages.success(request, f"{provider.name} {'enabled' if provider.enabled else 'disabled'}.")
@@ -109,6 +117,18 @@ def provider_check(request: TenantRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{provider.name}: connection tested, configuration stored.")
     return redirect("sso")
+
+
+@require_POST
+@account_admin_required
+def provider_test_sign_in(request: TenantRequest, pk: int) -> HttpResponse:
+    """Test sign-in: the admin goes through the IdP as a member would; a success is recorded on
+    the provider (and lets it be enabled), nobody is signed in (:mod:`identity.sso.testsignin`)."""
+    provider = get_object_or_404(_providers(request), pk=pk)
+    if provider.needs_connection_test:
+        messages.error(request, f"{provider.name}: test its connection first.")
+        return redirect("sso")
+    return testsignin.start(request, provider)
 
 
 @require_POST

@@ -36,16 +36,21 @@ class ProviderConfig:
     oidc_jwks: dict[str, Any] = field(default_factory=dict)
 
 
-def _load(account_id: int) -> tuple[ProviderConfig, ...]:
-    rows = IdentityProvider.objects.filter(account_id=account_id, enabled=True).select_related("account")
-    return tuple(ProviderConfig(
+def config_of(p: IdentityProvider) -> ProviderConfig:
+    """The sign-in values of one ``IdentityProvider`` row."""
+    return ProviderConfig(
         pk=p.pk, account_id=p.account_id, slug=p.slug, kind=p.kind, name=p.name, issuer=p.issuer,
         client_id=p.client_id, client_secret_encrypted=p.client_secret_encrypted,
         idp_entity_id=p.idp_entity_id, idp_sso_url=p.idp_sso_url, idp_x509cert=p.idp_x509cert,
         idp_metadata_url=p.idp_metadata_url, default_role=p.default_role,
         groups_attribute=p.groups_attribute, admin_group=p.admin_group, scopes=p.scopes,
         oidc_discovery=p.oidc_discovery or {}, oidc_jwks=p.oidc_jwks or {},
-    ) for p in rows)
+    )
+
+
+def _load(account_id: int) -> tuple[ProviderConfig, ...]:
+    rows = IdentityProvider.objects.filter(account_id=account_id, enabled=True).select_related("account")
+    return tuple(config_of(p) for p in rows)
 
 
 def account_providers(account_id: int | None) -> tuple[ProviderConfig, ...]:

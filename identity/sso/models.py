@@ -50,6 +50,9 @@ class IdentityProvider(models.Model):
     metadata_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     metadata_error = models.CharField(max_length=500, blank=True, default="", editable=False,
                                       help_text="Why the last fetch of discovery or metadata failed")
+    # The last test sign-in the admin ran through the real IdP (:mod:`sso.testsignin`): a provider
+    # is enabled only after one succeeded.
+    test_signed_in_at = models.DateTimeField(null=True, blank=True, editable=False)
     # SAML
     idp_entity_id = models.CharField(max_length=1024, blank=True, default="")
     idp_sso_url = models.URLField(max_length=1024, blank=True, default="")
@@ -97,14 +100,30 @@ class IdentityProvider(models.Model):
     def scope_list(self) -> list[str]:
         return scope_list(self.scopes)
 
+    @property
+    def needs_connection_test(self) -> bool:
+        """Its published configuration was never fetched and checked (a SAML IdP given by
+        certificate has nothing to fetch)."""
+        return self.metadata_checked_at is None and (self.kind == self.OIDC or bool(self.idp_metadata_url))
+
+    def enable_refusal(self) -> str:
+        """Why the provider cannot be enabled yet ("" when it can): its published configuration
+        must have been checked, and a test sign-in through it must have succeeded."""
+        if self.needs_connection_test:
+            return "Test its connection first."
+        if self.test_signed_in_at is None:
+            return "Run a test sign-in through it first."
+        return ""
+
     def set_client_secret(self, plain: str) -> None:
         self.client_secret_encrypted = crypto.encrypt(plain)
 
     @classmethod
     def portable_row(cls, row: dict[str, Any], account_id: int) -> dict[str, Any]:
-        """Imported disabled, without its secret (encrypted with the source deployment's key):
-        the admin enters it again and the IdP's redirect URIs change with the host anyway."""
-        return {**row, "client_secret_encrypted": "", "enabled": False}
+        """Imported disabled, without its secret (encrypted with the source deployment's key) and
+        untested: the admin enters the secret again and the IdP's redirect URIs change with the
+        host anyway."""
+        return {**row, "client_secret_encrypted": "", "enabled": False, "test_signed_in_at": None}
 
     @classmethod
     def portable_imported(cls, account_id: int) -> None:

@@ -21,7 +21,7 @@ from audit.recorder import record
 from identity import trust
 from identity.emaildomains.lookup import is_trusted_email
 
-from .caching import ProviderConfig, provider_by_slug
+from .caching import ProviderConfig
 
 #: The sign-in held while the person confirms it (:mod:`identity.sso.linking`).
 SESSION_KEY = "sso_pending_link"
@@ -39,9 +39,11 @@ def refuse(request: HttpRequest, title: str, message: str, status: int = 403) ->
 
 
 def provider_for(request: HttpRequest, sociallogin: Any) -> ProviderConfig:
-    """The host's account's provider this sign-in came through (refused if it is not one)."""
-    account = getattr(request, "account", None)
-    config = provider_by_slug(account.pk if account else None, sociallogin.account.provider)
+    """The host's account's provider this sign-in came through (refused if it is not one; the
+    provider this session is test-signing in through counts, :mod:`sso.testsignin`)."""
+    from .testsignin import config_for
+
+    config = config_for(request, sociallogin.account.provider)
     if config is None:
         raise refuse(request, "Unknown identity provider",
                      "This identity provider is not set up for this account.")
@@ -67,34 +69,45 @@ def role_for(config: ProviderConfig, extra_data: dict[str, Any]) -> str:
     return config.default_role
 
 
-def _email(sociallogin: Any) -> str:
+def idp_email(sociallogin: Any) -> str:
+    """The address the IdP sent (its primary one), lower case; "" when it sent none."""
     for address in sociallogin.email_addresses:
         if address.primary:
-            return str(address.email)
+            return str(address.email).strip().lower()
     if sociallogin.email_addresses:
-        return str(sociallogin.email_addresses[0].email)
-    return str(getattr(sociallogin.user, "email", "") or "")
+        return str(sociallogin.email_addresses[0].email).strip().lower()
+    return str(getattr(sociallogin.user, "email", "") or "").strip().lower()
+
+
+def address_refusal(request: HttpRequest, sociallogin: Any, config: ProviderConfig) -> tuple[str, str] | None:
+    """Why the IdP's address is not accepted (title, message), or None: it must lie in a
+    verified domain of the account and, for a subject not linked yet, be confirmed by the IdP
+    (OIDC ``email_verified``)."""
+    account: Account = request.account  # type: ignore[attr-defined]
+    email = idp_email(sociallogin)
+    if not email or not is_trusted_email(account.pk, email):
+        return ("Address not accepted",
+                f"{email or 'No address'} is not in a verified email domain of {account.company_name}. "
+                "Ask your account admin to verify the domain, or sign in with your password.")
+    if not sociallogin.is_existing and not trust.idp_confirmed_address(config.kind, sociallogin, email):
+        return ("Address not confirmed",
+                f"Your identity provider does not confirm {email} (email_verified). "
+                "Ask your account admin to have the address verified there.")
+    return None
 
 
 def trust_address(request: HttpRequest, sociallogin: Any, config: ProviderConfig) -> str:
-    """The IdP's address, refused unless it lies in a verified domain of the account, and, for
-    a subject not linked yet, unless the IdP confirmed it (OIDC ``email_verified``). It is
-    kept *unverified*: the account's domain vouches for it in that account only
-    (:mod:`identity.trust`), never as a globally verified address."""
+    """The IdP's address, refused as :func:`address_refusal` says. It is kept *unverified*:
+    the account's domain vouches for it in that account only (:mod:`identity.trust`), never as
+    a globally verified address."""
     from allauth.account.models import EmailAddress
 
-    account: Account = request.account  # type: ignore[attr-defined]
-    email = _email(sociallogin).strip().lower()
-    if not email or not is_trusted_email(account.pk, email):
-        raise refuse(request, "Address not accepted",
-                     f"{email or 'No address'} is not in a verified email domain of {account.company_name}. "
-                     "Ask your account admin to verify the domain, or sign in with your password.")
+    refusal = address_refusal(request, sociallogin, config)
+    if refusal:
+        raise refuse(request, *refusal)
+    email = idp_email(sociallogin)
     if sociallogin.is_existing:
         return email  # the subject is linked already: the address matches nobody
-    if not trust.idp_confirmed_address(config.kind, sociallogin, email):
-        raise refuse(request, "Address not confirmed",
-                     f"Your identity provider does not confirm {email} (email_verified). "
-                     "Ask your account admin to have the address verified there.")
     sociallogin.email_addresses = [EmailAddress(email=email, verified=False, primary=True)]
     sociallogin.user.email = email
     return email

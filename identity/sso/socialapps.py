@@ -33,8 +33,11 @@ def _settings(config: ProviderConfig) -> dict[str, Any]:
     # The metadata URL's content was fetched and stored (sso.metadata): allauth never fetches it.
     idp: dict[str, Any] = {"entity_id": config.idp_entity_id, "sso_url": config.idp_sso_url,
                            "x509cert": config.idp_x509cert}
-    return {**common, "idp": idp, "attribute_mapping": SAML_ATTRIBUTES,
-            "advanced": {"strict": True, "reject_idp_initiated_sso": True}}
+    # A response may carry the NameID only (no AttributeStatement, Google Workspace's default,
+    # NameID format "unspecified"): the NameID is then the address, trusted as sign-in trusts
+    # any address (a verified email domain of the account).
+    return {**common, "idp": idp, "attribute_mapping": SAML_ATTRIBUTES, "use_nameid_for_email": True,
+            "advanced": {"strict": True, "reject_idp_initiated_sso": True, "want_attribute_statement": False}}
 
 
 def social_app(config: ProviderConfig) -> SocialApp:

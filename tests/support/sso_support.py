@@ -71,8 +71,11 @@ def _instant(when: dt.datetime) -> str:
 def saml_response(pair: KeyPair, *, issuer: str, acs_url: str, audience: str, in_response_to: str,
                   email: str, name_id: str | None = None, groups: tuple[str, ...] = (),
                   valid_for: dt.timedelta = dt.timedelta(minutes=5),
-                  issued_ago: dt.timedelta = dt.timedelta(0), sign: bool = True) -> str:
-    """A SAML 2.0 Response (base64, for the HTTP-POST binding), signed by the IdP's key."""
+                  issued_ago: dt.timedelta = dt.timedelta(0), sign: bool = True,
+                  attributes: bool = True,
+                  name_id_format: str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent") -> str:
+    """A SAML 2.0 Response (base64, for the HTTP-POST binding), signed by the IdP's key;
+    ``attributes=False`` leaves out the AttributeStatement (the NameID carries the address)."""
     now = dt.datetime.now(dt.UTC) - issued_ago
     until = now + valid_for
     rid, aid = "_" + secrets.token_hex(16), "_" + secrets.token_hex(16)
@@ -89,7 +92,7 @@ def saml_response(pair: KeyPair, *, issuer: str, acs_url: str, audience: str, in
 <saml:Assertion ID="{aid}" Version="2.0" IssueInstant="{_instant(now)}">
 <saml:Issuer>{issuer}</saml:Issuer>
 <saml:Subject>
-<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name_id or email}</saml:NameID>
+<saml:NameID Format="{name_id_format}">{name_id or email}</saml:NameID>
 <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
 <saml:SubjectConfirmationData NotOnOrAfter="{_instant(until)}" Recipient="{acs_url}"
     InResponseTo="{in_response_to}"/>
@@ -101,7 +104,7 @@ def saml_response(pair: KeyPair, *, issuer: str, acs_url: str, audience: str, in
 <saml:AuthnStatement AuthnInstant="{_instant(now)}" SessionIndex="{aid}"><saml:AuthnContext>
 <saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>
 </saml:AuthnContext></saml:AuthnStatement>
-<saml:AttributeStatement>{attrs}</saml:AttributeStatement>
+{f"<saml:AttributeStatement>{attrs}</saml:AttributeStatement>" if attributes else ""}
 </saml:Assertion>
 </samlp:Response>"""
     if sign:

@@ -11,7 +11,8 @@ from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOA
 from django.http import HttpRequest
 
 from .. import idtoken
-from ..caching import ProviderConfig, provider_by_slug
+from ..caching import ProviderConfig
+from ..testsignin import config_for
 
 
 class ProviderNotReady(idtoken.IdTokenInvalid):
@@ -24,8 +25,7 @@ class TenantOIDCAdapter(OpenIDConnectOAuth2Adapter):
 
     @property
     def sso_config(self) -> ProviderConfig:
-        account = getattr(self.request, "account", None)
-        config = provider_by_slug(account.pk if account else None, self.provider_id)
+        config = config_for(self.request, self.provider_id)
         if config is None or config.kind != "oidc":
             raise ProviderNotReady("This identity provider is not set up for this account.")
         return config
