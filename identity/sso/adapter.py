@@ -63,7 +63,10 @@ class TenantSocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         testing = testsignin.testing_config(request, sociallogin.account.provider)
         if testing is not None:  # the admin's test: checked, recorded, nobody signed in
-            raise testsignin.finish(request, sociallogin, testing)
+            refusal = signin.address_refusal(request, sociallogin, testing)
+            if refusal:
+                raise testsignin.failed(request, testing, refusal[1])
+            raise testsignin.finish(request, sociallogin, testing, signin.idp_email(sociallogin))
         signin.pre_social_login(request, sociallogin)
         config = signin.provider_for(request, sociallogin)
         roles.after_sign_in(request, sociallogin, config,

@@ -22,6 +22,7 @@ from identity import trust
 from identity.emaildomains.lookup import is_trusted_email
 
 from .caching import ProviderConfig
+from .testsignin import config_for
 
 #: The sign-in held while the person confirms it (:mod:`identity.sso.linking`).
 SESSION_KEY = "sso_pending_link"
@@ -41,8 +42,6 @@ def refuse(request: HttpRequest, title: str, message: str, status: int = 403) ->
 def provider_for(request: HttpRequest, sociallogin: Any) -> ProviderConfig:
     """The host's account's provider this sign-in came through (refused if it is not one; the
     provider this session is test-signing in through counts, :mod:`sso.testsignin`)."""
-    from .testsignin import config_for
-
     config = config_for(request, sociallogin.account.provider)
     if config is None:
         raise refuse(request, "Unknown identity provider",

@@ -11,7 +11,7 @@ the host's account, and only for :data:`MAX_AGE` seconds."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from django.contrib import messages
@@ -19,10 +19,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from .caching import ProviderConfig, config_of, provider_by_slug
+from accounts.models import UserProfile
+from audit.recorder import record
 
-if TYPE_CHECKING:
-    from .models import IdentityProvider
+from .caching import ProviderConfig, config_of, provider_by_slug
+from .models import IdentityProvider
 
 SESSION_KEY = "sso_test_sign_in"
 MAX_AGE = 600  # seconds from the start of a test sign-in to its callback
@@ -38,8 +39,6 @@ def start(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
 
 
 def _admin_of_host(request: HttpRequest) -> bool:
-    from accounts.models import UserProfile
-
     user, account = getattr(request, "user", None), getattr(request, "account", None)
     if user is None or account is None or not user.is_authenticated:
         return False
@@ -49,8 +48,6 @@ def _admin_of_host(request: HttpRequest) -> bool:
 
 def testing_config(request: HttpRequest | None, slug: str | None = None) -> ProviderConfig | None:
     """The provider this session is test-signing in through (``slug`` when given), or None."""
-    from .models import IdentityProvider
-
     session = getattr(request, "session", None)
     mark = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(mark, dict) or (slug is not None and mark.get("slug") != slug):
@@ -83,18 +80,11 @@ def failed(request: HttpRequest, config: ProviderConfig, reason: str) -> Immedia
     return _back(request)
 
 
-def finish(request: HttpRequest, sociallogin: Any, config: ProviderConfig) -> ImmediateHttpResponse:
-    """The IdP's answer passed allauth's checks: check the address as a sign-in would, record
-    the success, and go back to the console. Nobody is signed in or linked."""
-    from audit.recorder import record
-
-    from . import signin
-    from .models import IdentityProvider
-
-    refusal = signin.address_refusal(request, sociallogin, config)
-    if refusal:
-        return failed(request, config, refusal[1])
-    email = signin.idp_email(sociallogin)
+def finish(request: HttpRequest, sociallogin: Any, config: ProviderConfig,
+           email: str) -> ImmediateHttpResponse:
+    """The IdP's answer passed allauth's checks and the sign-in's address check (``email``,
+    :func:`sso.signin.address_refusal`): record the success and go back to the console.
+    Nobody is signed in or linked."""
     IdentityProvider.objects.filter(pk=config.pk).update(test_signed_in_at=timezone.now(),
                                                          updated_at=timezone.now())
     record("sso.provider_tested", account_id=config.account_id, target_kind="sso.identityprovider",
