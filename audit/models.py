@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
+from tenancy.operation import SOURCES
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 
@@ -64,7 +65,7 @@ class AuditEvent(models.Model):
     actor_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     source = models.CharField(
         max_length=16,
-        help_text="Where it happened: console, API, admin, web, command, task or system.",
+        help_text="Where it happened: " + ", ".join(SOURCES) + ".",
     )
     source_label = models.CharField(max_length=100, blank=True, default="",
                                     help_text="Which command or background job, if one did it.")
