@@ -437,6 +437,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "identity.frontdoor.signup.CompanySignupForm"
 ACCOUNT_FORMS = {
     "reset_password": "identity.frontdoor.forms.TenantResetPasswordForm",
+    "user_token": "identity.frontdoor.forms.HostBoundUserTokenForm",
     "signup": "identity.frontdoor.forms.TenantSignupForm",
 }
 # Existing members may have no verified address: verification is mandatory for sign-up only

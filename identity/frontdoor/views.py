@@ -144,8 +144,9 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
     info = getattr(request, "host_info", None)
     if info is None or info.kind != "tenant":
         raise Http404()
-    user = HandoffToken.redeem(token, host=tenant_host(info.account_number),
-                               account=request.account)  # type: ignore[attr-defined]
+    # the host the request reached, not the account's: a token issued for the number host is
+    # not redeemed on the account's custom domain or a workspace host
+    user = HandoffToken.redeem(token, host=info.host, account=request.account)  # type: ignore[attr-defined]
     if user is None:
         raise Http404("This link has expired or was used already.")
     adapter = get_adapter(request)
