@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
 from accounts.allauth_compat import filter_users_by_email, pending_totp_secret
-from accounts.ratelimit import check_login_allowed, record_login_failure
+from accounts.ratelimit import check_login_allowed, login_succeeded, record_login_failure
 from accounts.reset_keys import request_host, reset_keys_for
 from tenancy.validators import validate_single_line
 
@@ -125,6 +125,7 @@ class ExistingMemberForm(forms.Form):
                                      password=password) is None:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password.", code="invalid_login")
+        login_succeeded(self.request)
         return data
 
 
