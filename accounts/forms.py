@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from .membership import may_sign_in
 from .models import UserProfile
-from .ratelimit import check_login_allowed, record_login_failure
+from .ratelimit import check_login_allowed, login_succeeded, record_login_failure
 
 
 class TenantAuthenticationForm(AuthenticationForm):
@@ -32,10 +32,12 @@ class TenantAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         check_login_allowed(self.request)
         try:
-            return super().clean()
+            data = super().clean()
         except forms.ValidationError:
             record_login_failure(self.request)
             raise
+        login_succeeded(self.request)
+        return data
 
     def confirm_login_allowed(self, user: Any) -> None:
         if not user.is_active or not self.may_use_admin(user) or is_mfa_enabled(user):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.core import ratelimit
 from django.http import HttpRequest
@@ -13,6 +14,7 @@ from .actions.members import do_add_member
 from .emails import send_mail
 from .membership import members_with_address
 from .models import Account, AlreadyInvited, Invitation, UserProfile
+from .reset_keys import reset_keys_for
 
 
 class InvitationRefused(Exception):
@@ -104,17 +106,16 @@ def send_welcome(request: HttpRequest | None, profile: UserProfile, base_url: st
     """Mail a member added without a password a link (on the account's host) to choose one,
     so no admin flow leaves a member who can never sign in. False when they have no email.
     ``base_url`` (the account's home URL) stands in for the request outside one (a command)."""
-    from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
     from django.urls import reverse
 
     user, account = profile.user, profile.account
     if not user.email:
         return False
-    path = reverse("account_reset_password_from_key", kwargs={
-        "uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)})
+    home = base_url or account_url(request, account)  # type: ignore[arg-type]
+    key = reset_keys_for(urlsplit(home).hostname or "").make_token(user)  # works on that host only
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": key})
     send_mail("accounts/email/welcome", user.email, {
-        "account": account, "user": user,
-        "url": (base_url or account_url(request, account)) + path.lstrip("/"),  # type: ignore[arg-type]
+        "account": account, "user": user, "url": home + path.lstrip("/"),
     }, request)
     return True

@@ -22,7 +22,7 @@ from django.shortcuts import render
 
 from tenancy import metrics
 from tenancy.client_ip import client_ip
-from tenancy.ratelimit import is_limited, record_failure, shared_or_local
+from tenancy.ratelimit import give_back, is_limited, record_failure, shared_or_local, take_attempt
 
 from .allauth_compat import get_cache_key, get_rates
 
@@ -43,16 +43,43 @@ def _key(request: HttpRequest | None) -> str:
     return f"login:fail:{getattr(account, 'pk', 0)}:{address}"
 
 
+#: Set on a request whose sign-in attempt :func:`check_login_allowed` counted already.
+_TAKEN = "_login_attempt_taken"
+
+
 def check_login_allowed(request: HttpRequest | None) -> None:
-    """Raise LoginRateLimited once this account and address reached the failure limit."""
-    if is_limited(_key(request), settings.LOGIN_RATE_LIMIT):
+    """Count this sign-in attempt for this account and address before the password is checked
+    (``tenancy.ratelimit.take_attempt``, atomic), or raise LoginRateLimited when the limit is
+    reached: parallel guesses cannot all pass the check before any failure is counted. A
+    wrong password keeps the count (:func:`record_login_failure`), a right one gives it back
+    (:func:`login_succeeded`)."""
+    key = _key(request)
+    if request is None:
+        if is_limited(key, settings.LOGIN_RATE_LIMIT):
+            raise LoginRateLimited()
+        return
+    if getattr(request, _TAKEN, False):
+        return  # counted once per request (a form cleaned twice, allauth and our form)
+    if not take_attempt(key, settings.LOGIN_RATE_LIMIT, settings.LOGIN_RATE_WINDOW):
         raise LoginRateLimited()
+    setattr(request, _TAKEN, True)
 
 
 def record_login_failure(request: HttpRequest | None) -> None:
-    """Count one failed sign-in for this account and address."""
+    """A failed sign-in for this account and address: the attempt counted by
+    :func:`check_login_allowed` stays counted (counted now when none was)."""
     metrics.PASSWORD_FAILURE.inc()
+    if request is not None and getattr(request, _TAKEN, False):
+        setattr(request, _TAKEN, False)
+        return
     record_failure(_key(request), settings.LOGIN_RATE_WINDOW)
+
+
+def login_succeeded(request: HttpRequest | None) -> None:
+    """The password was right: the attempt :func:`check_login_allowed` counted is given back."""
+    if request is not None and getattr(request, _TAKEN, False):
+        setattr(request, _TAKEN, False)
+        give_back(_key(request))
 
 
 def is_rate_limited(form: forms.BaseForm | None) -> bool:

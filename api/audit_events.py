@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from audit.filters import AuditFilterForm, every_account_crossing, visible_events
 from audit.models import AuditEvent
+from tenancy.operation import SOURCES
 
 from .permissions import IsAccountAdmin
 
@@ -33,7 +34,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 _FILTERS = [
     OpenApiParameter(name, OpenApiTypes.DATE if name in ("since", "until") else OpenApiTypes.STR,
                      description=f"Only events with this {name}" if name not in ("since", "until")
-                     else f"Events on or {'after' if name == 'since' else 'before'} this date")
+                     else f"Events on or {'after' if name == 'since' else 'before'} this date",
+                     enum=list(SOURCES) if name == "source" else None)
     for name in ("action", "target_kind", "target_id", "actor", "source", "since", "until")
 ]
 

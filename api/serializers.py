@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from domains.hostnames import normalize_custom_domain
-from domains.models import ALREADY_REGISTERED, Domain, hostname_taken
+from domains.models import Domain
 from tenancy.validators import CONTROL_CHARACTERS, validate_single_line
 from workspaces.models import Workspace, validate_workspace_name
 
@@ -277,9 +277,7 @@ class DomainSerializer(StrictModelSerializer):
             host = normalize_custom_domain(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
-        if hostname_taken(host):
-            raise Conflict(ALREADY_REGISTERED, {"hostname": [ALREADY_REGISTERED]})
-        return host
+        return host  # whether it may be added: domains.claims.add_domain (the view)
 
 
 class DomainCanonicalSerializer(serializers.Serializer):

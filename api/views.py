@@ -17,7 +17,9 @@ from rest_framework.response import Response
 from accounts import invitations
 from accounts.actions import invites, members
 from accounts.models import AccountContact, ApiKey, Invitation, UserProfile
+from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
 from domains.canonical import set_canonical
+from domains.claims import ClaimRefused, add_domain
 from domains.models import Domain
 from domains.verification import check_domain
 from workspaces.models import Workspace
@@ -280,12 +282,22 @@ class DomainViewSet(TenantMixin, viewsets.ModelViewSet):
         return self.scoped(Domain).select_related("workspace").order_by("hostname", "id")
 
     def perform_create(self, serializer: Any) -> None:
+        """:func:`domains.claims.add_domain`: a new pending domain, or another account's
+        unproven claim taken over by this account's TXT proof; 409 (held elsewhere) or 400
+        (this account's pending limit) with its message."""
+        data = serializer.validated_data
+        owner = request_profile(self.request)
+        if owner is None:  # a platform superuser's key: acts for the account's admin, as the console
+            account = self.request._request.account  # type: ignore[attr-defined]
+            owner = get_cached_profile(get_cached_admin_user_for_account(account).pk, account.pk)
+        if owner is None:
+            raise exceptions.PermissionDenied("The account has no admin to own the domain.")
         try:
-            with transaction.atomic():
-                serializer.save(user_profile=request_profile(self.request))
-        except IntegrityError:  # claimed concurrently: the database's unique constraint
-            raise Conflict("This domain is already registered on the platform.",
-                           {"hostname": ["This domain is already registered on the platform."]}) from None
+            serializer.instance = add_domain(owner, data["hostname"], data.get("workspace"))
+        except ClaimRefused as exc:
+            if exc.conflict:
+                raise Conflict(exc.message, {"hostname": [exc.message]}) from None
+            raise exceptions.ValidationError({"hostname": [exc.message]}) from None
 
     def perform_update(self, serializer: Any) -> None:
         with transaction.atomic():

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from tenancy.operation import SOURCES
 from tenancy.wall import crossing
 
 from .models import AuditEvent
@@ -35,9 +36,7 @@ class AuditFilterForm(forms.Form):
     target_kind = forms.CharField(required=False, max_length=100)
     target_id = forms.CharField(required=False, max_length=64)
     actor = forms.CharField(required=False, max_length=150)
-    source = forms.ChoiceField(required=False, choices=[("", "any")] + [
-        (s, s) for s in ("console", "api", "admin", "web", "command", "task", "system")
-    ])
+    source = forms.ChoiceField(required=False, choices=[("", "any")] + [(s, s) for s in SOURCES])
     since = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 import tenancy
 from accounts.models import Account
+from tenancy.operation import SOURCES
 from tenancy.wall_scoping import TenantWallManager, TenantWallQuerySet
 
 from .guard import purging
@@ -65,7 +66,7 @@ class AuditEvent(models.Model):
     actor_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     source = models.CharField(
         max_length=16,
-        help_text="Where it happened: console, API, admin, web, command, task or system.",
+        help_text="Where it happened: " + ", ".join(SOURCES) + ".",
     )
     source_label = models.CharField(max_length=100, blank=True, default="",
                                     help_text="Which command or background job, if one did it.")

@@ -10,6 +10,7 @@ from accounts.models import Account, AccountContact, UserProfile
 from accounts.validators import currency_choices, language_choices, timezone_choices
 from audit.filters import AuditFilterForm, IsoDateField
 from audit.sentences import ACTIONS, KINDS
+from tenancy.operation import SOURCE_LABELS
 from tenancy.validators import validate_single_line
 
 DATE_HELP = "Enter a date as year-month-day, for example 2026-12-03."
@@ -114,10 +115,8 @@ class AuditLogFilterForm(AuditFilterForm):
     target_kind = forms.ChoiceField(  # type: ignore[assignment]
         required=False, label="Kind", choices=[("", "Any kind")] + list(KINDS.items()))
     target_id = None  # type: ignore[assignment]  # the API's; the console links no ids
-    source = forms.ChoiceField(required=False, label="Done through", choices=[
-        ("", "Anywhere"), ("console", "Console"), ("api", "API"), ("admin", "Django admin"),
-        ("web", "Sign-in pages"), ("command", "Operator command"), ("task", "Background task"),
-        ("system", "Platform")])
+    source = forms.ChoiceField(required=False, label="Done through",
+                               choices=[("", "Anywhere"), *SOURCE_LABELS.items()])
     since = IsoDateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
                          error_messages={"invalid": DATE_HELP})
     until = IsoDateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}),

@@ -9,7 +9,6 @@ from django import forms
 from workspaces.models import Workspace
 
 from .hostnames import normalize_custom_domain
-from .models import ALREADY_REGISTERED, hostname_taken
 
 
 class WorkspaceChoiceForm(forms.Form):
@@ -33,7 +32,5 @@ class DomainForm(WorkspaceChoiceForm):
     field_order = ["hostname", "workspace"]
 
     def clean_hostname(self) -> str:
-        host = normalize_custom_domain(self.cleaned_data["hostname"])
-        if hostname_taken(host):
-            raise forms.ValidationError(ALREADY_REGISTERED)
-        return host
+        """The normalised name; whether it may be added is :func:`domains.claims.add_domain`'s."""
+        return normalize_custom_domain(self.cleaned_data["hostname"])

@@ -122,6 +122,39 @@ def _scim_members(account: Account, names: tuple[str, ...]) -> list[Any]:
     return list(get_user_model().objects.filter(pk__in=profiles).order_by("pk")[:2])
 
 
+# --- an address's memberships (find my accounts) ---------------------------------------------
+def accounts_of_address(email: str) -> list[Account]:
+    """The active accounts where ``email`` names an active member, each by a word that counts
+    there: the person's own proof (a verified address) names every account they belong to; an
+    account's own word names that account only: its SCIM's ``userName``, the address of a user
+    its SCIM made, or an address of its member in one of its verified email domains (what its
+    identity provider asserted, say). An unverified address nobody vouched for (a sign-up never
+    confirmed, an address an operator typed) names nothing. For a mail to the address only."""
+    from allauth.account.models import EmailAddress
+    from django.db.models import Exists, OuterRef, Q
+
+    from accounts.models import UserProfile
+    from identity.emaildomains.lookup import domain_of
+    from identity.emaildomains.models import EmailDomain
+    from identity.scim.models import ScimUser
+
+    email = email.strip()
+    if "@" not in email:
+        return []
+    addresses = EmailAddress.objects.filter(email__iexact=email)
+    uses = Q(user__email__iexact=email) | Q(user_id__in=addresses.values("user_id"))
+    proved = Q(user_id__in=addresses.filter(verified=True).values("user_id"))
+    in_domain = Exists(EmailDomain.objects.filter(account_id=OuterRef("account_id"), domain=domain_of(email),
+                                                  verified_at__isnull=False))
+    scim = ScimUser.objects.filter(user_profile_id=OuterRef("pk"), account_id=OuterRef("account_id"))
+    by_scim = Exists(scim.filter(user_name__iexact=email)) | (
+        Q(created_user=True, user__email__iexact=email) & Exists(scim))
+    profiles = (UserProfile.objects.filter(is_active=True, user__is_active=True, account__is_active=True)
+                .filter(proved | (uses & in_domain) | by_scim)
+                .select_related("account").order_by("account__company_name", "account__account_number"))
+    return list({p.account_id: p.account for p in profiles}.values())
+
+
 # --- sessions -------------------------------------------------------------------------------
 def _records(request: HttpRequest) -> list[dict[str, Any]]:
     user = getattr(request, "user", None)

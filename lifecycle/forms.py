@@ -8,7 +8,7 @@ from django import forms
 from django.http import HttpRequest
 
 from accounts.models import Account
-from accounts.ratelimit import check_login_allowed, record_login_failure
+from accounts.ratelimit import check_login_allowed, login_succeeded, record_login_failure
 
 
 class CloseAccountForm(forms.Form):
@@ -38,6 +38,7 @@ class CloseAccountForm(forms.Form):
         if not self.user.check_password(password):
             record_login_failure(self.request)
             raise forms.ValidationError("The password is not correct.")
+        login_succeeded(self.request)
         return password
 
     def clean(self) -> dict[str, Any]:

@@ -97,6 +97,8 @@ CUSTOM_DOMAIN_DNS_TIMEOUT = env_float("CUSTOM_DOMAIN_DNS_TIMEOUT", 5)
 CUSTOM_DOMAIN_GRACE_PERIOD = env_int("CUSTOM_DOMAIN_GRACE_PERIOD", 72 * 3600)
 # Pending domains not verified within this many days are released by check_domains.
 CUSTOM_DOMAIN_PENDING_DAYS = env_int("CUSTOM_DOMAIN_PENDING_DAYS", 14)
+# Domains an account may have waiting for verification at once (domains.claims).
+CUSTOM_DOMAIN_MAX_PENDING = env_int("CUSTOM_DOMAIN_MAX_PENDING", 5)
 # Paths a number host keeps serving when its account has a canonical domain (the rest
 # redirect there): management and sign-in stay reachable even if the domain's DNS breaks.
 # (hand-offs are issued for number hosts: a redirect would carry the token to another host,
@@ -431,6 +433,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "identity.frontdoor.signup.CompanySignupForm"
 ACCOUNT_FORMS = {
     "reset_password": "identity.frontdoor.forms.TenantResetPasswordForm",
+    "user_token": "identity.frontdoor.forms.HostBoundUserTokenForm",
     "signup": "identity.frontdoor.forms.TenantSignupForm",
 }
 # Existing members may have no verified address: verification is mandatory for sign-up only

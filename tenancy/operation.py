@@ -16,7 +16,14 @@ from typing import Any
 
 from .client_ip import client_ip_address
 
-SOURCES = ("console", "api", "admin", "web", "command", "task", "system", "scim", "sso")
+#: Where an operation (and so each audit event) comes from, with its label in the console: the
+#: one list the recorder, the API's and the console's audit filters and the audit model use.
+SOURCE_LABELS: dict[str, str] = {
+    "console": "Console", "api": "API", "admin": "Django admin", "web": "Sign-in pages",
+    "command": "Operator command", "task": "Background task", "system": "Platform",
+    "scim": "Provisioning (SCIM)", "sso": "Single sign-on",
+}
+SOURCES = tuple(SOURCE_LABELS)
 
 
 @dataclass

@@ -97,6 +97,29 @@ def _count(store: object, key: str, window: int) -> int | None:
     return None if count is None else int(count)
 
 
+def take_attempt(key: str, limit: int, window: int) -> bool:
+    """Count one attempt under ``key`` *before* the secret is checked, in one atomic increment
+    (Redis INCR; the local-memory cache's lock): True while it is within ``limit``, else the
+    count is given back and False. Checking first and counting after the check let parallel
+    guesses all pass the check before any was counted; now the limit'th + 1 attempt is refused
+    whatever runs at the same time. An attempt that turns out right is given back
+    (:func:`give_back`); a wrong one stays counted."""
+    if record_failure(key, window) <= limit:
+        return True
+    give_back(key)
+    return False
+
+
+def give_back(key: str) -> None:
+    """Take back one attempt counted by :func:`take_attempt` (it succeeded, or was refused)."""
+    for store in (cache, local_counts):
+        try:
+            if store.decr(key) is not None:
+                return
+        except ValueError:  # expired meanwhile, or counted in the other store
+            continue
+
+
 def record_failure(key: str, window: int) -> int:
     """Count one failure under ``key`` (its window starts with the first one); the new count."""
     count = _count(cache, key, window)

@@ -51,7 +51,7 @@ def test_add_verify_serve_canonical_remove(tenant_a, dns_zone, settings):  # typ
     assert host_client(HOST).get("/").status_code == 400
 
 
-def test_claimed_name_is_a_conflict_for_another_account(tenant_a, tenant_b):  # type: ignore[no-untyped-def]
+def test_claimed_name_is_a_conflict_for_another_account(tenant_a, tenant_b, dns_zone):  # type: ignore[no-untyped-def]  # noqa: F811
     assert api_for(tenant_a.admin).post("domains/", {"hostname": HOST}).status_code == 201
     error = assert_error(api_for(tenant_b.admin).post("domains/", {"hostname": HOST.upper()}), 409)
     assert "hostname" in error["fields"]
@@ -101,3 +101,21 @@ def test_a_workspace_name_with_a_nul_character_is_400_not_500(tenant_a, workspac
     assert created.status_code == 201, created.content
     error = assert_error(api.patch(f"domains/{created.json()['id']}/", {"workspace": workspace}), 400)
     assert "workspace" in error["fields"]
+
+
+def test_the_pending_limit_and_a_takeover_through_the_api(tenant_a, tenant_b, dns_zone, settings):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The API adds domains through the same rule as the console: 400 past the account's
+    pending limit; another account's unproven claim is a 409 naming the TXT value that proves
+    it, then taken over once the record carries it."""
+    settings.CUSTOM_DOMAIN_MAX_PENDING = 1
+    a_api, b_api = api_for(tenant_a.admin), api_for(tenant_b.admin)
+    assert a_api.post("domains/", {"hostname": HOST}).status_code == 201
+    error = assert_error(a_api.post("domains/", {"hostname": "two.alpha-corp.test"}), 400)
+    assert "1 domain waiting for verification" in error["fields"]["hostname"][0]
+    conflict = assert_error(b_api.post("domains/", {"hostname": HOST}), 409)
+    token = conflict["fields"]["hostname"][0].split(" with the value ")[1].split(" ")[0]
+    dns_zone.set(f"_smarter-challenge.{HOST}", "TXT", token)
+    taken = b_api.post("domains/", {"hostname": HOST})
+    assert taken.status_code == 201
+    assert taken.json()["status"] == "verified" and taken.json()["token"] == token
+    assert Domain.objects.get().account_id == tenant_b.account.pk

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountContact, ApiKey, UserProfile
 from audit.models import AppendOnlyError, AuditEvent
 from audit.tasks import purge_audit_events
+from tenancy.operation import SOURCES
 from tests.conftest import host_client
 from tests.support.api_support import api_for, assert_error
 from tests.support.frontdoor_support import host_and_path, last_mail, link_with
@@ -305,3 +306,17 @@ def test_a_requests_operation_is_built_when_first_asked_and_then_shared(rf):
     finally:
         end_operation(token)
     assert current_operation() is None
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_source_the_recorder_writes_can_be_filtered(tenant_a, source):
+    """The API and the console filter by every operation source (``scim`` and ``sso`` too)."""
+    event = AuditEvent.objects.create(account=tenant_a.account, source=source, action="updated",
+                                      target_kind="accounts.account", target_repr=f"by-{source}")
+    body = api_for(tenant_a.admin).get("audit-events/", {"source": source})
+    assert body.status_code == 200, body.content
+    assert event.pk in {r["id"] for r in body.json()["results"]}
+    assert {r["source"] for r in body.json()["results"]} == {source}
+    page = host_client(tenant_a.host, tenant_a.admin.user).get("/console/audit/", {"source": source})
+    assert page.status_code == 200
+    assert f'<option value="{source}" selected>' in page.content.decode()

@@ -3,6 +3,7 @@ claims, isolation, ALLOWED_HOSTS/CSRF/cookies and the canonical redirect."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -150,7 +151,7 @@ def test_a_domain_of_a_cannot_be_claimed_by_b(tenant_a, tenant_b, dns_zone) -> N
     domain = add_domain(tenant_a)
     resp = host_client(tenant_b.host, tenant_b.admin.user).post("/console/domains/",
                                                                 {"hostname": HOST.upper()})
-    assert resp.status_code == 200 and b"already registered" in resp.content
+    assert resp.status_code == 200 and b"registered by another account" in resp.content
     with pytest.raises(IntegrityError), transaction.atomic():  # the database holds it too
         Domain(hostname=HOST, user_profile=tenant_b.admin).save()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -416,3 +417,51 @@ def test_unknown_custom_hosts_do_not_grow_the_shared_cache(tenant_a, verified, m
         for host in hosts:
             assert host_client(host).get("/").status_code == 400
     assert not ctx.captured_queries
+
+
+# --- pending claims cannot squat a domain ---------------------------------------------------
+PROOF = re.compile(r"smarter-verify-[0-9a-f]{32}")
+
+
+def test_a_party_that_proves_the_txt_record_takes_a_pending_claim_over(tenant_a, tenant_b, dns_zone) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A adds B's domain and never proves it (a squat). B is told the record that proves it
+    is B's; once B publishes it, adding the domain again gives it to B, verified; A's pending
+    claim is gone."""
+    squat = add_domain(tenant_a)
+    b_admin = host_client(tenant_b.host, tenant_b.admin.user)
+    refused = b_admin.post("/console/domains/", {"hostname": HOST})
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "waiting for its owner to prove it" in page
+    tokens = set(PROOF.findall(page))
+    assert len(tokens) == 1 and squat.token not in tokens and f"_smarter-challenge.{HOST}" in page
+    assert Domain.objects.get(hostname=HOST).account_id == tenant_a.account.pk
+    dns_zone.set(squat.challenge_name, "TXT", tokens.pop())
+    taken = b_admin.post("/console/domains/", {"hostname": HOST})
+    assert taken.status_code == 302, taken.content[:800]
+    domain = Domain.objects.get(hostname=HOST)
+    assert domain.account_id == tenant_b.account.pk and domain.status == Domain.VERIFIED
+    assert HostnameClaim.objects.get(hostname=HOST).account_id == tenant_b.account.pk
+    assert not Domain.objects.filter(pk=squat.pk).exists()
+    assert host_client(HOST).get("/").wsgi_request.account == tenant_b.account
+    assert verify(tenant_b, domain).status == Domain.VERIFIED  # the published record keeps it
+
+
+def test_a_verified_domain_is_not_taken_over(tenant_a, tenant_b, verified, dns_zone) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    b_admin = host_client(tenant_b.host, tenant_b.admin.user)
+    page = b_admin.post("/console/domains/", {"hostname": HOST}).content.decode()
+    assert "already registered" in page and not PROOF.findall(page.replace(verified.token, ""))
+    assert Domain.objects.get(hostname=HOST).account_id == tenant_a.account.pk
+
+
+def test_pending_claims_per_account_are_capped(tenant_a, dns_zone, settings) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    settings.CUSTOM_DOMAIN_MAX_PENDING = 2
+    first = add_domain(tenant_a, "one.alpha-corp.test")
+    add_domain(tenant_a, "two.alpha-corp.test")
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    refused = admin.post("/console/domains/", {"hostname": "three.alpha-corp.test"})
+    assert refused.status_code == 200
+    assert "2 domains waiting for verification" in refused.content.decode()
+    assert not Domain.objects.filter(hostname="three.alpha-corp.test").exists()
+    publish(dns_zone, first)
+    verify(tenant_a, first)
+    add_domain(tenant_a, "three.alpha-corp.test")  # a verified one no longer counts

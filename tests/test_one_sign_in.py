@@ -227,6 +227,20 @@ def test_a_hand_off_made_before_the_membership_ended_signs_nobody_in(in_two):
     assert response.status_code == 403 and not response.wsgi_request.user.is_authenticated
 
 
+def test_a_hand_off_for_the_number_host_is_refused_on_the_accounts_custom_domain(in_two):
+    """The token is bound to the host it was issued for, not to the account: the account's
+    custom domain (same account) does not take it; the number host still does."""
+    bare, _, b = in_two
+    verified_domain(b.admin, "app.bravo-corp.test")
+    url = bare.post("/accounts/switch/", {"account": b.account.account_number})["Location"]
+    match = HANDOFF.match(url)
+    assert match and match["host"] == b.host
+    on_domain = host_client("app.bravo-corp.test").get(match["path"])
+    assert on_domain.status_code == 404 and not on_domain.wsgi_request.user.is_authenticated
+    _, landing = _redeem(url)  # not consumed by the refusal
+    assert landing == "/"
+
+
 def test_hand_off_next_is_a_path_of_that_host_only(in_two):
     bare, _, b = in_two
     url = bare.post("/accounts/switch/", {"account": b.account.account_number})["Location"]

@@ -62,6 +62,34 @@ def test_reset_link_ignores_forwarded_host_and_signs_in(tenant_a):
     assert "password1" not in host_client(host).get(path, follow=True).content.decode()
 
 
+def test_a_reset_key_works_only_on_the_host_that_issued_it(platform, tenant_a, tenant_b):
+    """The key asked for on A's number host opens nothing on A's custom domain (same account),
+    on the bare domain or on B's host, and still works where it was issued."""
+    from tests.domain_support import verified_domain
+
+    verified_domain(tenant_a.admin, "app.alpha-corp.test")
+    add_member(tenant_b.account, tenant_a.member.user.username)
+    email = tenant_a.member.user.email
+    host_client(tenant_a.host).post("/accounts/password/reset/", {"email": email})
+    host, path = host_and_path(link_with(last_mail(email), "/accounts/password/reset/key/"))
+    assert host == tenant_a.host
+    for other in ("app.alpha-corp.test", "localhost", tenant_b.host):
+        page = host_client(other).get(path, follow=True)
+        assert page.status_code == 200 and 'name="password1"' not in page.content.decode(), other
+        posted = host_client(other).post(path.replace(path.split("/")[-2].split("-", 1)[1], "set-password"),
+                                         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        assert posted.status_code != 302, other
+    tenant_a.member.user.refresh_from_db()
+    assert tenant_a.member.user.check_password(PASSWORD)
+    client = host_client(host)
+    form = client.get(path, follow=True)
+    assert 'name="password1"' in form.content.decode()
+    done = client.post(form.redirect_chain[-1][0], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert done.status_code == 302
+    tenant_a.member.user.refresh_from_db()
+    assert tenant_a.member.user.check_password(NEW_PASSWORD)
+
+
 def test_reset_is_rate_limited(tenant_a, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": "20/m/ip,2/h/key"}
     client = host_client(tenant_a.host)

@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core import mail
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -264,3 +264,29 @@ def test_a_saml_idp_is_added_from_its_metadata_xml(tenant_a):
     bad = admin.post("/console/security/sso/add/saml/", {"name": "Bad", "idp_metadata_xml": "<nope",
                                                         "default_role": "member"})
     assert bad.status_code == 200 and "Not IdP metadata XML" in bad.content.decode()
+
+
+def test_provider_names_are_unique_per_account_whatever_the_case(tenant_a, tenant_b):
+    """A second "Okta" (any case) in one account is a clear form error, and the database
+    refuses it too; another account may use the name."""
+    saml = {"idp_entity_id": "https://sts.entra.test/x", "idp_sso_url": "https://login.entra.test/saml",
+            "idp_x509cert": make_key_pair().cert_pem, "default_role": "member", "groups_attribute": "groups"}
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    assert admin.post("/console/security/sso/add/saml/", {"name": "Okta", **saml}).status_code == 302
+    again = admin.post("/console/security/sso/add/saml/", {"name": " OKTA ", **saml})
+    assert again.status_code == 200 and "already has a provider named" in again.content.decode()
+    assert IdentityProvider.objects.filter(account=tenant_a.account).count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IdentityProvider.objects.create(account=tenant_a.account, kind="saml", name="okta", number=9,
+                                        idp_entity_id="e", idp_sso_url="https://a.test", idp_x509cert="x")
+    other = host_client(tenant_b.host, tenant_b.admin.user)
+    assert other.post("/console/security/sso/add/saml/", {"name": "Okta", **saml}).status_code == 302
+
+
+@pytest.mark.parametrize("domain", ["gmail.com", "GMail.com.", "outlook.com", "yahoo.co.uk", "proton.me"])
+def test_public_mail_domains_cannot_be_email_domains(tenant_a, domain):
+    admin = host_client(tenant_a.host, tenant_a.admin.user)
+    page = admin.post("/console/security/email-domains/", {"domain": domain})
+    assert page.status_code == 200
+    assert "public mail service" in page.content.decode()
+    assert not EmailDomain.objects.filter(account=tenant_a.account).exists()

@@ -4,7 +4,7 @@ choose the workspace served and the canonical domain."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +14,7 @@ from accounts.permissions import account_admin_required
 from accounts.requests import TenantRequest
 from accounts.utils import get_cached_admin_user_for_account, get_cached_profile
 from domains.canonical import set_canonical
+from domains.claims import ClaimRefused, add_domain
 from domains.forms import DomainForm, WorkspaceChoiceForm
 from domains.models import Domain
 from domains.verification import check_domain
@@ -35,16 +36,17 @@ def _owner(request: TenantRequest):  # type: ignore[no-untyped-def]
 def domain_list(request: TenantRequest) -> HttpResponse:
     form = DomainForm(request.POST or None, account_id=request.account.pk)
     if request.method == "POST" and form.is_valid():
-        domain = Domain(hostname=form.cleaned_data["hostname"], workspace=form.cleaned_data["workspace"],
-                        user_profile=_owner(request))
         try:
-            with transaction.atomic():
-                domain.save()
-        except IntegrityError:  # claimed concurrently (the database's unique constraint)
-            form.add_error("hostname", "This domain is already registered on the platform.")
+            domain = add_domain(_owner(request), form.cleaned_data["hostname"],
+                                form.cleaned_data["workspace"])
+        except ClaimRefused as exc:
+            form.add_error("hostname", exc.message)
         else:
-            messages.success(request, f"{domain.hostname} added. Create the DNS records below, then "
-                                      "press Verify now.")
+            if domain.status == Domain.VERIFIED:
+                messages.success(request, f"{domain.hostname} is verified and now this account's.")
+            else:
+                messages.success(request, f"{domain.hostname} added. Create the DNS records below, then "
+                                          "press Verify now.")
             return redirect("domains")
     domains = _domains(request).select_related("workspace").order_by("hostname")
     return render(request, "console/domains.html", {

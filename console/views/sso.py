@@ -64,7 +64,7 @@ def sso_overview(request: TenantRequest) -> HttpResponse:
 
 
 def _add(request: TenantRequest, form_class: type[ModelForm], kind: str) -> HttpResponse:
-    form = form_class(request.POST or None)
+    form = form_class(request.POST or None, instance=IdentityProvider(account=request.account))
     if request.method == "POST" and form.is_valid():
         provider = form.save(commit=False)
         provider.account = request.account

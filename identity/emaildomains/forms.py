@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from domains.hostnames import normalize_custom_domain
 
+from .lookup import PUBLIC_MAIL_DOMAIN, is_public_mail_domain
 from .models import EmailDomain
 
 
@@ -24,6 +25,8 @@ class EmailDomainForm(forms.Form):
             domain = normalize_custom_domain(self.cleaned_data["domain"])
         except ValidationError as exc:
             raise ValidationError(f"Not a domain name: {'; '.join(exc.messages)}") from None
+        if is_public_mail_domain(domain):
+            raise ValidationError(PUBLIC_MAIL_DOMAIN.format(domain=domain))
         if EmailDomain.objects.filter(account_id=self.account_id, domain=domain).exists():
             raise ValidationError("This account already has this domain.")
         return domain

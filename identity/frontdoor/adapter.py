@@ -27,7 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts import emails
 from accounts.allauth_compat import authentication_records, clear_login
 from accounts.membership import may_sign_in
-from accounts.ratelimit import check_login_allowed, record_login_failure
+from accounts.ratelimit import check_login_allowed, login_succeeded, record_login_failure
 from identity.sso.policy import refuse_password_sign_in  # required SSO
 from tenancy.client_ip import client_ip
 from tenancy.hosts import tenant_url
@@ -80,6 +80,8 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         if user is not None and not may_sign_in_here(request, user):
             self.authentication_failed(request, **credentials)
             return None  # the same answer as a wrong password: no membership enumeration
+        if user is not None:
+            login_succeeded(request)
         return user
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:

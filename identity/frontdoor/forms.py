@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.forms import ResetPasswordForm, SignupForm
+from allauth.account.forms import ResetPasswordForm, SignupForm, UserTokenForm
 from allauth.core import context
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from django import forms
@@ -14,7 +14,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
 from accounts.allauth_compat import filter_users_by_email, pending_totp_secret
-from accounts.ratelimit import check_login_allowed, record_login_failure
+from accounts.ratelimit import check_login_allowed, login_succeeded, record_login_failure
+from accounts.reset_keys import request_host, reset_keys_for
 from identity.sso.policy import sso_required_for
 from tenancy.validators import validate_single_line
 
@@ -36,6 +37,19 @@ class TenantResetPasswordForm(ResetPasswordForm):
         self.users = [u for u in users if may_sign_in_here(context.request, u)
                       and not sso_required_for(u, account)]
         return email
+
+    def save(self, request: Any, **kwargs: Any) -> str:
+        """The mailed key works on this host only (:mod:`accounts.reset_keys`)."""
+        return str(super().save(request, token_generator=reset_keys_for(request_host(request)), **kwargs))
+
+
+class HostBoundUserTokenForm(UserTokenForm):
+    """allauth's check of a reset key, against keys of the host the request reached: a key
+    issued for another host (the account's custom domain, another account) is a bad key."""
+
+    @property  # type: ignore[override]
+    def token_generator(self) -> Any:
+        return reset_keys_for(request_host(context.request))
 
 
 class TenantSignupForm(SignupForm):
@@ -111,6 +125,7 @@ class ExistingMemberForm(forms.Form):
                                      password=password) is None:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password.", code="invalid_login")
+        login_succeeded(self.request)
         return data
 
 

@@ -37,6 +37,7 @@ from accounts.membership import AmbiguousEmail, user_for_email
 from accounts.models import HandoffToken, Invitation, UserProfile
 from accounts.ratelimit import consume_or_429, is_rate_limited
 from accounts.requests import TenantRequest
+from identity import trust
 from identity.sso.policy import sso_required, sso_required_page
 from tenancy.hosts import tenant_host, tenant_url
 from tenancy.wall import crosses
@@ -143,8 +144,9 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
     info = getattr(request, "host_info", None)
     if info is None or info.kind != "tenant":
         raise Http404()
-    user = HandoffToken.redeem(token, host=tenant_host(info.account_number),
-                               account=request.account)  # type: ignore[attr-defined]
+    # the host the request reached, not the account's: a token issued for the number host is
+    # not redeemed on the account's custom domain or a workspace host
+    user = HandoffToken.redeem(token, host=info.host, account=request.account)  # type: ignore[attr-defined]
     if user is None:
         raise Http404("This link has expired or was used already.")
     adapter = get_adapter(request)
@@ -160,14 +162,9 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
 
 @crosses("find my accounts: an address's memberships in every account")
 def _active_tenants(email: str) -> list[Any]:
-    """Active accounts where the address is a *verified* address of an active member: never a
-    username or ``User.email`` (anyone can sign up with an address they do not own, or be
-    named after one), so only the address's owner hears of those accounts."""
-    ids = set(EmailAddress.objects.filter(email__iexact=email, verified=True, user__is_active=True)
-              .values_list("user_id", flat=True))
-    profiles = (UserProfile.objects.filter(user_id__in=ids, is_active=True, account__is_active=True)
-                .select_related("account").order_by("account__company_name", "account__account_number"))
-    return list({p.account_id: p.account for p in profiles}.values())
+    """Active accounts where the address names an active member by a word that counts there
+    (:func:`identity.trust.accounts_of_address`); only the address's mailbox hears of them."""
+    return trust.accounts_of_address(email)
 
 
 @require_http_methods(["GET", "POST"])

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django_scim import constants
 
 from api.throttling import ApiKeyRateThrottle
 from tenancy.client_ip import client_ip
 from tenancy.operation import current_operation
-from tenancy.ratelimit import is_limited, record_failure
+from tenancy.ratelimit import give_back, record_failure, take_attempt
 
 from .models import ScimToken
 
@@ -82,16 +83,22 @@ class ScimTokenCheck:
         account = getattr(request, "account", None)
         prefix = ScimToken.split(raw) if scheme.lower() == "bearer" else None
         token = None
+        taken = False
         if prefix is not None and account is not None:
-            if is_limited(address_key(address), limit):
+            # counted before the token is checked (atomic): parallel guesses cannot all pass
+            if not take_attempt(address_key(address), limit, window):
                 return scim_error(429, "Too many failed SCIM tokens; wait and try again.",
                                   Retry_After=str(window))
+            taken = True
             token = ScimToken.objects.filter(account_id=account.pk, prefix=prefix).first()
         if token is None or account is None or not (token.is_active and token.matches(raw)
                                                      and account.is_active):
-            if prefix is not None and record_failure(address_key(address), window) == limit:
+            counted = (int(cache.get(address_key(address)) or 0) if taken
+                       else record_failure(address_key(address), window) if prefix is not None else 0)
+            if counted == limit:
                 logger.warning("SCIM token failures: %s failed %d times; refused for %d s",
                                address, limit, window)
             return scim_error(401, "Invalid or revoked SCIM token.",
                               WWW_Authenticate='Bearer realm="scim"')
+        give_back(address_key(address))  # the right token: the attempt is not a failure
         return token

@@ -11,12 +11,26 @@ from django.utils import timezone
 from accounts.models import Account
 
 from . import metadata
-from .models import IdentityProvider
+from .models import DUPLICATE_NAME, IdentityProvider
 
 COMMON = ["name", "default_role", "groups_attribute", "admin_group"]
 
 
-class OidcProviderForm(forms.ModelForm):
+class UniqueNameMixin:
+    """A provider's name is unique in its account whatever the case (the sign-in page's
+    buttons say "Sign in with <name>"); the database holds the rule too
+    (``sso_provider_name_per_account``). The form's instance carries the account."""
+
+    def clean_name(self) -> str:
+        name = " ".join(str(self.cleaned_data.get("name") or "").split())  # type: ignore[attr-defined]
+        instance = self.instance  # type: ignore[attr-defined]
+        if name and instance.account_id is not None and IdentityProvider.objects.filter(
+                account_id=instance.account_id, name__iexact=name).exclude(pk=instance.pk).exists():
+            raise ValidationError(DUPLICATE_NAME)
+        return name
+
+
+class OidcProviderForm(UniqueNameMixin, forms.ModelForm):
     """Saving is the connection test: the issuer's discovery document and keys are fetched and
     checked (a failure is a form error) and stored; the new provider starts disabled."""
 
@@ -55,7 +69,7 @@ class OidcProviderForm(forms.ModelForm):
         return provider
 
 
-class SamlProviderForm(forms.ModelForm):
+class SamlProviderForm(UniqueNameMixin, forms.ModelForm):
     idp_sso_url = forms.URLField(assume_scheme="https", max_length=1024, required=False, label="IdP SSO URL")
     idp_metadata_url = forms.URLField(assume_scheme="https", max_length=1024, required=False,
                                       label="or IdP metadata URL")

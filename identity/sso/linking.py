@@ -23,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.allauth_compat import totp_code_is_valid
-from accounts.ratelimit import check_login_allowed, is_rate_limited, record_login_failure
+from accounts.ratelimit import check_login_allowed, is_rate_limited, login_succeeded, record_login_failure
 
 from .caching import ProviderConfig, provider_by_slug
 from .signin import SESSION_KEY, ensure_member, linked
@@ -58,6 +58,7 @@ class LinkForm(forms.Form):
         if not ok:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password or code.", code="invalid_login")
+        login_succeeded(self.request)
         return data
 
 

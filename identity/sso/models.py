@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 import tenancy
 from accounts.models import Account, UserProfile
@@ -24,6 +25,7 @@ from .cache_keys import providers_key
 
 #: The scopes of an OIDC provider unless the admin sets others (``openid`` is always sent).
 DEFAULT_SCOPES = "openid profile email"
+DUPLICATE_NAME = "This account already has a provider named so: choose another name."
 
 
 class IdentityProvider(models.Model):
@@ -74,6 +76,9 @@ class IdentityProvider(models.Model):
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(fields=["account", "number"], name="sso_provider_number_per_account"),
+            # one "Sign in with <name>" button per name (any case) on the account's sign-in page
+            models.UniqueConstraint("account", Lower("name"), name="sso_provider_name_per_account",
+                                    violation_error_message=DUPLICATE_NAME),
             models.CheckConstraint(condition=Q(kind__in=["oidc", "saml"]), name="sso_provider_kind_valid"),
             # Only a provider whose published configuration was fetched and checked signs people
             # in (a SAML IdP given by certificate has nothing to fetch).
