@@ -32,6 +32,7 @@ from .serializers import (
     ContactSerializer,
     DomainCanonicalSerializer,
     DomainSerializer,
+    DomainUpdateSerializer,
     InvitationSerializer,
     UserProfileCreateSerializer,
     UserProfileSerializer,
@@ -129,7 +130,8 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
                          summary="Add a member: the address is invited (the same answer for "
                                  "every address)"),
     batch=extend_schema(
-        request=UserProfileCreateSerializer(many=True),
+        request={"application/json": {"type": "array", "minItems": 1, "maxItems": 100,
+                                       "items": {"$ref": "#/components/schemas/UserProfileCreateRequest"}}},
         responses={202: InvitationSerializer(many=True)},
         summary="Invite several members at once: all or nothing",
     ),
@@ -263,6 +265,7 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
 
 @extend_schema_view(
+    partial_update=extend_schema(request=DomainUpdateSerializer, responses={200: DomainSerializer}),
     verify=extend_schema(request=None, responses={200: DomainSerializer},
                          summary="Check the domain's DNS records now"),
     canonical=extend_schema(request=DomainCanonicalSerializer, responses={200: DomainSerializer},
