@@ -23,6 +23,7 @@ from domains.verification import check_domain
 from workspaces.models import Workspace
 
 from .errors import Conflict, error_body
+from .idempotency import idempotent_view
 from .permissions import IsAccountAdminOrReadOnly, is_api_admin, request_profile
 from .serializers import (
     AccountSerializer,
@@ -84,6 +85,8 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
     queryset = AccountContact.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = ContactSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         contacts = AccountContact.objects.filter(account=self.request.account)
@@ -170,6 +173,7 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         body = InvitationSerializer(sent, many=True, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
+    @idempotent_view
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = UserProfileCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -178,6 +182,7 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         return response
 
     @action(detail=False, methods=["post"], pagination_class=None)
+    @idempotent_view
     def batch(self, request: Any) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise serializers.ValidationError(
@@ -220,6 +225,8 @@ class WorkspaceViewSet(TenantMixin, viewsets.ModelViewSet):
     serializer_class = WorkspaceSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    create = idempotent_view(mixins.CreateModelMixin.create)
+
     def get_queryset(self) -> QuerySet:
         return self.scoped(Workspace).order_by("name", "id")
 
@@ -248,6 +255,8 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
     queryset = ApiKey.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = ApiKeySerializer
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         return self.scoped(ApiKey).select_related("user_profile").order_by("-created_at", "-id")
@@ -278,6 +287,8 @@ class DomainViewSet(TenantMixin, viewsets.ModelViewSet):
     queryset = Domain.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = DomainSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         return self.scoped(Domain).select_related("workspace").order_by("hostname", "id")
@@ -341,6 +352,8 @@ class InvitationViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModel
     queryset = Invitation.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = InvitationSerializer
     permission_classes = [IsAccountAdmin]
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         return (Invitation.objects.filter(account=self.request.account)

@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from api.errors import Conflict
+from api.idempotency import idempotent_view
 from api.permissions import request_profile
 from audit.api import IsAccountAdmin
 
@@ -42,6 +43,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         account = self.request.account  # type: ignore[attr-defined]
         return DataExport.objects.filter(account=account).select_related("requested_by__user")
 
+    @idempotent_view
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         try:
             export = request_export(request._request, request_profile(request))
