@@ -45,7 +45,8 @@ class PayloadTooLarge(exceptions.APIException):
 _CODES = {
     400: "validation_error", 401: "not_authenticated", 403: "permission_denied",
     404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "throttled",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+    422: "idempotency_key_reused", 429: "throttled",
 }
 
 

@@ -13,6 +13,7 @@ from lifecycle.models import DataExport
 from lifecycle.requests import ExportRefused, request_export
 
 from .errors import Conflict
+from .idempotency import idempotent_view
 from .permissions import IsAccountAdmin, request_profile
 
 
@@ -41,6 +42,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         account = self.request.account  # type: ignore[attr-defined]
         return DataExport.objects.filter(account=account).select_related("requested_by__user")
 
+    @idempotent_view
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         try:
             export = request_export(request._request, request_profile(request))

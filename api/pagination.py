@@ -35,6 +35,13 @@ class ApiPagination(PageNumberPagination):
         size = _positive(request, self.page_size_query_param)
         return self.page_size if size is None else min(size, self.max_page_size)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's parameters with the bounds enforced above: 1 to 999,999,999 (nine digits)."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"].update(minimum=1, maximum=999_999_999)
+        return parameters
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         _positive(request, self.page_query_param)
         return super().paginate_queryset(queryset, request, view)

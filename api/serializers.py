@@ -8,9 +8,11 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
+from accounts.validators import currency_choices, language_choices, timezone_choices
 from domains.hostnames import normalize_custom_domain
 from domains.models import Domain
 from tenancy.validators import CONTROL_CHARACTERS, validate_single_line
@@ -68,7 +70,13 @@ class StrictChoiceField(serializers.ChoiceField):
 
 class StrictSlugRelatedField(serializers.SlugRelatedField):
     """A related object by its name: a string with no NUL or other control character, checked
-    before the lookup (PostgreSQL refuses NUL in a query's text: it would be a 500)."""
+    before the lookup (PostgreSQL refuses NUL in a query's text: it would be a 500). An empty
+    string is refused too (DRF reads it as null): null is written null."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str) or CONTROL_CHARACTERS.search(data):
@@ -101,6 +109,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AccountSerializer(StrictModelSerializer):
+    # The lists the model's validators choose from, so the schema names them (enums).
+    language = StrictChoiceField(choices=language_choices(), required=False)
+    timezone = StrictChoiceField(choices=timezone_choices(), required=False)
+    currency = StrictChoiceField(choices=currency_choices(), required=False)
+
     class Meta:
         model = Account
         fields = [
@@ -169,14 +182,26 @@ class UserProfileCreateSerializer(serializers.Serializer):
         return value.strip().lower()
 
 
+# A workspace name as tenancy.hosts.is_workspace_label takes it (a lower-case DNS label); the
+# reserved labels and account-number shapes it also refuses are not in the pattern.
+WORKSPACE_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+@extend_schema_field({"type": "string", "pattern": WORKSPACE_NAME_PATTERN, "maxLength": 63})
+class WorkspaceNameField(StrictCharField):
+    """A workspace's name (validate_workspace_name)."""
+
+
 class WorkspaceSerializer(StrictModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(source="user_profile", read_only=True)
+    name = WorkspaceNameField(max_length=63, validators=[validate_workspace_name],
+                              help_text=Workspace._meta.get_field("name").help_text)
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "description", "is_public", "owner", "created_at", "updated_at"]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": [validate_workspace_name]}}
+
 
     def validate_name(self, value: str) -> str:
         others = Workspace.objects.filter(account=self.context["account"], name=value)
@@ -244,11 +269,28 @@ class DnsRecordSerializer(serializers.Serializer):
     value = serializers.CharField()
 
 
+# What normalize_custom_domain accepts, for the schema: ASCII (IDNA) labels, at least two, the
+# last not a number, an optional trailing dot. It also refuses the platform's own names.
+HOSTNAME_PATTERN = (r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                    r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
+
+
+@extend_schema_field({"type": "string", "pattern": HOSTNAME_PATTERN, "maxLength": 253})
+class HostnameField(StrictCharField):
+    """A custom domain's name (checked by the serializer's validate_hostname)."""
+
+
+@extend_schema_field({"type": "string", "pattern": WORKSPACE_NAME_PATTERN, "maxLength": 63,
+                      "nullable": True})
+class WorkspaceSlugField(StrictSlugRelatedField):
+    """A workspace of the account by its name."""
+
+
 class DomainSerializer(StrictModelSerializer):
     """A custom domain with the DNS records to create; the hostname is set once, on create."""
 
-    hostname = StrictCharField(max_length=260)
-    workspace = StrictSlugRelatedField(
+    hostname = HostnameField(max_length=260)
+    workspace = WorkspaceSlugField(
         slug_field="name", queryset=Workspace.objects.none(), required=False, allow_null=True,
         help_text="Name of the workspace served; null: the account's home page.",
     )
@@ -278,6 +320,12 @@ class DomainSerializer(StrictModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
         return host  # whether it may be added: domains.claims.add_domain (the view)
+
+
+class DomainUpdateSerializer(DomainSerializer):
+    """The schema of PATCH: the hostname is set once, on create."""
+
+    hostname = serializers.CharField(read_only=True)
 
 
 class DomainCanonicalSerializer(serializers.Serializer):

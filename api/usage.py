@@ -33,7 +33,8 @@ class UsageView(APIView):
 
     @extend_schema(
         summary="The account's daily usage, newest day first",
-        parameters=[OpenApiParameter("days", int, description="How many days back (1-366, default 30)")],
+        parameters=[OpenApiParameter("days", {"type": "integer", "minimum": 1, "maximum": 366},
+                                     description="How many days back (1-366, default 30)")],
         responses=UsageSerializer,
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -25,6 +25,7 @@ from domains.verification import check_domain
 from workspaces.models import Workspace
 
 from .errors import Conflict, error_body
+from .idempotency import idempotent_view
 from .permissions import IsAccountAdminOrReadOnly, is_api_admin, request_profile
 from .serializers import (
     AccountSerializer,
@@ -34,6 +35,7 @@ from .serializers import (
     ContactSerializer,
     DomainCanonicalSerializer,
     DomainSerializer,
+    DomainUpdateSerializer,
     InvitationSerializer,
     UserProfileCreateSerializer,
     UserProfileSerializer,
@@ -86,6 +88,8 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
     serializer_class = ContactSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    create = idempotent_view(mixins.CreateModelMixin.create)
+
     def get_queryset(self) -> QuerySet:
         contacts = AccountContact.objects.filter(account=self.request.account)
         return contacts.order_by("-is_primary", "email", "id")
@@ -131,7 +135,8 @@ class ContactViewSet(TenantMixin, viewsets.ModelViewSet):
                          summary="Add a member: the address is invited (the same answer for "
                                  "every address)"),
     batch=extend_schema(
-        request=UserProfileCreateSerializer(many=True),
+        request={"application/json": {"type": "array", "minItems": 1, "maxItems": 100,
+                                       "items": {"$ref": "#/components/schemas/UserProfileCreateRequest"}}},
         responses={202: InvitationSerializer(many=True)},
         summary="Invite several members at once: all or nothing",
     ),
@@ -170,6 +175,7 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         body = InvitationSerializer(sent, many=True, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
+    @idempotent_view
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = UserProfileCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -178,6 +184,7 @@ class UserProfileViewSet(TenantMixin, viewsets.ModelViewSet):
         return response
 
     @action(detail=False, methods=["post"], pagination_class=None)
+    @idempotent_view
     def batch(self, request: Any) -> Response:
         if not isinstance(request.data, list) or not request.data:
             raise serializers.ValidationError(
@@ -220,6 +227,8 @@ class WorkspaceViewSet(TenantMixin, viewsets.ModelViewSet):
     serializer_class = WorkspaceSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    create = idempotent_view(mixins.CreateModelMixin.create)
+
     def get_queryset(self) -> QuerySet:
         return self.scoped(Workspace).order_by("name", "id")
 
@@ -249,6 +258,8 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     queryset = ApiKey.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = ApiKeySerializer
 
+    create = idempotent_view(mixins.CreateModelMixin.create)
+
     def get_queryset(self) -> QuerySet:
         return self.scoped(ApiKey).select_related("user_profile").order_by("-created_at", "-id")
 
@@ -265,6 +276,7 @@ class ApiKeyViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
 
 @extend_schema_view(
+    partial_update=extend_schema(request=DomainUpdateSerializer, responses={200: DomainSerializer}),
     verify=extend_schema(request=None, responses={200: DomainSerializer},
                          summary="Check the domain's DNS records now"),
     canonical=extend_schema(request=DomainCanonicalSerializer, responses={200: DomainSerializer},
@@ -277,6 +289,8 @@ class DomainViewSet(TenantMixin, viewsets.ModelViewSet):
     queryset = Domain.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = DomainSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         return self.scoped(Domain).select_related("workspace").order_by("hostname", "id")
@@ -350,6 +364,8 @@ class InvitationViewSet(TenantMixin, mixins.ListModelMixin, mixins.RetrieveModel
     queryset = Invitation.objects.none()  # the schema's path types; requests use get_queryset
     serializer_class = InvitationSerializer
     permission_classes = [IsAccountAdmin]
+
+    create = idempotent_view(mixins.CreateModelMixin.create)
 
     def get_queryset(self) -> QuerySet:
         return (Invitation.objects.filter(account=self.request.account)

@@ -84,6 +84,8 @@ SCIM_SERVICE_PROVIDER = {
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',
 }
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+# How long the answer to a creating request sent with an Idempotency-Key is replayed (seconds).
+IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 3600)
 # --- custom domains (domains/): customers CNAME their name to CUSTOM_DOMAIN_TARGET and prove
 # control with a TXT record; DNS is asked through CUSTOM_DOMAIN_DNS_NAMESERVERS (host
 # addresses, on CUSTOM_DOMAIN_DNS_PORT) or, when unset, the system's resolver.

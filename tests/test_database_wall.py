@@ -26,6 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import clear_url_caches, path
 
 from accounts.models import ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation, UserProfile
+from api.models import IdempotentRequest
 from audit.guard import purging
 from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
@@ -71,6 +72,7 @@ def world(tenant_a, tenant_b, platform):  # type: ignore[no-untyped-def]
         ApiKey.create(t.admin, name=f"wall-{tag}")
         DailyUsage.objects.create(account=t.account, day="2026-12-01", requests=1)
         DailyActiveMember.objects.create(account=t.account, day="2026-12-01", member_id=t.admin.pk)
+        IdempotentRequest.objects.create(account=t.account, key=f"wall-{tag}", fingerprint="0" * 64)
         ScimToken.create(t.account, f"wall-{tag}", t.admin)
         ScimUser.objects.create(user_profile=t.member, user_name=f"wall-{tag}")
         seed_sso_rows(t.account, tag)

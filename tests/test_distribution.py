@@ -24,6 +24,7 @@ from accounts.models import (
     Invitation,
     UserProfile,
 )
+from api.models import IdempotentRequest
 from audit.models import AuditEvent
 from domains.models import Domain, HostnameClaim
 from identity.emaildomains.models import EmailDomain
@@ -47,7 +48,7 @@ def test_every_product_tenant_table_can_be_distributed():
                                                Invitation, HandoffToken, AuditEvent, DataExport,
                                                RouterDomain, DailyUsage, DailyActiveMember,
                                                ScimToken, ScimUser,
-                                               IdentityProvider, EmailDomain}
+                                               IdentityProvider, EmailDomain, IdempotentRequest}
     assert RouterDomainRemoval in result.tables(LOCAL)  # the platform's queue: no account column
     reference = result.tables(REFERENCE)
     assert {Account, User, Tag, HostnameClaim} <= set(reference)

@@ -13,6 +13,7 @@ from allauth.account.models import EmailAddress
 from django.apps import apps
 
 from accounts.models import AccountContact, ApiKey, DailyActiveMember, DailyUsage, HandoffToken, Invitation
+from api.models import IdempotentRequest
 from identity.scim.models import ScimToken, ScimUser
 from lifecycle.export import write_export
 from lifecycle.models import DataExport
@@ -48,6 +49,8 @@ def seed(tenant: Any, tag: str) -> None:
     home.description = "changed"
     home.save()  # an "updated" audit event
     DailyUsage.objects.create(account=tenant.account, day="2026-12-01", requests=7, api_calls=2)
+    IdempotentRequest.objects.create(account=tenant.account, key=f"{tag}-retry", fingerprint="0" * 64,
+                                     status=201, body={"id": 1})
     DailyActiveMember.objects.create(account=tenant.account, day="2026-12-01", member_id=tenant.member.pk)
     ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
     ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim", external_id="00u1")
