@@ -13,8 +13,8 @@ from django.core import mail
 from accounts.provisioning import add_member
 from identity.scim.provisioning import create_member
 from tests.conftest import PASSWORD, host_client
-from tests.frontdoor_support import host_and_path, last_mail, link_with, links
-from tests.sso_support import make_key_pair, saml_provider, verify_email_domain
+from tests.support.frontdoor_support import host_and_path, last_mail, link_with, links
+from tests.support.sso_support import make_key_pair, saml_provider, verify_email_domain
 from tests.test_sso_saml import ENTITY, post_response, respond, start
 
 NEW_PASSWORD = "a-long-unique-password-42"

@@ -65,7 +65,7 @@ def test_reset_link_ignores_forwarded_host_and_signs_in(tenant_a):
 def test_a_reset_key_works_only_on_the_host_that_issued_it(platform, tenant_a, tenant_b):
     """The key asked for on A's number host opens nothing on A's custom domain (same account),
     on the bare domain or on B's host, and still works where it was issued."""
-    from tests.domain_support import verified_domain
+    from tests.support.domain_support import verified_domain
 
     verified_domain(tenant_a.admin, "app.alpha-corp.test")
     add_member(tenant_b.account, tenant_a.member.user.username)
