@@ -18,11 +18,11 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
-from django_tasks.signals import task_started
 
 from tenancy import metrics
 from tenancy.client_ip import client_ip
 from tenancy.context import get_current_account_id
+from tenancy.operation import current_operation
 from tenancy.redaction import redact
 
 _current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
@@ -35,38 +35,24 @@ def current_request() -> HttpRequest | None:
     return _current_request.get()
 
 
-#: Account numbers of the accounts tenant tasks ran for in this process (log lines), by id;
-#: emptied when a task starts, so each task looks its account up at most once.
-_account_numbers: dict[int, str] = {}
-_looking_up: ContextVar[bool] = ContextVar("looking_up_account_number", default=False)
-
-
 def _context_account() -> str:
-    """The account number of the tenant context outside a request (a tenant task), or ``-``."""
+    """The account number of the tenant task being run, or ``-``. Looked up once per task and
+    kept in its operation; outside a task (a shell, a test, a command) a log line never queries."""
     account_id = get_current_account_id()
-    if account_id is None:
+    op = current_operation()
+    if account_id is None or op is None or op.source != "task":
         return "-"
-    number = _account_numbers.get(account_id)
-    if number is None and not _looking_up.get():  # a line logged by the lookup itself: no loop
-        from accounts.models import Account
+    key = f"log_account_number:{account_id}"
+    if key not in op.state:
+        from accounts.models import Account  # late: the log config loads this module before the apps
 
-        token = _looking_up.set(True)
+        op.state[key] = "-"  # first: a line logged by the lookup itself finds it, no loop
         try:
             number = Account.objects.filter(pk=account_id).values_list("account_number", flat=True).first()
         except DatabaseError:
-            number = None  # the database is away: the line goes out without its account
-        finally:
-            _looking_up.reset(token)
-        if number:
-            _account_numbers[account_id] = number
-    return number or "-"
-
-
-def _forget_account_numbers(**kwargs: object) -> None:
-    _account_numbers.clear()
-
-
-task_started.connect(_forget_account_numbers, dispatch_uid="middleware.request_id.task_started")
+            number = None  # the database is away: the task's lines go out without its account
+        op.state[key] = number or "-"
+    return str(op.state[key])
 
 
 def request_fields(request: HttpRequest | None) -> dict[str, object]:

@@ -164,16 +164,17 @@ def test_batch_rolls_back_when_the_database_refuses_a_late_row(tenant_a, monkeyp
     """A failure after some rows were written (here: the third insert) undoes the earlier ones."""
     from django.db import IntegrityError
 
-    real_create = Invitation.objects.create
+    real_save = Invitation.save
     calls = {"n": 0}
 
-    def flaky_create(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise IntegrityError("simulated constraint violation")
-        return real_create(**kwargs)
+    def flaky_save(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if self._state.adding:  # an insert, whichever helper makes the row
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise IntegrityError("simulated constraint violation")
+        return real_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(Invitation.objects, "create", flaky_create)
+    monkeypatch.setattr(Invitation, "save", flaky_save)
     rows = [{"email": f"late{i}@alpha.test"} for i in range(3)]
     assert_error(api_for(tenant_a.admin).post("users/batch/", rows), 409, "conflict")
     assert calls["n"] == 3
