@@ -168,7 +168,7 @@ def _model_foreign_keys(result: Plan, editor: Any) -> list[ForeignKey]:
                 model._meta.db_table, name.strip('"'),
                 f"FOREIGN KEY ({f.column}) REFERENCES {to_table}({to_column}) "
                 "DEFERRABLE INITIALLY DEFERRED", (str(f.column),), to_table))
-    return found
+    return sorted(found, key=lambda k: (k.table, k.name))  # as the catalogue lists them
 
 
 def _catalogue_foreign_keys(connection: Any, tables: list[str]) -> list[ForeignKey]:
