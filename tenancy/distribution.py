@@ -22,8 +22,8 @@ so with a class attribute ``distribution_reference_reason = "why"``: it is then 
 reference table and must not reference tenant-owned tables.
 
 :func:`plan` classifies models and lists violations; :func:`check_distribution` is the system
-check (tag ``distribution``); ``manage.py distribution_plan`` prints the plan and the Citus
-calls in order.
+check (tag ``distribution``); ``manage.py distribution_plan`` prints the plan, and with
+``--sql`` :meth:`Plan.citus_script`, the whole conversion of a single-node database to Citus.
 """
 
 from __future__ import annotations
