@@ -5,7 +5,9 @@ that reads three transaction-local settings. This module decides their values an
 transaction carry them:
 
 - **no mode** (the default): nothing is set, and the policies show *no rows* (fail-closed). A
-  thread or a code path nobody put in a mode reads empty tables and cannot write tenant rows.
+  thread or a code path nobody put in a mode cannot write tenant rows, and its ORM queries of
+  tenant models raise :class:`NoWallModeError` (``tenancy.wall_scoping``) rather than read
+  empty tables.
 - **tenant mode** (``tenant_context(account_id)``, the request middleware, ``@tenant_task``):
   that account's rows, plus reads of the rows the seed's read rule shares from the platform
   (the platform admin's own rows, see ``shared_owner``); writes only that account.
@@ -106,6 +108,25 @@ class Wall:
 NO_MODE_SQL = _prefix(False, None, None)
 _PLATFORM = Wall(None, True, "platform")
 _current: ContextVar[Wall | None] = ContextVar("tenancy_wall", default=None)
+
+
+class NoWallModeError(RuntimeError):
+    """A tenant table queried through the ORM with no mode in force: the database would show
+    no rows, which reads like "nothing there". Raised instead, naming the fix."""
+
+
+def require_mode(label: str) -> Wall:
+    """The mode in force, or :class:`NoWallModeError` naming how to enter one (``label``:
+    the model queried)."""
+    wall = _current.get()
+    if wall is None:
+        raise NoWallModeError(
+            f"{label} was queried with no wall mode in force, so the database would show no "
+            "rows. Enter a mode first: tenancy.wall.platform_mode(reason) (or "
+            "enter_platform(reason)) in a script, thread or platform task, or "
+            "tenancy.context.tenant_context(account_id) for one tenant. A new thread starts "
+            "with no mode.")
+    return wall
 
 
 def current_wall() -> Wall | None:

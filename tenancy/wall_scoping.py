@@ -3,10 +3,15 @@
 
 Tenant-owned models use :class:`TenantWallManager` (the ``tenancy.W112`` check says so) and
 querysets derived from :class:`TenantWallQuerySet`. On such a database, the manager's
-querysets follow the mode of :mod:`tenancy.wall`: no mode, no rows; platform mode (or a
-crossing), every row; tenant mode, that account's rows plus the platform's shared rows. On
-PostgreSQL reads add nothing: the policies do it, for raw SQL too. ``update()``/``delete()``
-touch that account's rows only, on every database.
+querysets follow the mode of :mod:`tenancy.wall`: platform mode (or a crossing), every row;
+tenant mode, that account's rows plus the platform's shared rows. On PostgreSQL reads add
+nothing: the policies do it, for raw SQL too. ``update()``/``delete()`` touch that account's
+rows only, on every database.
+
+With no mode, running a query raises :class:`tenancy.wall.NoWallModeError` on every database
+(the database underneath still shows no rows): a script or thread that forgot to enter a
+mode fails loudly, naming the fix, instead of reading empty tables. Building a queryset is
+allowed (forms and admin declare them at import); running it is not.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.db import connections, models, router
 from django.db.models import Q
 
 from .registry import options
-from .wall import current_wall
+from .wall import current_wall, require_mode
 
 
 def has_row_level_security(alias: str) -> bool:
@@ -53,8 +58,8 @@ class TenantWallQuerySet(models.QuerySet):
     must not even collect them (their cascades and signals would write outside the tenant)."""
 
     def _writable(self) -> TenantWallQuerySet:
-        wall = current_wall()
-        if wall is None or wall.platform:
+        wall = require_mode(self.model._meta.label)
+        if wall.platform:
             return self
         return self.filter(**{_column(): wall.account_id})
 
@@ -63,6 +68,30 @@ class TenantWallQuerySet(models.QuerySet):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         return super(TenantWallQuerySet, self._writable()).delete()
+
+    # Every way a queryset runs a read: no mode, a loud error (see module).
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            require_mode(self.model._meta.label)
+        super()._fetch_all()
+
+    def iterator(self, chunk_size: int | None = None) -> Any:
+        require_mode(self.model._meta.label)
+        return super().iterator(chunk_size=chunk_size)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            require_mode(self.model._meta.label)
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            require_mode(self.model._meta.label)
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        require_mode(self.model._meta.label)
+        return super().aggregate(*args, **kwargs)
 
 
 class TenantWallManager(models.Manager.from_queryset(TenantWallQuerySet)):  # type: ignore[misc]

@@ -193,8 +193,10 @@ def no_mode() -> Iterator[None]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", TABLES, ids=_label)
 def test_no_mode_sees_no_rows(world, model):
+    """The ORM refuses loudly (tests/test_wall_no_mode.py); the database shows nothing."""
     with no_mode():
-        assert list(model.objects.all()) == []
+        with pytest.raises(wall.NoWallModeError, match="enter_platform"):
+            list(model.objects.all())
         if connection.vendor == "postgresql":
             assert _raw_account_ids(model) == set()
     assert model.objects.exists()  # back in platform mode

@@ -5,6 +5,7 @@ on PostgreSQL the keys that make it so hold, and the planned statements apply in
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -33,6 +34,7 @@ from identity.sso.models import IdentityProvider
 from lifecycle.models import DataExport
 from routerdomains.models import RouterDomain, RouterDomainRemoval
 from tenancy import distribution
+from tenancy.context import tenant_context
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
 
@@ -69,14 +71,65 @@ def test_check_and_plan_command_pass_on_the_product(db):
     call_command("check", "--tag", "distribution", "--fail-level", "WARNING", stdout=out)
     assert "no issues" in out.getvalue()
     out = io.StringIO()
-    call_command("distribution_plan", "--sql", stdout=out)
+    call_command("distribution_plan", stdout=out)
     text = out.getvalue()
     assert "accounts_account " in text.split("Distributed by")[0]  # listed as a reference table
-    assert "SELECT create_reference_table('auth_user');" in text
-    assert ("SELECT create_distributed_table('workspaces_workspace', 'account_id', "
-            "colocate_with => 'accounts_accountcontact');") in text
-    assert text.index("create_reference_table") < text.index("create_distributed_table")
     assert "Every tenant table can be distributed by account_id." in text
+    out = io.StringIO()
+    call_command("distribution_plan", "--sql", stdout=out)
+    assert out.getvalue() == plan().citus_script(connection)
+
+
+def _doc_script() -> str:
+    """The SQL block of docs/SCALING.md that follows its ``distribution_plan --sql`` marker."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "SCALING.md").read_text()
+    after = doc.split("<!-- the output of manage.py distribution_plan --sql -->", 1)[1]
+    return after.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_docs_show_the_plans_script():
+    """docs/SCALING.md shows the script the models give (no database): regenerate it with
+    ``DATABASE_URL=sqlite:///x manage.py distribution_plan --sql`` when this fails."""
+    assert _doc_script() == plan().citus_script()
+
+
+def test_the_script_parses_with_postgresqls_parser_and_keeps_the_order_that_works():
+    import pglast
+
+    script = plan().citus_script()
+    statements = plan().citus_sql()
+    parsed = pglast.parse_sql(script)
+    assert len(parsed) == len(statements) > 100
+    for statement in statements:
+        assert len(pglast.parse_sql(statement)) == 1, statement
+
+    def at(fragment: str) -> int:
+        assert fragment in script, fragment
+        return script.index(fragment)
+
+    assert "needs a superuser" in script.split("-- 2.")[0]
+    assert at("SELECT citus_add_node(") < at("NO FORCE ROW LEVEL SECURITY")
+    assert at("NO FORCE ROW LEVEL SECURITY") < at("DROP CONSTRAINT accounts_apikey_user_profile")
+    assert at("DROP CONSTRAINT accounts_apikey_user_profile") < at("create_reference_table(")
+    assert at("create_reference_table('domains_hostnameclaim')") < at("DROP CONSTRAINT "
+                                                                      "accounts_apikey_pkey;")
+    assert at("DROP CONSTRAINT accounts_apikey_pkey;") < at(
+        "ALTER TABLE accounts_apikey ADD PRIMARY KEY (account_id, id);")
+    assert "_pkey, ADD" not in script  # no ADD CONSTRAINT combined with other subcommands
+    assert at("audit_auditevent ALTER COLUMN id DROP IDENTITY;") < at(
+        "SET citus.enable_unsafe_triggers = on;") < at("create_distributed_table('audit_auditevent'")
+    assert at("create_distributed_table('sso_identityprovider'") < at(
+        "truncate_local_data_after_distributing_table('accounts_accountcontact')")
+    assert at("truncate_local_data_after_distributing_table('sso_identityprovider')") < at(
+        "SELECT setval(pg_get_serial_sequence('\"auth_user\"'")
+    assert at("SELECT setval(pg_get_serial_sequence('\"accounts_apikey\"'") < at(
+        "ADD CONSTRAINT accounts_apikey_account_id_user_prof")
+    assert "FOREIGN KEY (account_id, user_profile_id) REFERENCES accounts_userprofile(account_id, id)" \
+        in script
+    assert "REFERENCES accounts_userprofile(id)" not in script.split("-- 10.")[1]
+    last = script.split("-- 11.")[1]
+    assert "ALTER TABLE workspaces_workspace FORCE ROW LEVEL SECURITY;" in last
+    assert "CREATE POLICY tenant_wall ON workspaces_workspace" in last
 
 
 @pytest.fixture
@@ -206,15 +259,40 @@ def test_api_key_prefixes_are_unique_per_account(tenant_a, tenant_b):
 
 
 @postgres_only
-def test_planned_statements_apply_in_order_on_postgresql(db):
-    """Everything but the Citus functions runs on plain PostgreSQL, in the planned order
-    (e.g. no primary key is dropped while a foreign key still depends on it)."""
-    statements = [s for s in plan().citus_sql(connection) if not s.startswith("SELECT")]
-    assert statements and not any("<" in s for s in statements)  # real constraint names
+def test_djangos_foreign_key_names_are_the_databases(db):
+    """The script from the models drops the keys migrate created, by their names; the
+    database adds only the composite keys migrations wrote outside the models."""
+    from_models = set(plan().citus_steps()[2].statements)
+    from_database = set(plan().citus_steps(connection)[2].statements)
+    assert from_models <= from_database
+    extra = from_database - from_models
+    assert extra and all("same_account" in s or "domain_claim" in s for s in extra), extra
+
+
+@postgres_only
+def test_the_scripts_postgresql_statements_run_and_the_app_still_works(tenant_a, tenant_b):
+    """Every step but the Citus calls, on this (migrated) database, in one transaction
+    rolled back at the end: the keys, primary keys, sequences and policies apply in this
+    order, ids continue after the largest, and the re-added composite keys hold."""
+    before = Workspace.objects.create(user_profile=tenant_a.admin, name="before")
+    steps = plan().citus_steps(connection)
+    statements = [s for step in steps if not step.citus for s in step.statements]
+    assert not any("<" in s for s in statements)
     with pytest.raises(RuntimeError, match="rolled back"), transaction.atomic():
+        connection.check_constraints()  # no pending trigger events before ALTER TABLE
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
+            cursor.execute("SELECT count(*) FROM information_schema.columns WHERE "
+                           "table_name = 'workspaces_workspace' AND is_identity = 'YES'")
+            assert cursor.fetchone()[0] == 0
+        with tenant_context(tenant_a.account.pk):
+            after = Workspace.objects.create(user_profile=tenant_a.admin, name="after")
+            assert after.pk > before.pk
+            assert Workspace.objects.filter(pk__in=[before.pk, after.pk]).count() == 2
+        with pytest.raises(IntegrityError, match="same_account"), transaction.atomic():
+            Workspace.objects.filter(pk=after.pk).update(account=tenant_b.account)
+            connection.check_constraints()
         raise RuntimeError("rolled back")
 
 

@@ -1,4 +1,5 @@
-"""Print how the tables would be distributed by tenant (Citus) and fail on any violation."""
+"""Print how the tables would be distributed by tenant (Citus), or with ``--sql`` the script that
+does it, and fail on any violation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from django.db import connection
 
 from tenancy.commands import PlatformCommand
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan
-from tenancy.wall_policy import citus_policy_sql
 
 HEADINGS = {
     REFERENCE: "Reference tables (replicated to every node)",
@@ -19,32 +19,31 @@ HEADINGS = {
 
 
 class Command(PlatformCommand):
-    help = ("List reference, distributed and local tables, the Citus statements that "
-            "distribute the schema, and every violation (exit 1 if any).")
+    help = ("List reference, distributed and local tables and every violation (exit 1 if any); "
+            "with --sql, print instead the SQL script that distributes the tables on Citus.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--sql", action="store_true",
-                            help="also print the Citus statements, in order, and the row-level "
-                                 "security policies of the tenant tables")
+                            help="print the whole conversion to Citus as one SQL script, each "
+                                 "step saying who runs it (on PostgreSQL, foreign key names "
+                                 "from this database)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = plan()
-        for role in (REFERENCE, DISTRIBUTED, LOCAL):
-            self.stdout.write(HEADINGS[role].format(column=result.column) + ":")
-            for model in result.tables(role):
-                reason = result.reasons.get(model, "")
-                self.stdout.write(f"  {model._meta.db_table:<32} {model._meta.label}"
-                                  + (f" - {reason}" if reason else ""))
         if options["sql"]:
-            self.stdout.write("Citus, in this order:")
-            for statement in result.citus_sql(connection):
-                self.stdout.write(f"  {statement}")
-            self.stdout.write("Row-level security (the database wall), after distributing:")
-            for statement in citus_policy_sql():
-                self.stdout.write(f"  {statement}")
+            if not result.violations:
+                self.stdout.write(result.citus_script(connection), ending="")
+        else:
+            for role in (REFERENCE, DISTRIBUTED, LOCAL):
+                self.stdout.write(HEADINGS[role].format(column=result.column) + ":")
+                for model in result.tables(role):
+                    reason = result.reasons.get(model, "")
+                    self.stdout.write(f"  {model._meta.db_table:<32} {model._meta.label}"
+                                      + (f" - {reason}" if reason else ""))
         if result.violations:
             for violation in result.violations:
                 self.stderr.write(f"violation: {violation}")
             raise CommandError(f"{len(result.violations)} violations: the tables named above "
                                f"could not be distributed by {result.column}_id as they are")
-        self.stdout.write(f"Every tenant table can be distributed by {result.column}_id.")
+        if not options["sql"]:
+            self.stdout.write(f"Every tenant table can be distributed by {result.column}_id.")
