@@ -34,6 +34,7 @@ from identity.sso.models import IdentityProvider
 from lifecycle.models import DataExport
 from routerdomains.models import RouterDomain, RouterDomainRemoval
 from tenancy import distribution
+from tenancy.citus import citus_script, citus_sql, citus_steps
 from tenancy.context import tenant_context
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan, warnings_for
 from workspaces.models import Workspace
@@ -77,7 +78,7 @@ def test_check_and_plan_command_pass_on_the_product(db):
     assert "Every tenant table can be distributed by account_id." in text
     out = io.StringIO()
     call_command("distribution_plan", "--sql", stdout=out)
-    assert out.getvalue() == plan().citus_script(connection)
+    assert out.getvalue() == citus_script(plan(), connection)
 
 
 def _doc_script() -> str:
@@ -90,14 +91,14 @@ def _doc_script() -> str:
 def test_the_docs_show_the_plans_script():
     """docs/SCALING.md shows the script the models give (no database): regenerate it with
     ``DATABASE_URL=sqlite:///x manage.py distribution_plan --sql`` when this fails."""
-    assert _doc_script() == plan().citus_script()
+    assert _doc_script() == citus_script(plan())
 
 
 def test_the_script_parses_with_postgresqls_parser_and_keeps_the_order_that_works():
     import pglast
 
-    script = plan().citus_script()
-    statements = plan().citus_sql()
+    script = citus_script(plan())
+    statements = citus_sql(plan())
     parsed = pglast.parse_sql(script)
     assert len(parsed) == len(statements) > 100
     for statement in statements:
@@ -262,8 +263,8 @@ def test_api_key_prefixes_are_unique_per_account(tenant_a, tenant_b):
 def test_djangos_foreign_key_names_are_the_databases(db):
     """The script from the models drops the keys migrate created, by their names; the
     database adds only the composite keys migrations wrote outside the models."""
-    from_models = set(plan().citus_steps()[2].statements)
-    from_database = set(plan().citus_steps(connection)[2].statements)
+    from_models = set(citus_steps(plan())[2].statements)
+    from_database = set(citus_steps(plan(), connection)[2].statements)
     assert from_models <= from_database
     extra = from_database - from_models
     assert extra and all("same_account" in s or "domain_claim" in s for s in extra), extra
@@ -275,7 +276,7 @@ def test_the_scripts_postgresql_statements_run_and_the_app_still_works(tenant_a,
     rolled back at the end: the keys, primary keys, sequences and policies apply in this
     order, ids continue after the largest, and the re-added composite keys hold."""
     before = Workspace.objects.create(user_profile=tenant_a.admin, name="before")
-    steps = plan().citus_steps(connection)
+    steps = citus_steps(plan(), connection)
     statements = [s for step in steps if not step.citus for s in step.statements]
     assert not any("<" in s for s in statements)
     with pytest.raises(RuntimeError, match="rolled back"), transaction.atomic():

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.db import connection
 
+from tenancy.citus import citus_script
 from tenancy.commands import PlatformCommand
 from tenancy.distribution import DISTRIBUTED, LOCAL, REFERENCE, plan
 
@@ -32,7 +33,7 @@ class Command(PlatformCommand):
         result = plan()
         if options["sql"]:
             if not result.violations:
-                self.stdout.write(result.citus_script(connection), ending="")
+                self.stdout.write(citus_script(result, connection), ending="")
         else:
             for role in (REFERENCE, DISTRIBUTED, LOCAL):
                 self.stdout.write(HEADINGS[role].format(column=result.column) + ":")
