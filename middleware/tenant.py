@@ -37,6 +37,7 @@ from tenancy.allowed_hosts import is_statically_allowed, vouch
 from tenancy.cache import tenant_cache
 from tenancy.client_origin import client_origin
 from tenancy.context import reset_current_account_id, set_current_account_id
+from tenancy.django_compat import raw_host, set_absolute_origin
 from tenancy.hosts import HostInfo, MalformedHost, UnknownHost, parse_host
 
 
@@ -110,7 +111,7 @@ class TenantHostMiddleware:
             return self.get_response(request)
         # The Host as get_host() reads it, before its ALLOWED_HOSTS check (Django's own
         # helper): a custom domain is resolved here first, then vouched for.
-        raw = request._get_raw_host()  # type: ignore[attr-defined]
+        raw = raw_host(request)
         memo = _routes.get(raw)
         if memo is not None and tenant_cache.unchanged_since(memo.stamp) and time.monotonic() < memo.expires:
             route = memo.route
@@ -120,7 +121,7 @@ class TenantHostMiddleware:
         # Every build_absolute_uri() of this request (allauth's reset and verification links,
         # pagination) on the client's scheme and port, never the Host's claimed or the bind port;
         # worked out when first used (most requests build no absolute URL).
-        request._current_scheme_host = _lazy_origin(request, route.info.host)  # type: ignore[attr-defined]
+        set_absolute_origin(request, _lazy_origin(request, route.info.host))
         if route.info.custom_domain:
             response = self.serve(request, route)
             if response.cookies:
