@@ -76,7 +76,9 @@ def record_login_failure(request: HttpRequest | None) -> None:
 
 
 def login_succeeded(request: HttpRequest | None) -> None:
-    """The password was right: the attempt :func:`check_login_allowed` counted is given back."""
+    """The password was right, or it could not be checked (the database is away: the client
+    is not to blame for an outage): the attempt :func:`check_login_allowed` counted is given
+    back."""
     if request is not None and getattr(request, _TAKEN, False):
         setattr(request, _TAKEN, False)
         give_back(_key(request))

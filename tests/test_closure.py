@@ -22,6 +22,7 @@ from accounts.models import (
     HandoffToken,
     Invitation,
 )
+from api.models import IdempotentRequest
 from audit.models import AuditEvent
 from identity.scim.models import ScimToken, ScimUser
 from lifecycle.closure import account_columns
@@ -56,6 +57,8 @@ def _seed(tenant, tag):
     DailyActiveMember.objects.create(account=tenant.account, day=today, member_id=tenant.admin.pk)
     ScimToken.create(tenant.account, f"{tag}-idp", tenant.admin)
     ScimUser.objects.create(user_profile=tenant.member, user_name=f"{tag}-scim")
+    IdempotentRequest.objects.create(account=tenant.account, key=f"{tag}-retry", fingerprint="0" * 64,
+                                     status=201, body={"id": 1})
     seed_sso_rows(tenant.account, tag)
     return raw
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from smarter.env import redis_cache
 from tenancy.ratelimit import reset_fallback
@@ -145,3 +145,26 @@ def test_invitations_are_not_refused_for_a_redis_outage_and_their_limit_holds_pe
     third = api.post("users/", {"email": "three@alpha.test"})  # the per-user limit still holds
     assert third.status_code == 429 and third.json()["error"]["code"] == "throttled"
     assert _refusals() == before + 1
+
+
+@override_settings(LOGIN_RATE_LIMIT=3, LOGIN_RATE_WINDOW=300)
+def test_sign_ins_the_database_could_not_check_are_not_counted_as_failures(tenant_a, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A sign-in during a database outage answers 503 as often as it is tried: the attempt
+    counted before the password check is given back, so the person is not locked out once
+    the database is back (a client is never blamed for a backend outage)."""
+    from django.db import OperationalError
+
+    from accounts.auth_backends import SingleCheckAuthenticationBackend
+
+    def away(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise OperationalError("connection refused")
+
+    username = tenant_a.member.user.username
+    client = Client(HTTP_HOST=tenant_a.host, raise_request_exception=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(SingleCheckAuthenticationBackend, "authenticate", away)
+        for _ in range(5):
+            response = client.post("/login/", {"login": username, "password": "whatever"},
+                                   REMOTE_ADDR="10.0.0.9")
+            assert response.status_code == 503
+    assert not _limited(host_client(tenant_a.host), username, "10.0.0.9")

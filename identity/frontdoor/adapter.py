@@ -19,6 +19,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -76,7 +77,11 @@ class TenantAccountAdapter(DefaultAccountAdapter):
         check_login_allowed(request)
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
-        user = super().authenticate(request, **credentials)
+        try:
+            user = super().authenticate(request, **credentials)
+        except DatabaseError:
+            login_succeeded(request)  # not a wrong password: the attempt is not held against it
+            raise
         if user is not None and not may_sign_in_here(request, user):
             self.authentication_failed(request, **credentials)
             return None  # the same answer as a wrong password: no membership enumeration

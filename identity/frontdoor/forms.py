@@ -12,6 +12,7 @@ from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
+from django.db import DatabaseError
 
 from accounts.allauth_compat import filter_users_by_email, pending_totp_secret
 from accounts.ratelimit import check_login_allowed, login_succeeded, record_login_failure
@@ -121,8 +122,13 @@ class ExistingMemberForm(forms.Form):
         data = super().clean() or {}
         check_login_allowed(self.request)  # the one sign-in failure limiter
         password = data.get("password")
-        if password and authenticate(self.request, username=self.user.get_username(),
-                                     password=password) is None:
+        try:
+            user = authenticate(self.request, username=self.user.get_username(),
+                                password=password) if password else True
+        except DatabaseError:
+            login_succeeded(self.request)  # not a wrong password: the outage is not counted
+            raise
+        if user is None:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password.", code="invalid_login")
         login_succeeded(self.request)

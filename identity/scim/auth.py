@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django_scim import constants
 
@@ -90,7 +91,11 @@ class ScimTokenCheck:
                 return scim_error(429, "Too many failed SCIM tokens; wait and try again.",
                                   Retry_After=str(window))
             taken = True
-            token = ScimToken.objects.filter(account_id=account.pk, prefix=prefix).first()
+            try:
+                token = ScimToken.objects.filter(account_id=account.pk, prefix=prefix).first()
+            except DatabaseError:
+                give_back(address_key(address))  # an outage, not a wrong token: not counted
+                raise
         if token is None or account is None or not (token.is_active and token.matches(raw)
                                                      and account.is_active):
             counted = (int(cache.get(address_key(address)) or 0) if taken
