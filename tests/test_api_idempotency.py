@@ -15,9 +15,8 @@ from accounts.models import Invitation
 from api.idempotency import STALE_AFTER
 from api.models import IdempotentRequest
 from lifecycle.models import DataExport
+from tests.support.api_support import api_for, assert_error
 from workspaces.models import Workspace
-
-from .api_support import api_for, assert_error
 
 pytestmark = pytest.mark.django_db
 
