@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from iso4217 import Currency
 
+from tenancy.validators import STRIPPED
+
 
 @lru_cache(maxsize=1)
 def timezone_choices() -> list[tuple[str, str]]:
@@ -53,6 +55,14 @@ def validate_language(value: str) -> None:
 #: What a number written for a country people call from inside it may hold: digits, spaces,
 #: ( ) - . / and an extension ("x 12", "ext. 12").
 LOCAL_PHONE_NUMBER = re.compile(r"[0-9 ()./-]*[0-9][0-9 ()./-]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?", re.IGNORECASE)
+
+#: :class:`PhoneNumberValidator` as a pattern for a schema (whitespace at the ends is trimmed):
+#: a local number, or ``+`` and one; a number with ``+`` must also be possible for its country
+#: calling code, which the schema states as ``format: phone``.
+PHONE_NUMBER_PATTERN = (
+    f"^[{STRIPPED}]*(?:\\+?[0-9 ()./-]*[0-9][0-9 ()./-]*"
+    f"(?:[{STRIPPED}]*(?:[xX]|[eE][xX][tT]\\.?)[{STRIPPED}]*[0-9]+)?)?[{STRIPPED}]*$"
+)
 
 
 @deconstructible

@@ -13,8 +13,9 @@ from rest_framework import serializers
 
 from accounts.models import Account, AccountContact, ApiKey, Invitation, UserProfile
 from accounts.validators import currency_choices, language_choices, timezone_choices
-from domains.hostnames import normalize_custom_domain
+from domains.hostnames import HOSTNAME_PATTERN, normalize_custom_domain
 from domains.models import Domain
+from tenancy.hosts import LABEL_RE
 from tenancy.validators import CONTROL_CHARACTERS, validate_single_line
 from workspaces.models import Workspace, validate_workspace_name
 
@@ -30,17 +31,20 @@ def _strict_string(field: serializers.CharField, data: Any) -> None:
 
 
 class StrictCharField(serializers.CharField):
-    """A string, not a number coerced to one (DRF's CharField accepts 12 as "12")."""
+    """A string, not a number coerced to one (DRF's CharField accepts 12 as "12"), within
+    max_length even when it is whitespace only (DRF reads that as blank before any check)."""
 
-    def to_internal_value(self, data: Any) -> str:
-        _strict_string(self, data)
-        return super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is not serializers.empty and data is not None:
+            _strict_string(self, data)
+        return super().run_validation(data)
 
 
 class StrictEmailField(serializers.EmailField):
-    def to_internal_value(self, data: Any) -> str:
-        _strict_string(self, data)
-        return super().to_internal_value(data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is not serializers.empty and data is not None:
+            _strict_string(self, data)
+        return super().run_validation(data)
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -145,9 +149,9 @@ class ContactSerializer(StrictModelSerializer):
 
     def validate_is_primary(self, value: bool) -> bool:
         if self.instance is not None and self.instance.is_primary and not value:
-            raise serializers.ValidationError(
-                "An account keeps exactly one primary contact: make another contact primary instead."
-            )
+            # A rule of the stored state, like the last admin: a conflict, not a malformed body.
+            message = "An account keeps exactly one primary contact: make another contact primary instead."
+            raise Conflict(message, {"is_primary": [message]}, code="last_primary")
         return value
 
 
@@ -183,8 +187,8 @@ class UserProfileCreateSerializer(serializers.Serializer):
 
 
 # A workspace name as tenancy.hosts.is_workspace_label takes it (a lower-case DNS label); the
-# reserved labels and account-number shapes it also refuses are not in the pattern.
-WORKSPACE_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+# names it also refuses are in a request's schema (api.schema).
+WORKSPACE_NAME_PATTERN = f"^{LABEL_RE.pattern}$"
 
 
 @extend_schema_field({"type": "string", "pattern": WORKSPACE_NAME_PATTERN, "maxLength": 63})
@@ -269,15 +273,10 @@ class DnsRecordSerializer(serializers.Serializer):
     value = serializers.CharField()
 
 
-# What normalize_custom_domain accepts, for the schema: ASCII (IDNA) labels, at least two, the
-# last not a number, an optional trailing dot. It also refuses the platform's own names.
-HOSTNAME_PATTERN = (r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-                    r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
-
-
 @extend_schema_field({"type": "string", "pattern": HOSTNAME_PATTERN, "maxLength": 253})
 class HostnameField(StrictCharField):
-    """A custom domain's name (checked by the serializer's validate_hostname)."""
+    """A custom domain's name (checked by the serializer's validate_hostname; the names it
+    refuses are in a request's schema: api.schema)."""
 
 
 @extend_schema_field({"type": "string", "pattern": WORKSPACE_NAME_PATTERN, "maxLength": 63,

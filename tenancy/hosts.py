@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -96,6 +96,17 @@ def is_workspace_label(label: str) -> bool:
         and not ACCOUNT_NUMBER_RE.fullmatch(label)
         and not label.startswith("xn--")
     )
+
+
+def workspace_label_schema() -> dict[str, Any]:
+    """:func:`is_workspace_label` as an OpenAPI schema, read from settings when the schema is
+    built: a DNS label, and not a reserved label, an account number's shape or an IDNA label."""
+    return {
+        "type": "string", "maxLength": MAX_LABEL_LENGTH, "pattern": f"^{LABEL_RE.pattern}$",
+        "not": {"anyOf": [{"enum": sorted(settings.RESERVED_LABELS)},
+                          {"pattern": f"^{ACCOUNT_NUMBER_RE.pattern}$"},
+                          {"pattern": "^xn--"}]},
+    }
 
 
 @lru_cache(maxsize=4096)

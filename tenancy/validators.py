@@ -15,6 +15,20 @@ from django.utils.deconstruct import deconstructible
 #: the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
+#: What ``str.strip()`` removes (so does a serializer's trimming before any validator runs):
+#: the Unicode whitespace, spelled out so the class reads the same in every regex dialect.
+STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CONTROL = CONTROL_CHARACTERS.pattern[1:-1]
+
+
+def single_line_pattern(*, allow_blank: bool = True) -> str:
+    """The values a trimmed single-line field accepts, as a pattern for a schema: whitespace at
+    the ends (trimmed away), no control character between; with ``allow_blank=False`` at least
+    one character that is not whitespace."""
+    if allow_blank:
+        return f"^[{STRIPPED}]*[^{_CONTROL}]*[{STRIPPED}]*$"
+    return f"^[{STRIPPED}]*[^{_CONTROL}{STRIPPED}][^{_CONTROL}]*[{STRIPPED}]*$"
+
 
 @deconstructible
 class SingleLineValidator:

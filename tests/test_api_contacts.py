@@ -58,8 +58,8 @@ def test_setting_a_primary_moves_the_flag(tenant_a):
 def test_the_primary_cannot_be_unset_directly(tenant_a):
     api = api_for(tenant_a.admin)
     primary = AccountContact.objects.get(account=tenant_a.account, is_primary=True)
-    error = assert_error(api.patch(f"contacts/{primary.pk}/", {"is_primary": False}), 400)
-    assert "is_primary" in error["fields"]
+    error = assert_error(api.patch(f"contacts/{primary.pk}/", {"is_primary": False}), 409)
+    assert "is_primary" in error["fields"] and error["code"] == "last_primary"
     assert _primary(tenant_a.account) == [primary.email]
 
 
