@@ -13,9 +13,7 @@ once and works), a token signed by another key under the known key id."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +28,7 @@ from django.contrib.auth import get_user_model
 from accounts.models import UserProfile
 from audit.models import AuditEvent
 from identity.sso.models import IdentityProvider, provider_slug
-from tests.support.browser_support import sign_in
+from tests.support.browser_support import node_server, sign_in
 from tests.support.sso_support import verify_email_domain
 from tests.test_browser import ARTIFACTS, chromium_page
 from tests.test_browser_sso import _free_port
@@ -58,21 +56,8 @@ def panva(port: int, redirect_uri: str, jwks: dict[str, Any], issuer: str | None
     config = {"issuer": issuer, "port": port, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
               "redirect_uri": redirect_uri, "jwks": jwks,
               "person": person or {"email": PERSON, "email_verified": True, "groups": ["alpha-admins"]}}
-    proc = subprocess.Popen(["node", str(PANVA / "server.mjs")], cwd=PANVA, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "OIDC_PANVA": json.dumps(config), "NODE_ENV": "test"})
-    try:
-        assert proc.stdout is not None
-        seen = []
-        for line in proc.stdout:  # its warnings, then "ready" (EOF if it failed to start)
-            seen.append(line)
-            if line.strip() == "ready":
-                break
-        assert seen and seen[-1].strip() == "ready", "".join(seen)
+    with node_server(PANVA / "server.mjs", {"OIDC_PANVA": json.dumps(config), "NODE_ENV": "test"}):
         yield issuer
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def through_panva(page: Any, login: str = "frank") -> None:

@@ -11,9 +11,7 @@ too."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +24,7 @@ from django.contrib.auth import get_user_model
 from accounts.models import UserProfile
 from audit.models import AuditEvent
 from identity.sso.models import IdentityProvider, provider_slug
-from tests.support.browser_support import sign_in
+from tests.support.browser_support import node_server, sign_in
 from tests.support.sso_support import KeyPair, make_key_pair, verify_email_domain
 from tests.test_browser import ARTIFACTS, chromium_page
 from tests.test_browser_sso import _free_port
@@ -45,21 +43,8 @@ def samlify_idp(port: int, keys: KeyPair, sp_entity_id: str, acs_url: str,
     config = {"port": port, "entity_id": f"{base}/metadata", "key_pem": keys.key_pem,
               "cert_pem": keys.cert_pem, "sp_entity_id": sp_entity_id, "acs_url": acs_url,
               "person": person}
-    proc = subprocess.Popen(["node", str(SAMLIFY / "idp.js")], cwd=SAMLIFY, stdout=subprocess.PIPE,  # noqa: S603, S607
-                            stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "SAML_SAMLIFY": json.dumps(config)})
-    try:
-        assert proc.stdout is not None
-        seen = []
-        for line in proc.stdout:  # its warnings, then "ready" (EOF if it failed to start)
-            seen.append(line)
-            if line.strip() == "ready":
-                break
-        assert seen and seen[-1].strip() == "ready", "".join(seen)
+    with node_server(SAMLIFY / "idp.js", {"SAML_SAMLIFY": json.dumps(config)}):
         yield f"{base}/metadata"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def console_text(page: Any) -> str:
