@@ -123,12 +123,12 @@ class ExistingMemberForm(forms.Form):
         check_login_allowed(self.request)  # the one sign-in failure limiter
         password = data.get("password")
         try:
-            user = authenticate(self.request, username=self.user.get_username(),
-                                password=password) if password else True
+            wrong = bool(password) and authenticate(
+                self.request, username=self.user.get_username(), password=password) is None
         except DatabaseError:
             login_succeeded(self.request)  # not a wrong password: the outage is not counted
             raise
-        if user is None:
+        if wrong:
             record_login_failure(self.request)
             raise forms.ValidationError("Wrong password.", code="invalid_login")
         login_succeeded(self.request)
